@@ -1,0 +1,204 @@
+"""Django settings for CAP-01.
+
+Everything that differs between machines comes from the environment, with safe local defaults
+(SQLite, Neo4j and Redis on 127.0.0.1 as started by ops/services.sh). Outside DEBUG, placeholder
+secrets are refused. Core code never reads os.environ: it gets explicit values from here.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from urllib.parse import quote
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def env(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(name)
+    return default if value is None or value == "" else value
+
+
+def env_bool(name: str, default: bool) -> bool:
+    value = env(name)
+    if value is None:
+        return default
+    if value.lower() in {"1", "true", "yes", "on"}:
+        return True
+    if value.lower() in {"0", "false", "no", "off"}:
+        return False
+    raise ImproperlyConfigured(f"{name} must be a boolean (1/0, true/false), got {value!r}.")
+
+
+def env_int(name: str, default: int) -> int:
+    value = env(name)
+    try:
+        return default if value is None else int(value)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name} must be an integer, got {value!r}.") from exc
+
+
+def env_float(name: str, default: float) -> float:
+    value = env(name)
+    try:
+        return default if value is None else float(value)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name} must be a number, got {value!r}.") from exc
+
+
+DEBUG = env_bool("DJANGO_DEBUG", True)
+_PLACEHOLDER_SECRET = "insecure-local-development-key-do-not-use-in-production"
+SECRET_KEY = env("DJANGO_SECRET_KEY", _PLACEHOLDER_SECRET)
+if not DEBUG and (SECRET_KEY == _PLACEHOLDER_SECRET or len(SECRET_KEY or "") < 32):
+    raise ImproperlyConfigured(
+        "DJANGO_SECRET_KEY must be set to a random value of at least 32 characters when "
+        "DJANGO_DEBUG is off."
+    )
+ALLOWED_HOSTS = (env("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver") or "").split(",")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
+    "django_prometheus",
+    "django_neomodel",
+    "orchestration",
+    "graphstore",
+]
+
+MIDDLEWARE = [
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
+]
+
+ROOT_URLCONF = "cap01.urls"
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+WSGI_APPLICATION = "cap01.wsgi.application"
+
+# Django's own database: SQLite by default, PostgreSQL through DATABASE_URL.
+DATABASES = {
+    "default": dj_database_url.parse(
+        env("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}") or "", conn_max_age=60
+    )
+}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "var" / "static"
+LOGIN_URL = "/admin/login/"
+
+# Request bodies: 2 MB is far above any valid run (500 graph elements, blob-sized cypherCommands
+# excepted) and keeps hostile bodies out.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("CAP01_MAX_BODY_BYTES", 2 * 1024 * 1024)
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "CAP-01 Orchestration API",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+}
+
+# --- Neo4j ------------------------------------------------------------------------------------
+SERVICES_DIR = Path(env("CAP01_SERVICES_DIR", str(BASE_DIR / ".services" / "dev")) or "")
+
+
+def _neo4j_password() -> str:
+    password = env("NEO4J_PASSWORD")
+    if password:
+        return password
+    local = SERVICES_DIR / "neo4j" / "password"  # generated by ops/services.sh for local use
+    if DEBUG and local.exists():
+        return local.read_text().strip()
+    if DEBUG:
+        return ""
+    raise ImproperlyConfigured("NEO4J_PASSWORD must be set when DJANGO_DEBUG is off.")
+
+
+NEO4J_URI = env("NEO4J_URI", f"bolt://127.0.0.1:{env_int('NEO4J_BOLT_PORT', 7687)}") or ""
+NEO4J_USER = env("NEO4J_USER", "neo4j") or ""
+NEO4J_PASSWORD = _neo4j_password()
+NEO4J_DATABASE = env("NEO4J_DATABASE", "neo4j") or ""
+# neomodel / django-neomodel take one URL with the credentials in it.
+_scheme, _, _hostport = NEO4J_URI.partition("://")
+NEOMODEL_NEO4J_BOLT_URL = (
+    f"{_scheme}://{quote(NEO4J_USER, safe='')}:{quote(NEO4J_PASSWORD, safe='')}@{_hostport}"
+)
+NEOMODEL_SIGNALS = False
+NEOMODEL_FORCE_TIMEZONE = True
+
+# The transactional writer's retry policy (design section 5.3): attempts, exponential backoff
+# with full jitter, retryable errors only. The driver's own 30 s retry budget is switched off.
+CAP01_WRITE_MAX_ATTEMPTS = env_int("CAP01_WRITE_MAX_ATTEMPTS", 3)
+CAP01_WRITE_BACKOFF_BASE_S = env_float("CAP01_WRITE_BACKOFF_BASE_S", 0.05)
+CAP01_WRITE_BACKOFF_MAX_S = env_float("CAP01_WRITE_BACKOFF_MAX_S", 1.0)
+CAP01_NEO4J_CONNECTION_TIMEOUT_S = env_float("CAP01_NEO4J_CONNECTION_TIMEOUT_S", 5.0)
+
+# Large artifacts (design section 5.6): file:///abs/dir (default) or s3://bucket/prefix.
+CAP01_BLOB_STORE_URL = env("CAP01_BLOB_STORE_URL", f"file://{BASE_DIR / 'var' / 'blobs'}") or ""
+CAP01_S3_ENDPOINT_URL = env("CAP01_S3_ENDPOINT_URL")
+CAP01_S3_REGION = env("CAP01_S3_REGION", "us-east-1") or "us-east-1"
+
+# --- Celery / Redis ---------------------------------------------------------------------------
+REDIS_URL = env("REDIS_URL", f"redis://127.0.0.1:{env_int('REDIS_PORT', 6379)}/0") or ""
+CELERY_BROKER_URL = env("CELERY_BROKER_URL", REDIS_URL)
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CAP01_VISIBILITY_TIMEOUT_S", 300)}
+CELERY_TASK_ALWAYS_EAGER = False
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env("CAP01_LOG_LEVEL", "INFO")},
+    "loggers": {"neo4j": {"level": "WARNING"}},
+}
