@@ -1,0 +1,67 @@
+"""The v1 data contract (design document sections 3 and 6): one source of truth.
+
+PURE: Pydantic v2 models only; imports neither django, neo4j, celery nor the clock.
+camelCase on the wire (`targetBatchSize`), snake_case in Python (`target_batch_size`).
+JSON Schema files generated from these models are committed under schemas/v1/.
+"""
+
+from .artifacts import (
+    MAX_INGREDIENTS,
+    Calculation,
+    Check,
+    Costs,
+    CypherCommand,
+    Graph,
+    GraphEdge,
+    GraphNode,
+    Ingredient,
+    Position,
+    Recipe,
+    ScaledIngredient,
+    UIComponent,
+    UIConfig,
+    Validation,
+    ValidationIssue,
+    Yield,
+)
+from .base import (
+    CONTRACT_VERSION,
+    ContractError,
+    ContractModel,
+    canonical_json,
+    checksum,
+    field_path,
+    sha256_hex,
+    strip_transient,
+)
+from .run import (
+    ARTIFACT_OF,
+    STAGES,
+    WIRE_NAME,
+    AgentHistoryEntry,
+    EnvelopeError,
+    HandoffEnvelope,
+    HandoffMetadata,
+    InputContract,
+    RequestConfig,
+    RequestContext,
+    Resources,
+    RunMetadata,
+    RunResult,
+    open_envelope,
+    parse_input,
+    parse_run_result,
+    seal,
+)
+from .schemas import SCHEMA_MODELS, generate_schemas
+
+__all__ = [
+    "ARTIFACT_OF", "CONTRACT_VERSION", "MAX_INGREDIENTS", "SCHEMA_MODELS", "STAGES", "WIRE_NAME",
+    "AgentHistoryEntry", "Calculation", "Check", "ContractError", "ContractModel", "Costs",
+    "CypherCommand", "EnvelopeError", "Graph", "GraphEdge", "GraphNode", "HandoffEnvelope",
+    "HandoffMetadata", "Ingredient", "InputContract", "Position", "Recipe", "RequestConfig",
+    "RequestContext", "Resources", "RunMetadata", "RunResult", "ScaledIngredient", "UIComponent",
+    "UIConfig", "Validation", "ValidationIssue", "Yield", "canonical_json", "checksum",
+    "field_path", "generate_schemas", "open_envelope", "parse_input", "parse_run_result", "seal",
+    "sha256_hex", "strip_transient",
+]

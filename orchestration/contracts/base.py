@@ -1,0 +1,121 @@
+"""Shared pieces of the v1 contract: the base model, canonical JSON and checksums, error paths.
+
+PURE: imports neither django, neo4j, celery nor the clock.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, StringConstraints, ValidationError
+from pydantic.alias_generators import to_camel
+
+CONTRACT_VERSION = "v1"
+
+# Identifiers are printable, short and free of anything a path or query language cares about.
+Identifier = Annotated[
+    str, StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:\-]*$")
+]
+Name = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
+ShortText = Annotated[str, StringConstraints(max_length=2000)]
+# Finite, strictly typed numbers: "12.5" (a string), NaN and Infinity are refused.
+Number = Annotated[float, Field(strict=True, allow_inf_nan=False)]
+NonNegative = Annotated[float, Field(strict=True, allow_inf_nan=False, ge=0)]
+Positive = Annotated[float, Field(strict=True, allow_inf_nan=False, gt=0)]
+Percentage = Annotated[float, Field(strict=True, allow_inf_nan=False, ge=0, le=100)]
+JsonObject = dict[str, JsonValue]
+
+
+class ContractModel(BaseModel):
+    """Base of every contract model: camelCase on the wire, unknown fields refused, immutable."""
+
+    model_config = ConfigDict(
+        alias_generator=to_camel,
+        populate_by_name=True,
+        extra="forbid",
+        frozen=True,
+        str_strip_whitespace=False,
+        ser_json_inf_nan="strings",
+    )
+
+    def to_wire(self) -> dict[str, Any]:
+        """The JSON-ready dict of this model as it travels on the wire (camelCase, no nulls)."""
+        return self.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
+def canonical_json(value: Any) -> str:
+    """Deterministic JSON: sorted keys, no whitespace, UTF-8 text kept as is, NaN refused."""
+    if isinstance(value, BaseModel):
+        value = value.model_dump(mode="json", by_alias=True, exclude_none=True)
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                      allow_nan=False)
+
+
+def sha256_hex(data: str | bytes) -> str:
+    raw = data.encode("utf-8") if isinstance(data, str) else data
+    return hashlib.sha256(raw).hexdigest()
+
+
+def checksum(value: Any) -> str:
+    """SHA-256 of the canonical JSON of a model or JSON value."""
+    return sha256_hex(canonical_json(value))
+
+
+def strip_transient(value: JsonValue) -> JsonValue:
+    """Drop transient keys (those starting with "_") from free-form JSON, recursively."""
+    if isinstance(value, Mapping):
+        return {k: strip_transient(v) for k, v in value.items() if not k.startswith("_")}
+    if isinstance(value, list):
+        return [strip_transient(v) for v in value]
+    return value
+
+
+# --- errors ------------------------------------------------------------------------------------
+
+
+def field_path(loc: Iterable[int | str]) -> str:
+    """("recipe", "ingredients", 3, "percentage") -> "recipe.ingredients[3].percentage"."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out or "(root)"
+
+
+class ContractError(ValueError):
+    """Input that does not satisfy the v1 contract. `errors` lists {field, message, type}."""
+
+    def __init__(self, errors: list[dict[str, str]], *, what: str = "input") -> None:
+        self.errors = errors
+        lines = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:20])
+        more = f" (and {len(errors) - 20} more)" if len(errors) > 20 else ""
+        super().__init__(f"The {what} does not satisfy the v1 contract: {lines}{more}")
+
+    @classmethod
+    def from_validation_error(cls, exc: ValidationError, *, what: str = "input",
+                              prefix: tuple[str | int, ...] = ()) -> ContractError:
+        errors = []
+        for err in exc.errors(include_url=False):
+            path = field_path((*prefix, *err["loc"]))
+            message = err["msg"]
+            if err["type"] == "value_error":
+                message = message.removeprefix("Value error, ")
+                if message.startswith("@"):  # a model validator naming a field inside the model
+                    relative, _, message = message[1:].partition(": ")
+                    joiner = "" if relative.startswith("[") or path == "(root)" else "."
+                    path = relative if path == "(root)" else f"{path}{joiner}{relative}"
+            elif err["type"] not in {"missing", "extra_forbidden"} and "input" in err:
+                shown = repr(err["input"])
+                message += f", got {shown if len(shown) <= 60 else shown[:57] + '...'}"
+            errors.append({"field": path, "message": message, "type": err["type"]})
+        return cls(errors, what=what)
+
+
+def at(path: str, message: str) -> ValueError:
+    """An error raised by a model validator for the field `path` inside that model."""
+    return ValueError(f"@{path}: {message}")

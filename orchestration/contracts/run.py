@@ -1,0 +1,232 @@
+"""A run as a whole: the input contract, agent history, run metadata, the RunResult bundle and the
+agent hand-off envelope (design document sections 3 and 6).
+
+PURE: imports neither django, neo4j, celery nor the clock (`now` is always passed in).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import AwareDatetime, Field, JsonValue, ValidationError, model_validator
+
+from .artifacts import Calculation, Graph, Recipe, UIConfig, Validation
+from .base import (
+    CONTRACT_VERSION,
+    ContractError,
+    ContractModel,
+    Identifier,
+    JsonObject,
+    NonNegative,
+    Positive,
+    ShortText,
+    at,
+    checksum,
+)
+from .units import Unit
+
+# The five stages, in pipeline order, and the artifact each one produces.
+AgentName = Literal["RecipeEngineer", "ScalingCalculator", "GraphBuilder", "QAValidator",
+                    "UIDesigner"]
+STAGES: tuple[tuple[str, str], ...] = (
+    ("RecipeEngineer", "recipe"),
+    ("ScalingCalculator", "calculation"),
+    ("GraphBuilder", "graph"),
+    ("QAValidator", "validation"),
+    ("UIDesigner", "ui_config"),
+)
+ARTIFACT_OF: dict[str, str] = dict(STAGES)
+WIRE_NAME = {"recipe": "recipe", "calculation": "calculation", "graph": "graph",
+             "validation": "validation", "ui_config": "uiConfig"}
+RunStatus = Literal["succeeded", "failed"]
+InvocationStatus = Literal["succeeded", "failed", "skipped"]
+
+# --- input contract ----------------------------------------------------------------------------
+
+
+class RequestContext(ContractModel):
+    cost_map: dict[Identifier, NonNegative] = Field(default_factory=dict, max_length=500)
+    density_map: dict[Identifier, Positive] = Field(default_factory=dict, max_length=500)
+
+
+class RequestConfig(ContractModel):
+    version: Literal["v1"] = CONTRACT_VERSION
+    flags: dict[Identifier, bool] = Field(default_factory=dict, max_length=50)
+
+
+class InputContract(ContractModel):
+    """What a person or a program asks for: "lemon vinaigrette, 5 kg"."""
+
+    user_request: Annotated[str, Field(min_length=1, max_length=2000)]
+    target_batch_size: Annotated[Positive, Field(le=1_000_000_000)]
+    target_unit: Unit
+    context: RequestContext = Field(default_factory=RequestContext)
+    config: RequestConfig = Field(default_factory=RequestConfig)
+
+    @model_validator(mode="after")
+    def _request_has_text(self) -> InputContract:
+        if not self.user_request.strip():
+            raise at("userRequest", "must contain text, not only white space")
+        return self
+
+
+# --- agent history and run metadata ------------------------------------------------------------
+
+
+class AgentHistoryEntry(ContractModel):
+    agent: AgentName
+    sequence: Annotated[int, Field(strict=True, ge=1, le=1000)]
+    timestamp: AwareDatetime
+    duration: NonNegative  # milliseconds
+    status: InvocationStatus
+    error: ShortText | None = None
+    output_ref: Annotated[str, Field(max_length=300)] | None = None  # "sha256:<hex>" of the output
+    memory_mb: NonNegative | None = None  # peak memory of the stage, when measured
+
+
+class RunMetadata(ContractModel):
+    id: Identifier  # the runId
+    status: RunStatus
+    total_duration: NonNegative  # milliseconds
+    timestamp: AwareDatetime  # when the run started
+    config_snapshot: JsonObject = Field(default_factory=dict)
+    config_snapshot_truncated: bool = False
+    failed_agent: AgentName | None = None
+
+
+class RunResult(ContractModel):
+    """One finished run: metadata, the request, the artifacts, agentHistory.
+
+    Artifacts after a failed stage are absent; those present always form a prefix of the stage
+    order (a calculation needs its recipe, and so on).
+    """
+
+    metadata: RunMetadata
+    request: InputContract
+    recipe: Recipe | None = None
+    calculation: Calculation | None = None
+    graph: Graph | None = None
+    validation: Validation | None = None
+    ui_config: UIConfig | None = None
+    agent_history: Annotated[list[AgentHistoryEntry], Field(max_length=1000)] = Field(
+        default_factory=list
+    )
+
+    @property
+    def run_id(self) -> str:
+        return self.metadata.id
+
+    @model_validator(mode="after")
+    def _consistent(self) -> RunResult:
+        present = [getattr(self, artifact) is not None for _, artifact in STAGES]
+        for i in range(1, len(STAGES)):
+            if present[i] and not present[i - 1]:
+                raise at(WIRE_NAME[STAGES[i][1]],
+                         f"is present but {WIRE_NAME[STAGES[i - 1][1]]} is absent; artifacts "
+                         "after a missing one cannot exist")
+        if self.metadata.status == "succeeded":
+            if not all(present):
+                missing = [WIRE_NAME[a] for (_, a), p in zip(STAGES, present, strict=True) if not p]
+                raise at("metadata.status", f"is succeeded but {', '.join(missing)} is absent")
+            if self.metadata.failed_agent is not None:
+                raise at("metadata.failedAgent", "must be absent when the run succeeded")
+        elif self.metadata.failed_agent is not None:
+            if getattr(self, ARTIFACT_OF[self.metadata.failed_agent]) is not None:
+                raise at("metadata.failedAgent",
+                         f"names {self.metadata.failed_agent}, but its artifact is present")
+        if self.recipe and self.calculation and self.calculation.recipe_id != self.recipe.id:
+            raise at("calculation.recipeId",
+                     f"is {self.calculation.recipe_id!r} but recipe.id is {self.recipe.id!r}")
+        seen: set[int] = set()
+        for i, entry in enumerate(self.agent_history):
+            if entry.sequence in seen:
+                raise at(f"agentHistory[{i}].sequence", f"duplicate sequence {entry.sequence}")
+            seen.add(entry.sequence)
+        return self
+
+
+def parse_run_result(data: str | bytes | dict[str, Any]) -> RunResult:
+    """Validate one RunResult from JSON text or a dict; ContractError names every bad field."""
+    try:
+        if isinstance(data, dict):
+            return RunResult.model_validate(data)
+        return RunResult.model_validate_json(data)
+    except ValidationError as exc:
+        raise ContractError.from_validation_error(exc, what="RunResult") from exc
+
+
+def parse_input(data: str | bytes | dict[str, Any]) -> InputContract:
+    """Validate one input contract; ContractError names every bad field."""
+    try:
+        if isinstance(data, dict):
+            return InputContract.model_validate(data)
+        return InputContract.model_validate_json(data)
+    except ValidationError as exc:
+        raise ContractError.from_validation_error(exc, what="request") from exc
+
+
+# --- agent hand-off envelope (section 6) -------------------------------------------------------
+
+
+class HandoffMetadata(ContractModel):
+    agent: AgentName
+    run_id: Identifier
+    sequence: Annotated[int, Field(strict=True, ge=1, le=1000)]
+    checksum: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+
+
+class Resources(ContractModel):
+    memory_mb: NonNegative = 0.0
+    cpu_ms: NonNegative = 0.0
+
+
+class HandoffEnvelope(ContractModel):
+    """What passes from one stage to the next: the payload sealed by its checksum, with a deadline."""
+
+    payload: JsonObject
+    metadata: HandoffMetadata
+    resources: Resources = Field(default_factory=Resources)
+    expires_at: AwareDatetime
+
+
+class EnvelopeError(ValueError):
+    """A hand-off envelope that must not be used: tampered with or expired."""
+
+
+def seal(payload: dict[str, JsonValue], *, agent: str, run_id: str, sequence: int,
+         expires_at: datetime, resources: Resources | None = None) -> HandoffEnvelope:
+    return HandoffEnvelope(
+        payload=payload,
+        metadata=HandoffMetadata(agent=agent, run_id=run_id, sequence=sequence,  # type: ignore[arg-type]
+                                 checksum=checksum(payload)),
+        resources=resources or Resources(),
+        expires_at=expires_at,
+    )
+
+
+def open_envelope(envelope: HandoffEnvelope, *, now: datetime) -> dict[str, JsonValue]:
+    """The payload, after checking its checksum and deadline; EnvelopeError otherwise."""
+    meta = envelope.metadata
+    actual = checksum(envelope.payload)
+    if actual != meta.checksum:
+        raise EnvelopeError(
+            f"The hand-off from {meta.agent} (run {meta.run_id}, sequence {meta.sequence}) fails "
+            f"its checksum: expected {meta.checksum}, computed {actual}. The payload was altered "
+            "in transit; the stage is not run on it."
+        )
+    if now >= envelope.expires_at:
+        raise EnvelopeError(
+            f"The hand-off from {meta.agent} (run {meta.run_id}, sequence {meta.sequence}) expired "
+            f"at {envelope.expires_at.isoformat()} (now {now.isoformat()}); the stage is not run "
+            "on stale input. Submit the request again."
+        )
+    return envelope.payload
+
+
+__all__ = [
+    "ARTIFACT_OF", "STAGES", "WIRE_NAME", "AgentHistoryEntry", "AgentName", "EnvelopeError",
+    "HandoffEnvelope", "HandoffMetadata", "InputContract", "InvocationStatus", "RequestConfig",
+    "RequestContext", "Resources", "RunMetadata", "RunResult", "RunStatus", "ShortText",
+    "open_envelope", "parse_input", "parse_run_result", "seal",
+]
