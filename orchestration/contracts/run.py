@@ -182,7 +182,7 @@ class Resources(ContractModel):
 
 
 class HandoffEnvelope(ContractModel):
-    """What passes from one stage to the next: the payload sealed by its checksum, with a deadline."""
+    """What passes between stages: the payload sealed by its checksum, with a deadline."""
 
     payload: JsonObject
     metadata: HandoffMetadata

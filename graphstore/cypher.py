@@ -1,0 +1,88 @@
+"""Fixed, parameterised Cypher for the writer, the verifier and replay.
+
+PURE: imports neither django, neo4j, celery nor the clock. Every statement is built once, at
+import, from the schema tables; the text never varies with the data (so Neo4j's plan cache holds)
+and no label, type or property name ever comes from input. Rows travel in `$rows`.
+"""
+
+from __future__ import annotations
+
+from .schema import LABEL_BY_NAME, LABELS, REL_TYPES, RUN_OUTGOING
+
+# One UNWIND statement per label: ON CREATE sets the properties and a timestamp, ON MATCH moves
+# only the counter (a re-written run leaves the graph as it was but for writeCount).
+NODE_MERGE: dict[str, str] = {
+    label.name: (
+        "UNWIND $rows AS row\n"
+        f"MERGE (n:{label.name} {{{label.key}: row.key}})\n"
+        "ON CREATE SET n += row.create, n.createdAt = $now, n.writeCount = 1\n"
+        "ON MATCH SET n += row.match, n.writeCount = n.writeCount + 1"
+    )
+    for label in LABELS
+}
+
+# One UNWIND statement per relationship type; both ends were merged earlier in the same
+# transaction.
+REL_MERGE: dict[str, str] = {
+    rel.name: (
+        "UNWIND $rows AS row\n"
+        f"MATCH (a:{rel.start} {{{LABEL_BY_NAME[rel.start].key}: row.start}})\n"
+        f"MATCH (b:{rel.end} {{{LABEL_BY_NAME[rel.end].key}: row.end}})\n"
+        f"MERGE (a)-[r:{rel.name}]->(b)\n"
+        "ON CREATE SET r += row.props"
+    )
+    for rel in REL_TYPES
+}
+
+# First statement of every write: what, if anything, is already committed under this runId.
+EXISTING_RUN = (
+    "OPTIONAL MATCH (r:OrchestrationRun {runId: $runId}) "
+    "RETURN r.commitChecksum AS checksum"
+)
+
+# Last statement of every write: the commit marker (what this transaction wrote), in the same
+# transaction as the data, so that a marker always describes a complete run.
+COMMIT_MARKER = (
+    "MATCH (r:OrchestrationRun {runId: $runId})\n"
+    "SET r.commitChecksum = $checksum, r.commitSchemaVersion = $schemaVersion,\n"
+    "    r.commitNodeCount = $nodeCount, r.commitRelationshipCount = $relationshipCount,\n"
+    "    r.committedAt = coalesce(r.committedAt, $now)\n"
+    "RETURN r.writeCount AS writeCount"
+)
+
+# What the graph holds for one run, to compare with its commit marker.
+VERIFY_RUN = (
+    "MATCH (r:OrchestrationRun {runId: $runId})\n"
+    "CALL (r) { OPTIONAL MATCH (u:UserRequest)-[t:TRIGGERED]->(r)\n"
+    "           RETURN count(DISTINCT u) AS requests, count(t) AS triggered }\n"
+    "CALL (r) { OPTIONAL MATCH (r)-[o]->(x) WHERE type(o) IN $outgoing\n"
+    "           RETURN count(DISTINCT x) AS owned, count(o) AS ownedRels }\n"
+    "CALL (r) { OPTIONAL MATCH (r)-[:USED_RECIPE]->(:RecipeVersion)-[h:HAS_INGREDIENT]->(i)\n"
+    "           RETURN count(DISTINCT i) AS ingredients, count(h) AS hasIngredient }\n"
+    "RETURN r.commitChecksum AS checksum, r.commitNodeCount AS markerNodes,\n"
+    "       r.commitRelationshipCount AS markerRelationships,\n"
+    "       1 + requests + owned + ingredients AS nodes,\n"
+    "       triggered + ownedRels + hasIngredient AS relationships"
+)
+VERIFY_PARAMS = {"outgoing": list(RUN_OUTGOING)}
+
+# Replay: the run and everything it links to, in one round trip.
+LOAD_RUN = (
+    "MATCH (r:OrchestrationRun {runId: $runId})\n"
+    "OPTIONAL MATCH (u:UserRequest)-[:TRIGGERED]->(r)\n"
+    "OPTIONAL MATCH (r)-[:USED_RECIPE]->(rv:RecipeVersion)\n"
+    "OPTIONAL MATCH (r)-[:PRODUCED_CALCULATION]->(c:CalculationResult)\n"
+    "OPTIONAL MATCH (r)-[:PRODUCED_GRAPH]->(g:GraphSnapshot)\n"
+    "OPTIONAL MATCH (r)-[:PRODUCED_VALIDATION]->(v:ValidationReport)\n"
+    "OPTIONAL MATCH (r)-[:PRODUCED_UI]->(ui:UIConfig)\n"
+    "CALL (rv) { OPTIONAL MATCH (rv)-[h:HAS_INGREDIENT]->(i:Ingredient)\n"
+    "            WITH h, i ORDER BY h.position\n"
+    "            RETURN collect(CASE WHEN h IS NULL THEN NULL ELSE\n"
+    "                   h {.*, ingredientId: i.ingredientId} END) AS ingredients }\n"
+    "CALL (r) { OPTIONAL MATCH (r)-[:HAS_AGENT_INVOCATION]->(a:AgentInvocation)\n"
+    "           WITH a ORDER BY a.sequence\n"
+    "           RETURN collect(a {.*}) AS invocations }\n"
+    "RETURN r {.*} AS run, u {.*} AS request, rv {.*} AS recipe, ingredients,\n"
+    "       c {.*} AS calculation, g {.*} AS graph, v {.*} AS validation, ui {.*} AS ui,\n"
+    "       invocations"
+)

@@ -1,0 +1,16 @@
+"""Install the constraints and indexes of graphstore/schema.py (idempotent: IF NOT EXISTS). I/O."""
+
+from __future__ import annotations
+
+from neo4j import Driver
+
+from .schema import SCHEMA_STATEMENTS
+
+
+def install_schema(driver: Driver, *, database: str) -> list[str]:
+    """Run every schema statement; returns them. Safe to run any number of times."""
+    with driver.session(database=database) as session:
+        for statement in SCHEMA_STATEMENTS:
+            session.run(statement).consume()
+        session.run("CALL db.awaitIndexes(300)").consume()
+    return list(SCHEMA_STATEMENTS)

@@ -1,0 +1,131 @@
+"""Replay (design section 2): read a committed run back from Neo4j and the blob store into the v1
+contract. I/O. The result's checksum equals the checksum of the normalized original, which
+`verify_run` and the tests compare.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from neo4j import Driver
+from pydantic import ValidationError
+
+from orchestration.contracts import RunResult
+
+from . import cypher
+from .blobstore import BlobCorrupted, BlobStore
+from .errors import ReplayError, RunNotFound
+
+
+def _j(value: str | None, default: Any = None) -> Any:
+    return default if value is None else json.loads(value)
+
+
+def _present(**fields: Any) -> dict[str, Any]:
+    return {k: v for k, v in fields.items() if v is not None}
+
+
+def load_run(run_id: str, *, driver: Driver, database: str, blob_store: BlobStore) -> RunResult:
+    """The committed run `run_id`; RunNotFound when there is none, ReplayError when it is damaged."""
+    records, _, _ = driver.execute_query(cypher.LOAD_RUN, runId=run_id, database_=database,
+                                         routing_="r")
+    if not records or records[0]["run"].get("commitChecksum") is None:
+        raise RunNotFound(run_id)
+    rec = records[0]
+    run, request = rec["run"], rec["request"]
+    wire: dict[str, Any] = {
+        "metadata": _present(
+            id=run["runId"], status=run["status"], totalDuration=run["totalDuration"],
+            timestamp=run["timestamp"], configSnapshot=_j(run.get("configSnapshot"), {}),
+            configSnapshotTruncated=run.get("configSnapshotTruncated", False),
+            failedAgent=run.get("failedAgent"),
+        ),
+        "request": {
+            "userRequest": request["userRequest"],
+            "targetBatchSize": request["targetBatchSize"],
+            "targetUnit": request["targetUnit"],
+            "context": _j(request["context"]),
+            "config": _j(request["config"]),
+        },
+        "agentHistory": [
+            _present(agent=a["agent"], sequence=a["sequence"], timestamp=a["timestamp"],
+                     duration=a["duration"], status=a["status"], error=a.get("error"),
+                     outputRef=a.get("outputRef"), memoryMb=a.get("memoryMb"))
+            for a in rec["invocations"]
+        ],
+    }
+    if (rv := rec["recipe"]) is not None:
+        wire["recipe"] = {
+            "id": rv["recipeId"], "name": rv["name"], "totalPercentage": rv["totalPercentage"],
+            "metadata": _j(rv.get("metadata"), {}),
+            "ingredients": [
+                _present(id=h["ingredientId"], name=h["name"], percentage=h["percentage"],
+                         function=h.get("function"), category=h.get("category"))
+                for h in rec["ingredients"]
+            ],
+        }
+    if (c := rec["calculation"]) is not None:
+        wire["calculation"] = {
+            "recipeId": c["recipeId"], "targetBatchSize": c["targetBatchSize"],
+            "targetUnit": c["targetUnit"], "scaledIngredients": _j(c["scaledIngredients"]),
+            "costs": _j(c["costs"]), "yield": _j(c["yield"]), "timestamp": c["timestamp"],
+            "warnings": _j(c.get("warnings"), []),
+        }
+    if (g := rec["graph"]) is not None:
+        wire["graph"] = {
+            "nodes": _j(g["nodes"]), "edges": _j(g["edges"]), "metadata": _j(g.get("metadata"), {}),
+            "cypherCommands": _cypher_commands(run_id, g, blob_store),
+        }
+    if (v := rec["validation"]) is not None:
+        wire["validation"] = {
+            "valid": v["valid"], "errors": _j(v["errors"]), "warnings": _j(v["warnings"]),
+            "checks": _j(v["checks"]), "summary": v["summary"], "timestamp": v["timestamp"],
+            "canProceed": v["canProceed"], "criticalErrors": _j(v["criticalErrors"]),
+        }
+    if (ui := rec["ui"]) is not None:
+        wire["uiConfig"] = {"layout": _j(ui["layout"]), "components": _j(ui["components"]),
+                            "theme": _j(ui["theme"])}
+    try:
+        return RunResult.model_validate(wire)
+    except ValidationError as exc:
+        raise ReplayError(f"Run {run_id} is stored but does not read back into the v1 contract: "
+                          f"{exc}") from exc
+
+
+def _cypher_commands(run_id: str, snapshot: dict[str, Any], blob_store: BlobStore) -> Any:
+    if snapshot.get("blobUri") is None:
+        return _j(snapshot["cypherCommands"])
+    try:
+        data = blob_store.get(snapshot["blobUri"], sha256=snapshot["blobSha256"])
+    except BlobCorrupted as exc:
+        raise ReplayError(f"Run {run_id}: its cypherCommands blob is corrupted and is not "
+                          f"served: {exc}") from exc
+    return json.loads(data.decode("utf-8"))
+
+
+@dataclass(frozen=True)
+class Verification:
+    run_id: str
+    checksum: str | None
+    marker_nodes: int | None
+    marker_relationships: int | None
+    nodes: int
+    relationships: int
+
+    @property
+    def complete(self) -> bool:
+        return (self.checksum is not None and self.marker_nodes == self.nodes
+                and self.marker_relationships == self.relationships)
+
+
+def verify_run(run_id: str, *, driver: Driver, database: str) -> Verification:
+    """Compare a run's commit marker with what the graph holds for it."""
+    records, _, _ = driver.execute_query(cypher.VERIFY_RUN, cypher.VERIFY_PARAMS, runId=run_id,
+                                         database_=database, routing_="r")
+    if not records:
+        raise RunNotFound(run_id)
+    r = records[0]
+    return Verification(run_id, r["checksum"], r["markerNodes"], r["markerRelationships"],
+                        r["nodes"], r["relationships"])
