@@ -51,6 +51,7 @@ from .run import (
     open_envelope,
     parse_input,
     parse_run_result,
+    parse_run_results_document,
     seal,
 )
 from .schemas import SCHEMA_MODELS, generate_schemas
@@ -62,6 +63,7 @@ __all__ = [
     "HandoffMetadata", "Ingredient", "InputContract", "Position", "Recipe", "RequestConfig",
     "RequestContext", "Resources", "RunMetadata", "RunResult", "ScaledIngredient", "UIComponent",
     "UIConfig", "Validation", "ValidationIssue", "Yield", "canonical_json", "checksum",
-    "field_path", "generate_schemas", "open_envelope", "parse_input", "parse_run_result", "seal",
+    "field_path", "generate_schemas", "open_envelope", "parse_input", "parse_run_result",
+    "parse_run_results_document", "seal",
     "sha256_hex", "strip_transient",
 ]

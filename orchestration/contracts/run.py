@@ -6,6 +6,7 @@ PURE: imports neither django, neo4j, celery nor the clock (`now` is always passe
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -156,6 +157,37 @@ def parse_run_result(data: str | bytes | dict[str, Any]) -> RunResult:
         raise ContractError.from_validation_error(exc, what="RunResult") from exc
 
 
+def parse_run_results_document(text: str) -> list[RunResult]:
+    """One RunResult as JSON, or many as JSON Lines; every run is validated before any is used.
+
+    ContractError lists the errors of every bad run, each field path prefixed with its line
+    ("line 3: recipe.ingredients[2].percentage: ...") when the document is JSON Lines.
+    """
+    stripped = text.strip()
+    if not stripped:
+        raise ContractError([{"field": "(document)", "message": "is empty; expected a RunResult "
+                              "as JSON or RunResults as JSON Lines", "type": "empty"}],
+                            what="document")
+    try:
+        whole = json.loads(stripped)
+    except json.JSONDecodeError:
+        whole = None
+    if isinstance(whole, dict):
+        return [parse_run_result(whole)]
+    runs: list[RunResult] = []
+    errors: list[dict[str, str]] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            runs.append(parse_run_result(line))
+        except ContractError as exc:
+            errors += [{**e, "field": f"line {number}: {e['field']}"} for e in exc.errors]
+    if errors:
+        raise ContractError(errors, what="document")
+    return runs
+
+
 def parse_input(data: str | bytes | dict[str, Any]) -> InputContract:
     """Validate one input contract; ContractError names every bad field."""
     try:
@@ -228,5 +260,5 @@ __all__ = [
     "ARTIFACT_OF", "STAGES", "WIRE_NAME", "AgentHistoryEntry", "AgentName", "EnvelopeError",
     "HandoffEnvelope", "HandoffMetadata", "InputContract", "InvocationStatus", "RequestConfig",
     "RequestContext", "Resources", "RunMetadata", "RunResult", "RunStatus", "ShortText",
-    "open_envelope", "parse_input", "parse_run_result", "seal",
+    "open_envelope", "parse_input", "parse_run_result", "parse_run_results_document", "seal",
 ]

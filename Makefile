@@ -1,0 +1,51 @@
+# What people type. `make run` is the main job, `make test` the test suite (what CI runs).
+PY          := .venv/bin/python
+MANAGE      := $(PY) manage.py
+TEST_DIR    := $(CURDIR)/.services/test
+# The tests use their own Neo4j and Redis (own ports, own data) because they wipe the graph.
+TEST_ENV    := CAP01_SERVICES_DIR=$(TEST_DIR) NEO4J_BOLT_PORT=17687 REDIS_PORT=16379 \
+               CAP01_BLOB_STORE_URL=file://$(TEST_DIR)/blobs CAP01_ALLOW_GRAPH_WIPE=1 \
+               DATABASE_URL=sqlite:///$(TEST_DIR)/db.sqlite3
+BENCH_RUNS  ?= 200
+
+.PHONY: bootstrap services-up services-down services-status run test test-only bench lint \
+        schemas
+
+bootstrap:
+	@ops/bootstrap.sh
+
+services-up: bootstrap
+	@ops/services.sh up all
+
+services-down:
+	@ops/services.sh down all
+	@$(TEST_ENV) ops/services.sh down all
+
+services-status:
+	@ops/services.sh status
+
+# The main job: services up, schema installed, the bundled example runs ingested, one read back.
+run: services-up
+	@$(MANAGE) migrate --noinput -v 0
+	@$(MANAGE) install_graph_schema -v 0 >/dev/null
+	@$(MANAGE) ingest_run examples/runs.jsonl
+	@$(MANAGE) show_run run-example-lemon-vinaigrette
+
+# The tests: bootstrap, the test services, every test, then the benchmark as a smoke run.
+test: bootstrap
+	@$(TEST_ENV) ops/services.sh up all
+	@$(TEST_ENV) $(PY) -m pytest
+	@$(TEST_ENV) $(MANAGE) bench_persist --runs 50 --naive-runs 20
+
+test-only:
+	@$(TEST_ENV) $(PY) -m pytest $(ARGS)
+
+bench: bootstrap
+	@$(TEST_ENV) ops/services.sh up all
+	@$(TEST_ENV) $(MANAGE) bench_persist --runs $(BENCH_RUNS)
+
+lint:
+	@.venv/bin/ruff check .
+
+schemas:
+	@$(MANAGE) export_schemas

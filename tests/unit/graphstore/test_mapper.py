@@ -1,0 +1,149 @@
+"""map_run_to_graph: normalization, checksums, dedupe, limits, blob threshold, purity."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+
+from graphstore.mapper import (
+    BLOB_THRESHOLD_BYTES,
+    CONFIG_SNAPSHOT_MAX_BYTES,
+    WriteSetTooLarge,
+    map_run_to_graph,
+    normalize_run,
+)
+from graphstore.schema import LABEL_BY_NAME, REL_BY_NAME
+from orchestration.contracts import RunResult, canonical_json
+from orchestration.synthetic import make_run
+from tests.strategies import run_results
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def with_commands_size(run: RunResult, size: int) -> RunResult:
+    """The run with cypherCommands whose canonical JSON is exactly `size` bytes of UTF-8."""
+    wire = run.to_wire()
+    command = {"statement": "RETURN $padding", "parameters": {"padding": ""}}
+    wire["graph"]["cypherCommands"] = [command]
+    base = len(canonical_json([command]).encode("utf-8"))
+    command["parameters"]["padding"] = "é" * ((size - base) // 2) + "x" * ((size - base) % 2)
+    result = RunResult.model_validate(wire)
+    assert len(canonical_json(result.to_wire()["graph"]["cypherCommands"]).encode()) == size
+    return result
+
+
+@settings(max_examples=60, deadline=None)
+@given(run_results())
+def test_mapping_is_deterministic(run):
+    """The same run always maps to the same write set and checksum."""
+    assert map_run_to_graph(run) == map_run_to_graph(RunResult.model_validate(run.to_wire()))
+
+
+@settings(max_examples=60, deadline=None)
+@given(run_results())
+def test_every_relationship_endpoint_is_a_node_of_the_write_set(run):
+    """Each relationship joins two nodes merged in the same write set, with matching labels."""
+    ws = map_run_to_graph(run)
+    keys = {(n.label, n.key) for n in ws.nodes}
+    assert len(keys) == len(ws.nodes), "a node is merged twice"
+    for rel in ws.relationships:
+        rtype = REL_BY_NAME[rel.type]
+        assert (rtype.start, rel.start) in keys and (rtype.end, rel.end) in keys
+
+
+def test_write_set_shape_of_a_complete_run(now):
+    """A complete run: one node per artifact, shared nodes keyed by content, one invocation
+    per history entry, HAS_INGREDIENT carrying percentage, function and category."""
+    run = make_run(7, now=now, ingredients=6)
+    ws = map_run_to_graph(run)
+    counts = {label: len(ws.nodes_of(label)) for label in LABEL_BY_NAME}
+    assert counts == {"UserRequest": 1, "RecipeVersion": 1, "Ingredient": 6,
+                      "OrchestrationRun": 1, "CalculationResult": 1, "GraphSnapshot": 1,
+                      "ValidationReport": 1, "UIConfig": 1, "AgentInvocation": 5}
+    uses = ws.relationships_of("HAS_INGREDIENT")
+    assert [u.properties["position"] for u in uses] != [] and len(uses) == 6
+    first = run.recipe.ingredients[0]
+    use = next(u for u in uses if u.end == first.id)
+    assert (use.properties["percentage"], use.properties["function"],
+            use.properties["category"]) == (first.percentage, first.function, first.category)
+
+
+def test_recipe_and_request_deduplicate_by_content(now):
+    """Two runs with the same recipe and request content share those nodes' keys."""
+    a = map_run_to_graph(make_run(14, now=now, run_id="run-a"))
+    b = map_run_to_graph(make_run(14, now=now, run_id="run-b"))
+    assert a.nodes_of("RecipeVersion")[0].key == b.nodes_of("RecipeVersion")[0].key
+    assert a.nodes_of("UserRequest")[0].key == b.nodes_of("UserRequest")[0].key
+    assert a.nodes_of("OrchestrationRun")[0].key != b.nodes_of("OrchestrationRun")[0].key
+
+
+def test_agent_history_is_ordered_and_carries_refs_not_payloads(now):
+    """AgentInvocations come in sequence order with outputRef = sha256 of the artifact."""
+    wire = make_run(5, now=now).to_wire()
+    wire["agentHistory"].reverse()
+    ws = map_run_to_graph(RunResult.model_validate(wire))
+    invocations = ws.nodes_of("AgentInvocation")
+    assert [n.on_create["sequence"] for n in invocations] == [1, 2, 3, 4, 5]
+    for node in invocations:
+        assert node.on_create["outputRef"].startswith("sha256:")
+        assert set(node.on_create) <= {"runId", "sequence", "agent", "timestamp", "duration",
+                                       "status", "error", "outputRef", "memoryMb"}
+
+
+def test_transient_keys_are_dropped(now):
+    """Keys starting with "_" in free-form objects are not stored and not checksummed."""
+    wire = make_run(5, now=now).to_wire()
+    clean = map_run_to_graph(RunResult.model_validate(wire))
+    wire["recipe"]["metadata"]["_scratch"] = {"tokens": 123}
+    wire["metadata"]["configSnapshot"]["_debug"] = True
+    noisy = map_run_to_graph(RunResult.model_validate(wire))
+    assert noisy.checksum == clean.checksum
+    assert "_scratch" not in noisy.nodes_of("RecipeVersion")[0].on_create["metadata"]
+
+
+def test_config_snapshot_is_truncated_with_a_flag(now):
+    """An oversized configSnapshot is cut to the bound and flagged configSnapshotTruncated."""
+    wire = make_run(5, now=now).to_wire()
+    wire["metadata"]["configSnapshot"] = {f"k{i:03d}": "v" * 100 for i in range(100)}
+    normalized = normalize_run(RunResult.model_validate(wire))
+    size = len(canonical_json(normalized.metadata.config_snapshot).encode())
+    assert normalized.metadata.config_snapshot_truncated is True
+    assert 0 < size <= CONFIG_SNAPSHOT_MAX_BYTES
+    assert not normalize_run(make_run(5, now=now)).metadata.config_snapshot_truncated
+
+
+def test_write_set_over_500_is_refused_with_counts(now):
+    """501 nodes plus relationships are refused with both counts; 499 pass. (A run's write set
+    is a tree around the run node, so its size is always odd: 500 cannot occur.)"""
+    # 1 ingredient: 8 nodes and 7 relationships, plus a node and a relationship per history entry.
+    assert map_run_to_graph(make_run(9, now=now, ingredients=1, history=242)).size == 499
+    with pytest.raises(WriteSetTooLarge) as info:
+        map_run_to_graph(make_run(9, now=now, ingredients=1, history=243))
+    err = info.value
+    assert (err.nodes, err.relationships, err.limit) == (251, 250, 500)
+    assert "251 nodes and 250 relationships (501 in all)" in str(err)
+
+
+def test_blob_threshold_is_exactly_32768_bytes(now):
+    """cypherCommands of 32,768 bytes stay inline; 32,769 bytes go to the blob store."""
+    run = make_run(11, now=now)
+    inline = map_run_to_graph(with_commands_size(run, BLOB_THRESHOLD_BYTES))
+    assert inline.blob is None
+    assert "cypherCommands" in inline.nodes_of("GraphSnapshot")[0].on_create
+    offload = map_run_to_graph(with_commands_size(run, BLOB_THRESHOLD_BYTES + 1))
+    assert offload.blob is not None and len(offload.blob.data) == BLOB_THRESHOLD_BYTES + 1
+    props = offload.nodes_of("GraphSnapshot")[0].on_create
+    assert "cypherCommands" not in props
+    assert props["blobSha256"] == offload.blob.sha256 and props["blobSize"] == 32_769
+
+
+def test_mapper_is_pure():
+    """The mapper, Cypher and schema modules import neither neo4j, django nor celery."""
+    code = ("import sys, graphstore.mapper, graphstore.cypher, graphstore.schema;"
+            "bad = [m for m in ('django', 'neo4j', 'celery') if m in sys.modules];"
+            "assert not bad, bad")
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
