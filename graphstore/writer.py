@@ -1,8 +1,9 @@
 """The transactional writer (design sections 5.3 to 5.7): one managed write transaction per run.
 
 I/O. A run is mapped (pure, graphstore/mapper.py), its large cypherCommands put in the blob store
-first, then written in ONE `session.execute_write` made of a few fixed UNWIND statements (one per
-label and relationship type present), ending with the commit marker. The transaction function is
+first, then written in ONE `session.execute_write`: a check of what is already committed under
+the runId, then one fixed statement of UNWIND blocks (one per label and relationship type, see
+graphstore/cypher.py) that ends with the commit marker. The transaction function is
 idempotent (MERGE on uniqueness-backed keys), so running it again, after a retry or a replay, is
 harmless. Retries follow an explicit policy: at most `max_attempts`, exponential backoff with full
 jitter, retryable errors only (deadlock and other transient errors, unavailable, session expired,
@@ -29,6 +30,7 @@ from . import cypher
 from .blobstore import BlobRef, BlobStore
 from .errors import Neo4jWriteFailed, RunConflict
 from .mapper import GraphWriteSet, map_run_to_graph
+from .schema import LABELS, REL_TYPES
 
 logger = logging.getLogger(__name__)
 
@@ -126,40 +128,33 @@ class RunWriter:
         )
 
     def _transaction(self, tx: ManagedTransaction, write_set: GraphWriteSet,
-                     params: list[tuple[str, dict[str, Any]]], attempt: int) -> tuple[bool, int, int]:
+                     params: dict[str, Any], attempt: int) -> tuple[bool, int, int]:
         stored = tx.run(cypher.EXISTING_RUN, runId=write_set.run_id).single(strict=True)["checksum"]
         if stored is not None and stored != write_set.checksum:
             raise RunConflict(write_set.run_id, stored, write_set.checksum)
-        now = self._clock()
-        nodes_created = rels_created = 0
-        for statement, parameters in params:
-            counters = tx.run(statement, now=now, **parameters).consume().counters
-            nodes_created += counters.nodes_created
-            rels_created += counters.relationships_created
-        tx.run(cypher.COMMIT_MARKER, runId=write_set.run_id, checksum=write_set.checksum,
-               schemaVersion=write_set.schema_version, nodeCount=len(write_set.nodes),
-               relationshipCount=len(write_set.relationships), now=now).consume()
+        counters = tx.run(cypher.WRITE_RUN, params, now=self._clock()).consume().counters
         if self._fault_injector is not None:
             self._fault_injector(attempt)
-        return stored is None, nodes_created, rels_created
+        return stored is None, counters.nodes_created, counters.relationships_created
 
 
-def statement_params(write_set: GraphWriteSet,
-                     blob_ref: BlobRef | None) -> list[tuple[str, dict[str, Any]]]:
-    """(fixed statement, {"rows": [...]}) for every label and relationship type present."""
-    out: list[tuple[str, dict[str, Any]]] = []
-    for label, statement in cypher.NODE_MERGE.items():
+def statement_params(write_set: GraphWriteSet, blob_ref: BlobRef | None) -> dict[str, Any]:
+    """The parameters of cypher.WRITE_RUN: rows for every label and relationship type."""
+    params: dict[str, Any] = {
+        "runId": write_set.run_id, "checksum": write_set.checksum,
+        "schemaVersion": write_set.schema_version, "nodeCount": len(write_set.nodes),
+        "relationshipCount": len(write_set.relationships),
+    }
+    for label in LABELS:
         rows = []
-        for node in write_set.nodes_of(label):
+        for node in write_set.nodes_of(label.name):
             create = dict(node.on_create)
-            if label == "GraphSnapshot" and blob_ref is not None:
+            if label.name == "GraphSnapshot" and blob_ref is not None:
                 create["blobUri"] = blob_ref.uri
             rows.append({"key": node.key, "create": create, "match": dict(node.on_match)})
-        if rows:
-            out.append((statement, {"rows": rows}))
-    for rel_type, statement in cypher.REL_MERGE.items():
-        rows = [{"start": r.start, "end": r.end, "props": dict(r.properties)}
-                for r in write_set.relationships_of(rel_type)]
-        if rows:
-            out.append((statement, {"rows": rows}))
-    return out
+        params[cypher.node_param(label.name)] = rows
+    for rel in REL_TYPES:
+        params[cypher.rel_param(rel.name)] = [
+            {"start": r.start, "end": r.end, "props": dict(r.properties)}
+            for r in write_set.relationships_of(rel.name)]
+    return params
