@@ -28,7 +28,8 @@ from .text import slug
 
 NODE_STATEMENT = "UNWIND $rows AS row MERGE (n:{label} {{id: row.id}}) SET n += row.properties"
 EDGE_STATEMENT = (
-    "UNWIND $rows AS row MATCH (a:{source} {{id: row.source}}) MATCH (b:{target} {{id: row.target}}) "
+    "UNWIND $rows AS row MATCH (a:{source} {{id: row.source}}) "
+    "MATCH (b:{target} {{id: row.target}}) "
     "MERGE (a)-[r:{type} {{id: row.id}}]->(b) SET r += row.properties"
 )
 ENDPOINTS = {"CONTAINS": ("Recipe", "Ingredient"), "HAS_FUNCTION": ("Ingredient", "Function"),

@@ -86,8 +86,8 @@ def check_duplicate_ingredients(recipe: Recipe, calculation: Calculation) -> Iss
 def check_recipe_match(recipe: Recipe, calculation: Calculation) -> Issues:
     if calculation.recipe_id != recipe.id:
         yield _calculation_issue("calculation.recipeId", "error",
-                                 f"is {calculation.recipe_id!r} but recipe.id is {recipe.id!r}; the "
-                                 "calculation belongs to another recipe.")
+                                 f"is {calculation.recipe_id!r} but recipe.id is {recipe.id!r}; "
+                                 "the calculation belongs to another recipe.")
     in_recipe = {i.id for i in recipe.ingredients}
     scaled = {s.ingredient_id for s in calculation.scaled_ingredients}
     for iid in sorted(in_recipe - scaled):

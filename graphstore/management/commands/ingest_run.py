@@ -2,6 +2,7 @@
 
 import json
 import sys
+from pathlib import Path
 from argparse import ArgumentParser
 
 from django.core.management.base import BaseCommand, CommandError
@@ -21,7 +22,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: object, source: str, **options: object) -> None:
         try:
-            text = sys.stdin.read() if source == "-" else open(source, encoding="utf-8").read()
+            text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             raise CommandError(f"Cannot read {source}: {exc}") from exc
         try:

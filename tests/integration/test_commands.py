@@ -1,0 +1,87 @@
+"""The management commands against the real Neo4j: ingest_run, show_run, install_graph_schema."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.core.management import CommandError, call_command
+
+from graphstore.mapper import map_run_to_graph
+from graphstore.schema import CONSTRAINTS, LABELS
+from orchestration.contracts import checksum
+from orchestration.synthetic import make_run
+from tests.conftest import count_graph
+
+pytestmark = pytest.mark.integration
+
+
+def _call(*args: str) -> str:
+    out = io.StringIO()
+    call_command(*args, stdout=out, stderr=io.StringIO())
+    return out.getvalue()
+
+
+def _jsonl(runs) -> str:  # type: ignore[no-untyped-def]
+    return "".join(r.model_dump_json(by_alias=True, exclude_none=True) + "\n" for r in runs)
+
+
+def test_ingesting_the_same_file_twice_leaves_counts_unchanged(graph, tmp_path: Path, now):
+    """ingest_run of a JSON Lines file, twice: the second pass adds no node or relationship."""
+    source = tmp_path / "runs.jsonl"
+    source.write_text(_jsonl([make_run(40 + i, now=now) for i in range(5)]), encoding="utf-8")
+    first = _call("ingest_run", str(source))
+    counts = count_graph(graph)
+    second = _call("ingest_run", str(source))
+    assert first.count(" persisted:") == 5
+    assert second.count("already persisted (unchanged)") == 5
+    assert count_graph(graph) == counts and counts[0] > 0
+
+
+def test_bad_input_exits_non_zero_with_field_errors_and_writes_nothing(graph, tmp_path, now):
+    """One bad line among good ones: field-level errors, CommandError, nothing written."""
+    bad = make_run(50, now=now).to_wire()
+    bad["recipe"]["ingredients"][2]["percentage"] = 140
+    source = tmp_path / "runs.jsonl"
+    source.write_text(_jsonl([make_run(51, now=now)]) + json.dumps(bad) + "\n", encoding="utf-8")
+    err = io.StringIO()
+    with pytest.raises(CommandError, match="nothing was written"):
+        call_command("ingest_run", str(source), stdout=io.StringIO(), stderr=err)
+    assert "line 2: recipe.ingredients[2].percentage" in err.getvalue()
+    assert count_graph(graph) == (0, 0)
+
+
+def test_ingest_then_show_run_round_trips(graph, tmp_path, now):
+    """show_run --json prints the run exactly as ingested (after normalization)."""
+    run = make_run(52, now=now, ingredients=9)
+    source = tmp_path / "run.json"
+    source.write_text(run.model_dump_json(by_alias=True, exclude_none=True), encoding="utf-8")
+    _call("ingest_run", str(source))
+    shown = json.loads(_call("show_run", run.run_id, "--json"))
+    assert checksum(shown) == map_run_to_graph(run).checksum
+    human = _call("show_run", run.run_id)
+    assert "complete" in human and run.recipe.name in human and "matches" in human
+
+
+def test_show_run_of_unknown_id_fails_clearly(graph):
+    """show_run of an unknown runId is a CommandError naming it."""
+    with pytest.raises(CommandError, match="run-nope"):
+        _call("show_run", "run-nope")
+
+
+def test_schema_installer_is_idempotent_and_complete(graph):
+    """Running the installer twice leaves one uniqueness constraint per merge key."""
+    _call("install_graph_schema")
+    _call("install_graph_schema")
+    records, _, _ = graph.execute_query(
+        "SHOW CONSTRAINTS YIELD name, type, labelsOrTypes, properties "
+        "WHERE type = 'UNIQUENESS' RETURN labelsOrTypes[0] AS label, properties[0] AS key",
+        database_=settings.NEO4J_DATABASE)
+    assert {(r["label"], r["key"]) for r in records} >= {(lb.name, lb.key) for lb in LABELS}
+    assert len(records) == len(CONSTRAINTS)
+    indexes, _, _ = graph.execute_query("SHOW INDEXES YIELD name RETURN collect(name) AS names",
+                                        database_=settings.NEO4J_DATABASE)
+    assert {"agent_invocation_run_seq", "graph_snapshot_hash"} <= set(indexes[0]["names"])
