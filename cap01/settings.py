@@ -202,3 +202,18 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env("CAP01_LOG_LEVEL", "INFO")},
     "loggers": {"neo4j": {"level": "WARNING"}},
 }
+
+# --- Agents and the pipeline ------------------------------------------------------------------
+# A dotted path per stage: point one at your own class (an LLM-backed agent, say) to plug it in.
+CAP01_AGENTS = {
+    "RecipeEngineer": env("CAP01_AGENT_RECIPE_ENGINEER",
+                          "orchestration.agents.recipe_engineer.RecipeEngineer"),
+    "ScalingCalculator": env("CAP01_AGENT_SCALING_CALCULATOR",
+                             "orchestration.agents.scaling_calculator.ScalingCalculator"),
+    "GraphBuilder": env("CAP01_AGENT_GRAPH_BUILDER",
+                        "orchestration.agents.graph_builder.GraphBuilder"),
+    "QAValidator": env("CAP01_AGENT_QA_VALIDATOR", "orchestration.agents.qa_validator.QAValidator"),
+    "UIDesigner": env("CAP01_AGENT_UI_DESIGNER", "orchestration.agents.ui_designer.UIDesigner"),
+}
+# How long a hand-off envelope stays valid between two stages.
+CAP01_HANDOFF_TTL_S = env_int("CAP01_HANDOFF_TTL_S", 300)

@@ -1,0 +1,91 @@
+"""Django's side of a run: the run ledger (one row per submitted request and its run, which is
+also the outbox the Neo4j write is made from) and the retention settings."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+
+class RunStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    PERSISTING = "persisting", "Persisting"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+
+
+class RunSource(models.TextChoices):
+    PIPELINE = "pipeline", "Submitted here (Celery pipeline)"
+    EXTERNAL = "external", "Posted by an external orchestrator"
+
+
+class RunRecord(models.Model):
+    """The ledger row of one run, updated as the run progresses.
+
+    `result` holds the finished RunResult (succeeded or failed) and is committed before the Neo4j
+    write is attempted; `persisted_at` is set once the write committed.
+    """
+
+    run_id = models.CharField(max_length=128, unique=True)
+    source = models.CharField(max_length=16, choices=RunSource.choices,
+                              default=RunSource.PIPELINE)
+    submitted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                     on_delete=models.SET_NULL, related_name="runs")
+    request_text = models.TextField()
+    request = models.JSONField(help_text="The input contract, as submitted (camelCase).")
+    status = models.CharField(max_length=16, choices=RunStatus.choices,
+                              default=RunStatus.QUEUED, db_index=True)
+    stages = models.JSONField(default=dict, blank=True,
+                              help_text="Per agent: status, sequence, startedAt, durationMs, error.")
+    failed_agent = models.CharField(max_length=32, blank=True, default="", db_index=True)
+    error = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    total_duration_ms = models.FloatField(null=True, blank=True)
+    result = models.JSONField(null=True, blank=True,
+                              help_text="The finished RunResult (the outbox of the Neo4j write).")
+    checksum = models.CharField(max_length=64, blank=True, default="")
+    persisted_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    persist_attempts = models.PositiveIntegerField(default=0)
+    persist_error = models.TextField(blank=True, default="")
+    write_summary = models.JSONField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["status", "created_at"])]
+        verbose_name = "run"
+
+    def __str__(self) -> str:
+        return f"{self.run_id} ({self.status})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in {RunStatus.SUCCEEDED, RunStatus.FAILED} and self.result is not None
+
+
+class RetentionSettings(models.Model):
+    """Singleton (pk=1): how long runs are kept in full before they are condensed."""
+
+    full_retention_days = models.PositiveIntegerField(
+        default=30, help_text="Runs older than this are condensed to their metadata (design §6).")
+    condense_enabled = models.BooleanField(
+        default=True, help_text="Switch the periodic condensation job on or off.")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "retention settings"
+        verbose_name_plural = "retention settings"
+
+    def __str__(self) -> str:
+        return f"Keep runs in full for {self.full_retention_days} days"
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        self.pk = 1
+        super().save(*args, **kwargs)  # type: ignore[arg-type]
+
+    @classmethod
+    def load(cls) -> RetentionSettings:
+        obj, _ = cls.objects.get_or_create(pk=1)
+        return obj

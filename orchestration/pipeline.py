@@ -1,0 +1,180 @@
+"""One stage of a run, and the assembly of a finished run (design sections 5.1 and 6).
+
+PURE: imports neither django, neo4j, celery nor the clock: `now` and a `timer` are passed in.
+
+The state of a run in progress travels between stages in a hand-off envelope (the v1 envelope:
+payload, metadata {agent, runId, sequence, checksum}, resources, expiresAt). The envelope is
+addressed to the stage that consumes it: metadata.agent and metadata.sequence name that stage.
+Its payload is a RunState:
+
+    {"runId", "request", "startedAt", "configSnapshot", "artifacts": {recipe, ...},
+     "agentHistory": [...]}
+"""
+
+from __future__ import annotations
+
+import tracemalloc
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from pydantic import ValidationError
+
+from orchestration.agents import Agent, AgentContext
+from orchestration.contracts import (
+    STAGES,
+    WIRE_NAME,
+    Calculation,
+    ContractError,
+    ContractModel,
+    EnvelopeError,
+    Graph,
+    HandoffEnvelope,
+    InputContract,
+    Recipe,
+    Resources,
+    RunResult,
+    UIConfig,
+    Validation,
+    checksum,
+    open_envelope,
+    seal,
+)
+
+STAGE_NAMES: tuple[str, ...] = tuple(agent for agent, _ in STAGES)
+_ARTIFACT_MODELS: dict[str, type[ContractModel]] = {
+    "recipe": Recipe, "calculation": Calculation, "graph": Graph, "validation": Validation,
+    "ui_config": UIConfig,
+}
+
+
+@dataclass(frozen=True)
+class StageOutcome:
+    agent: str
+    sequence: int
+    succeeded: bool
+    state: dict[str, Any]  # the RunState after this stage (history entry appended)
+    entry: dict[str, Any]  # this stage's agentHistory entry (wire form)
+    next_envelope: HandoffEnvelope | None  # None after the last stage or on failure
+
+    @property
+    def is_last(self) -> bool:
+        return self.sequence == len(STAGE_NAMES)
+
+
+def config_snapshot(request: InputContract, *, agents: Mapping[str, str]) -> dict[str, Any]:
+    """The request context worth keeping with the run (the mapper bounds its size)."""
+    return {
+        "contractVersion": request.config.version,
+        "targetBatchSize": request.target_batch_size,
+        "targetUnit": request.target_unit,
+        "flags": dict(request.config.flags),
+        "costMapSize": len(request.context.cost_map),
+        "densityMapSize": len(request.context.density_map),
+        "agents": dict(agents),
+    }
+
+
+def first_envelope(*, run_id: str, request: InputContract, now: datetime, ttl: timedelta,
+                   snapshot: dict[str, Any]) -> HandoffEnvelope:
+    state = {"runId": run_id, "request": request.to_wire(), "startedAt": now.isoformat(),
+             "configSnapshot": snapshot, "artifacts": {}, "agentHistory": []}
+    return seal(state, agent=STAGE_NAMES[0], run_id=run_id, sequence=1, expires_at=now + ttl)
+
+
+def run_stage(envelope: HandoffEnvelope, agent: Agent, *, now: datetime, ttl: timedelta,
+              timer: Callable[[], float], measure_memory: bool = True) -> StageOutcome:
+    """Open the envelope (checksum, deadline), run the agent, seal the next envelope.
+
+    Any failure (a tampered or expired envelope, an agent error, an artifact that breaks the
+    contract) becomes a failed StageOutcome that names the agent; nothing is raised."""
+    meta = envelope.metadata
+    sequence, name = meta.sequence, meta.agent
+    state: dict[str, Any] = dict(envelope.payload)
+    started = timer()
+    error: str | None = None
+    artifact_wire: dict[str, Any] | None = None
+    peak_mb: float | None = None
+    if measure_memory:
+        tracemalloc.start()
+    try:
+        open_envelope(envelope, now=now)
+        if agent.name != name:
+            raise EnvelopeError(f"The hand-off is addressed to {name} but reached {agent.name}.")
+        ctx = _context(state, now)
+        artifact = agent.run(ctx)
+        artifact_name = STAGES[sequence - 1][1]
+        model = _ARTIFACT_MODELS[artifact_name]
+        # Re-validate: a plugged-in agent must still honour the contract.
+        artifact_wire = model.model_validate(artifact.to_wire()).to_wire()
+    except (EnvelopeError, ContractError) as exc:
+        error = str(exc)
+    except ValidationError as exc:
+        error = str(ContractError.from_validation_error(
+            exc, what=f"{name} output", prefix=(WIRE_NAME[STAGES[sequence - 1][1]],)))
+    except Exception as exc:  # an agent's own error, or a bug in a plugged-in agent
+        error = f"{name} failed: {type(exc).__name__}: {exc}"
+    finally:
+        if measure_memory:
+            peak_mb = tracemalloc.get_traced_memory()[1] / 2**20
+            tracemalloc.stop()
+    duration_ms = (timer() - started) * 1000.0
+    entry: dict[str, Any] = {
+        "agent": name, "sequence": sequence, "timestamp": now.isoformat(),
+        "duration": round(duration_ms, 3), "status": "failed" if error else "succeeded",
+    }
+    if peak_mb is not None:
+        entry["memoryMb"] = round(peak_mb, 3)
+    if error:
+        entry["error"] = error[:2000]
+    else:
+        assert artifact_wire is not None
+        entry["outputRef"] = f"sha256:{checksum(artifact_wire)}"
+        state = {**state, "artifacts": {**state["artifacts"],
+                                        WIRE_NAME[STAGES[sequence - 1][1]]: artifact_wire}}
+    state = {**state, "agentHistory": [*state["agentHistory"], entry]}
+    next_envelope = None
+    if not error and sequence < len(STAGE_NAMES):
+        next_envelope = seal(state, agent=STAGE_NAMES[sequence], run_id=meta.run_id,
+                             sequence=sequence + 1, expires_at=now + ttl,
+                             resources=Resources(memory_mb=peak_mb or 0.0, cpu_ms=duration_ms))
+    return StageOutcome(name, sequence, error is None, state, entry, next_envelope)
+
+
+def _context(state: Mapping[str, Any], now: datetime) -> AgentContext:
+    artifacts = state["artifacts"]
+    parsed = {a: _ARTIFACT_MODELS[a].model_validate(artifacts[WIRE_NAME[a]])
+              for _, a in STAGES[:-1] if WIRE_NAME[a] in artifacts}
+    return AgentContext(run_id=state["runId"],
+                        request=InputContract.model_validate(state["request"]), now=now,
+                        **parsed)
+
+
+def finish_run(state: Mapping[str, Any], *, now: datetime) -> RunResult:
+    """The RunResult of a finished run (succeeded, or failed at the last history entry)."""
+    history = state["agentHistory"]
+    failed = next((e for e in history if e["status"] == "failed"), None)
+    started = datetime.fromisoformat(state["startedAt"])
+    wire = {
+        "metadata": {
+            "id": state["runId"],
+            "status": "failed" if failed else "succeeded",
+            "totalDuration": round(max((now - started).total_seconds() * 1000.0, 0.0), 3),
+            "timestamp": state["startedAt"],
+            "configSnapshot": state["configSnapshot"],
+            **({"failedAgent": failed["agent"]} if failed else {}),
+        },
+        "request": state["request"],
+        **state["artifacts"],
+        "agentHistory": history,
+    }
+    return RunResult.model_validate(wire)
+
+
+def failed_state(state: Mapping[str, Any], *, agent: str, sequence: int, now: datetime,
+                 error: str) -> dict[str, Any]:
+    """The state after a stage that could not even start (its envelope was unreadable)."""
+    entry = {"agent": agent, "sequence": sequence, "timestamp": now.isoformat(), "duration": 0.0,
+             "status": "failed", "error": error[:2000]}
+    return {**state, "agentHistory": [*state["agentHistory"], entry]}

@@ -1,0 +1,231 @@
+"""Writes of the orchestration app: take a request, run a stage, finish a run, persist it.
+
+Functions take keyword-only, typed arguments; views, APIs, the admin and Celery tasks call them
+and stay thin. The ledger row (orchestration.models.RunRecord) follows every step; the finished
+RunResult is committed to it (the outbox) before the Neo4j write is attempted.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from functools import cache
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db import transaction
+from django.utils import timezone
+
+from graphstore.connection import get_writer
+from graphstore.errors import Neo4jWriteFailed, RunConflict
+from graphstore.writer import WriteSummary
+from orchestration.agents import Agent, load_agents
+from orchestration.contracts import HandoffEnvelope, InputContract, RunResult, checksum
+
+from . import pipeline
+from .errors import RunIdConflict
+from .models import RunRecord, RunSource, RunStatus
+
+logger = logging.getLogger(__name__)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _ttl() -> timedelta:
+    return timedelta(seconds=settings.CAP01_HANDOFF_TTL_S)
+
+
+@cache
+def agents() -> dict[str, Agent]:
+    """The agents configured in settings.CAP01_AGENTS (a dotted path per stage)."""
+    return load_agents(settings.CAP01_AGENTS)
+
+
+def new_run_id() -> str:
+    return f"run-{uuid.uuid4().hex}"
+
+
+# --- intake ------------------------------------------------------------------------------------
+
+
+def run_request_create(*, user: AbstractBaseUser | AnonymousUser | None,
+                       request: InputContract) -> RunRecord:
+    """Record the request in the ledger and start its pipeline once the row is committed.
+    The runId is known (and returned) before any stage runs."""
+    from .tasks import start_pipeline  # the Celery edge; imported late to keep services testable
+
+    run_id = new_run_id()
+    now = _now()
+    envelope = pipeline.first_envelope(
+        run_id=run_id, request=request, now=now, ttl=_ttl(),
+        snapshot=pipeline.config_snapshot(request, agents=settings.CAP01_AGENTS))
+    with transaction.atomic():
+        record = RunRecord.objects.create(
+            run_id=run_id, source=RunSource.PIPELINE,
+            submitted_by=user if user is not None and user.is_authenticated else None,
+            request_text=request.user_request, request=request.to_wire(),
+            status=RunStatus.QUEUED,
+            stages={name: {"status": "pending"} for name in pipeline.STAGE_NAMES})
+        envelope_wire = envelope.model_dump(mode="json", by_alias=True)
+        transaction.on_commit(lambda: start_pipeline(envelope_wire))
+    return record
+
+
+# --- stages ------------------------------------------------------------------------------------
+
+
+def stage_run(*, agent_name: str, envelope: dict[str, Any]) -> dict[str, Any] | None:
+    """Run one stage on its envelope; returns the next envelope, or None when the run is
+    finished (after the last stage, or after a failure: the partial run is then finished as
+    failed and handed to the persistence step all the same)."""
+    try:
+        parsed = HandoffEnvelope.model_validate(envelope)
+    except Exception as exc:  # an unreadable envelope: fail this stage, keep the run
+        return _stage_unreadable(agent_name=agent_name, envelope=envelope, error=str(exc))
+    run_id = parsed.metadata.run_id
+    _record_stage(run_id, agent_name, {"status": "running", "sequence": parsed.metadata.sequence,
+                                       "startedAt": _now().isoformat()}, RunStatus.RUNNING)
+    outcome = pipeline.run_stage(parsed, agents()[agent_name], now=_now(), ttl=_ttl(),
+                                 timer=time.perf_counter)
+    entry = outcome.entry
+    _record_stage(run_id, agent_name, {
+        "status": entry["status"], "sequence": entry["sequence"],
+        "durationMs": entry["duration"], "memoryMb": entry.get("memoryMb"),
+        "error": entry.get("error", ""),
+    })
+    logger.info("stage %s of %s: %s in %.1f ms", agent_name, run_id, entry["status"],
+                entry["duration"])
+    if outcome.next_envelope is not None:
+        return outcome.next_envelope.model_dump(mode="json", by_alias=True)
+    run_finish(state=outcome.state)
+    return None
+
+
+def _stage_unreadable(*, agent_name: str, envelope: dict[str, Any], error: str) -> None:
+    payload = envelope.get("payload") if isinstance(envelope, dict) else None
+    meta = envelope.get("metadata", {}) if isinstance(envelope, dict) else {}
+    if not isinstance(payload, dict) or "runId" not in payload:
+        logger.error("stage %s received an envelope without a run: %s", agent_name, error)
+        return None
+    state = pipeline.failed_state(payload, agent=agent_name, sequence=int(meta.get("sequence", 1)),
+                                  now=_now(), error=f"The hand-off envelope is unreadable: {error}")
+    _record_stage(payload["runId"], agent_name, {"status": "failed", "error": error})
+    run_finish(state=state)
+    return None
+
+
+def _record_stage(run_id: str, agent_name: str, info: dict[str, Any],
+                  status: RunStatus | None = None) -> None:
+    with transaction.atomic():
+        record = RunRecord.objects.select_for_update().get(run_id=run_id)
+        record.stages = {**record.stages, agent_name: {**record.stages.get(agent_name, {}),
+                                                       **info}}
+        fields = ["stages"]
+        if status is not None and record.status == RunStatus.QUEUED:
+            record.status, record.started_at = status, timezone.now()
+            fields += ["status", "started_at"]
+        record.save(update_fields=fields)
+
+
+def run_finish(*, state: dict[str, Any]) -> RunRecord:
+    """Assemble the RunResult, commit it to the ledger (the outbox), then hand it to the write."""
+    from .tasks import enqueue_persist
+
+    run = pipeline.finish_run(state, now=_now())
+    with transaction.atomic():
+        record = RunRecord.objects.select_for_update().get(run_id=run.run_id)
+        record.result = run.to_wire()
+        record.checksum = checksum(record.result)
+        record.status = RunStatus.PERSISTING
+        record.failed_agent = run.metadata.failed_agent or ""
+        record.error = next((e.error or "" for e in run.agent_history if e.status == "failed"),
+                            "")
+        record.finished_at = timezone.now()
+        record.total_duration_ms = run.metadata.total_duration
+        record.save()
+        transaction.on_commit(lambda: enqueue_persist(run.run_id))
+    return record
+
+
+# --- persistence -------------------------------------------------------------------------------
+
+
+def run_persist(*, run_id: str) -> WriteSummary | None:
+    """Write the run in the outbox to Neo4j (idempotent). Raises Neo4jWriteFailed on a failure
+    the caller may retry; returns None when there is nothing (left) to write."""
+    record = RunRecord.objects.get(run_id=run_id)
+    if record.result is None:
+        return None
+    run = RunResult.model_validate(record.result)
+    RunRecord.objects.filter(pk=record.pk).update(persist_attempts=record.persist_attempts + 1)
+    try:
+        summary = get_writer().write(run)
+    except Neo4jWriteFailed as exc:
+        RunRecord.objects.filter(pk=record.pk).update(persist_error=str(exc)[:2000])
+        raise
+    except RunConflict as exc:  # another run holds this runId in Neo4j: never overwrite it
+        _mark_persist_failed(record, str(exc))
+        return None
+    RunRecord.objects.filter(pk=record.pk).update(
+        persisted_at=timezone.now(), write_summary=summary.as_dict(), persist_error="",
+        status=run.metadata.status, checksum=summary.checksum)
+    return summary
+
+
+def _mark_persist_failed(record: RunRecord, error: str) -> None:
+    RunRecord.objects.filter(pk=record.pk).update(status=RunStatus.FAILED, persist_error=error)
+
+
+# --- external runs (POST /api/orchestration/runs) ----------------------------------------------
+
+
+@dataclass(frozen=True)
+class IngestOutcome:
+    run_id: str
+    created: bool  # False: the same run was already persisted
+    persisted: bool  # False: safely in the outbox, the write will follow (Neo4j down or slow)
+    summary: WriteSummary | None
+
+
+def run_result_ingest(*, user: AbstractBaseUser | AnonymousUser | None,
+                      run: RunResult) -> IngestOutcome:
+    """Accept a RunResult from an external orchestrator: outbox first, then the write.
+    RunIdConflict when the runId is already taken by different content."""
+    from graphstore.mapper import map_run_to_graph
+
+    from .tasks import enqueue_persist
+
+    write_set = map_run_to_graph(run)  # refuses an oversized run before anything is stored
+    with transaction.atomic():
+        existing = RunRecord.objects.select_for_update().filter(run_id=run.run_id).first()
+        if existing is not None and existing.checksum not in ("", write_set.checksum):
+            raise RunIdConflict(run.run_id, f"Run {run.run_id} already exists with different "
+                                "content; a runId names one run: send changed content under a "
+                                "new runId.")
+        if existing is None:
+            existing = RunRecord.objects.create(
+                run_id=run.run_id, source=RunSource.EXTERNAL,
+                submitted_by=user if user is not None and user.is_authenticated else None,
+                request_text=run.request.user_request, request=run.request.to_wire(),
+                status=RunStatus.PERSISTING, result=write_set.normalized.to_wire(),
+                checksum=write_set.checksum, failed_agent=run.metadata.failed_agent or "",
+                started_at=run.metadata.timestamp, finished_at=timezone.now(),
+                total_duration_ms=run.metadata.total_duration,
+                stages={e.agent: {"status": e.status, "sequence": e.sequence,
+                                  "durationMs": e.duration, "error": e.error or ""}
+                        for e in run.agent_history})
+    try:
+        summary = run_persist(run_id=run.run_id)
+    except Neo4jWriteFailed:
+        enqueue_persist(run.run_id)
+        return IngestOutcome(run.run_id, created=True, persisted=False, summary=None)
+    if summary is None:
+        existing.refresh_from_db()
+        raise RunIdConflict(run.run_id, existing.persist_error or f"Run {run.run_id} conflicts.")
+    return IngestOutcome(run.run_id, created=summary.created, persisted=True, summary=summary)
