@@ -1,9 +1,16 @@
-"""Top-level URLs: admin, the orchestration app, the OpenAPI schema, Prometheus metrics."""
+"""Top-level URLs: the web pages, the JSON API and its OpenAPI schema, the admin, metrics."""
 
 from django.contrib import admin
 from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.authtoken.views import obtain_auth_token
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("api/orchestration/", include("orchestration.api_urls")),
+    path("api/auth/token", obtain_auth_token, name="api-token"),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("", include("django_prometheus.urls")),
+    path("", include("orchestration.web_urls")),
 ]

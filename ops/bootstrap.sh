@@ -12,6 +12,7 @@ command -v redis-server >/dev/null || need_apt+=(redis-server)
 command -v java >/dev/null || need_apt+=(openjdk-17-jdk-headless)
 command -v javac >/dev/null || need_apt+=(openjdk-17-jdk-headless)
 command -v mvn >/dev/null || need_apt+=(maven)
+command -v chromium >/dev/null || need_apt+=(chromium)  # the browser test drives Debian's chromium
 for pkg in "${EXTRA_APT_PACKAGES[@]:-}"; do [ -n "$pkg" ] && need_apt+=("$pkg"); done
 if [ ${#need_apt[@]} -gt 0 ]; then
   log "installing Debian packages: ${need_apt[*]}"

@@ -66,3 +66,101 @@ def count_graph(driver: Driver) -> tuple[int, int]:
         "CALL () { MATCH ()-[r]->() RETURN count(r) AS rels } RETURN nodes, rels",
         database_=settings.NEO4J_DATABASE)
     return records[0]["nodes"], records[0]["rels"]
+
+
+# --- a real Celery worker process ----------------------------------------------------------------
+
+
+def _database_url_for_worker() -> str:
+    """The URL of the database the tests use (pytest-django's test database), for a worker."""
+    from django.db import connection
+
+    cfg = connection.settings_dict
+    if cfg["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{cfg['NAME']}"
+    from urllib.parse import quote
+
+    return (f"postgres://{quote(cfg['USER'] or '')}:{quote(cfg['PASSWORD'] or '')}@"
+            f"{cfg['HOST'] or '127.0.0.1'}:{cfg['PORT'] or 5432}/{cfg['NAME']}")
+
+
+class WorkerProcess:
+    """A `celery worker` subprocess on the test broker and the test database."""
+
+    def __init__(self, log_path: Path, concurrency: int = 2) -> None:
+        import subprocess
+        import sys
+
+        env = {**os.environ, "DATABASE_URL": _database_url_for_worker(),
+               "DJANGO_SETTINGS_MODULE": "cap01.settings"}
+        self.log_path = log_path
+        self._log = open(log_path, "ab")  # noqa: SIM115 (closed in stop)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "cap01", "worker", "-l", "info",
+             "-c", str(concurrency), "--without-gossip", "--without-mingle",
+             "--without-heartbeat", "-n", f"test-{os.getpid()}-{id(self)}@%h"],
+            env=env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True)
+        self._wait_ready()
+
+    def _wait_ready(self, timeout: float = 60.0) -> None:
+        import time
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"the Celery worker exited: {self.log_path.read_text()[-3000:]}")
+            if b" ready." in self.log_path.read_bytes():
+                return
+            time.sleep(0.2)
+        raise RuntimeError(f"the Celery worker was not ready in {timeout} s: {self.log_path}")
+
+    def stop(self) -> None:
+        import signal
+
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except Exception:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=10)
+        self._log.close()
+
+    def kill(self) -> None:
+        """kill -9 the worker and its children, as a crash would."""
+        import signal
+
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=10)
+        self._log.close()
+
+
+def flush_broker() -> None:
+    """Drop whatever an earlier run left queued on the test Redis."""
+    import redis
+    from django.conf import settings
+
+    redis.Redis.from_url(settings.CELERY_BROKER_URL).flushdb()
+
+
+@pytest.fixture(scope="session")
+def celery_worker(django_db_setup, django_db_blocker, neo4j_driver, tmp_path_factory):  # type: ignore[no-untyped-def]
+    """A real Celery worker (prefork, 2 processes) sharing the test database, Redis and Neo4j.
+    Tests that use it need `transactional_db` so that their rows are committed."""
+    flush_broker()
+    worker = WorkerProcess(tmp_path_factory.mktemp("celery") / "worker.log")
+    yield worker
+    worker.stop()
+
+
+def wait_for(predicate, timeout: float = 60.0, interval: float = 0.2):  # type: ignore[no-untyped-def]
+    """Poll `predicate` until it returns something truthy; fail the test after `timeout`."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    pytest.fail(f"condition not met within {timeout} s")

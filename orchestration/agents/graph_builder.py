@@ -38,7 +38,8 @@ _TERMS = (("function", "Function"), ("category", "Category"))
 
 
 def term_id(kind: str, name: str) -> str:
-    """"function:ph-adjuster"; a hash stands in for a name with no ASCII letters or digits."""
+    """The node id of a function or category: term_id("function", "pH adjuster") is
+    "function:ph-adjuster"; a hash stands in for a name with no ASCII letters or digits."""
     return f"{kind}:{slug(name)[:100] or sha256_hex(name)[:16]}"
 
 
@@ -81,14 +82,14 @@ def _command(statement: str, rows: list[Row]) -> CypherCommand:
                          parameters={"rows": sorted(rows, key=lambda row: str(row["id"]))})
 
 
-def cypher_commands(nodes: Iterable[GraphNode], edges: Iterable[GraphEdge]
+def cypher_commands(graph_nodes: Iterable[GraphNode], graph_edges: Iterable[GraphEdge]
                     ) -> Iterator[CypherCommand]:
     """One UNWIND statement per label, then one per relationship type; rows sorted by id."""
     node_rows: dict[str, list[Row]] = {}
-    for node in nodes:
+    for node in graph_nodes:
         node_rows.setdefault(node.label, []).append({"id": node.id, "properties": node.properties})
     edge_rows: dict[str, list[Row]] = {}
-    for edge in edges:
+    for edge in graph_edges:
         edge_rows.setdefault(edge.type, []).append(
             {"id": edge.id, "source": edge.source, "target": edge.target,
              "properties": edge.properties})

@@ -30,13 +30,11 @@ from .catalogue import FUNCTION_IN_DOMAIN, INGREDIENTS, PRODUCTS, Product
 from .text import words
 
 ADDED_PERCENTAGE = 2.0  # the weight of an added ingredient, before renormalisation
-_BEFORE = {"extra": ("increase", 1.5), "more": ("increase", 1.5),
+_PREFIX = {"extra": ("increase", 1.5), "more": ("increase", 1.5),
            "less": ("decrease", 0.5), "reduced": ("decrease", 0.5), "low": ("decrease", 0.5),
            "no": ("remove", 0.0), "without": ("remove", 0.0),
            "with": ("add", 1.0), "add": ("add", 1.0), "plus": ("add", 1.0)}
-_AFTER = {"free": ("remove", 0.0)}
-
-Adaptation = dict[str, JsonValue]
+_SUFFIX = {"free": ("remove", 0.0)}
 
 
 class RecipeEngineer:
@@ -66,7 +64,7 @@ class RecipeEngineer:
                 "product": product.slug,
                 "domain": product.domain,
                 "matchedKeywords": [" ".join(k) for k in matched],
-                "adaptations": list(adaptations),
+                "adaptations": adaptations,
                 "processLossPercentage": product.process_loss,
             },
         )
@@ -96,37 +94,39 @@ def pick_product(text: tuple[str, ...], request: str) -> tuple[Product, list[tup
     return best
 
 
-def _mentioned(text: tuple[str, ...], k: int, candidates: Iterable[str], after: bool) -> str | None:
-    """The candidate ingredient named right after (or before) word k; the longest name wins."""
+def _mentioned(text: tuple[str, ...], k: int, candidates: Iterable[str], following: bool
+               ) -> str | None:
+    """The candidate whose name or alias directly follows word k (precedes it when not
+    `following`); the longest name wins."""
     found, length = None, 0
     for iid in candidates:
         for phrase in INGREDIENTS[iid].phrases:
             n = len(phrase)
-            span = text[k + 1:k + 1 + n] if after else text[max(k - n, 0):k]
+            span = text[k + 1:k + 1 + n] if following else text[max(k - n, 0):k]
             if n > length and span == phrase:
                 found, length = iid, n
     return found
 
 
 def adapt(product: Product, text: tuple[str, ...]
-          ) -> tuple[dict[str, float], dict[str, str], list[Adaptation]]:
+          ) -> tuple[dict[str, float], dict[str, str], list[JsonValue]]:
     """Weights and functions by ingredient id after the modifiers in `text`, and what changed."""
     weights = {line.ingredient_id: line.percentage for line in product.formula}
     functions = {line.ingredient_id: line.function for line in product.formula}
     addable = FUNCTION_IN_DOMAIN[product.domain]
-    adaptations: list[Adaptation] = []
+    adaptations: list[JsonValue] = []
     for k, word in enumerate(text):
-        after = word in _BEFORE
-        if not after and word not in _AFTER:
+        prefix = word in _PREFIX
+        if not prefix and word not in _SUFFIX:
             continue
-        action, factor = _BEFORE[word] if after else _AFTER[word]
-        iid = _mentioned(text, k, weights, after)
+        action, factor = _PREFIX[word] if prefix else _SUFFIX[word]
+        iid = _mentioned(text, k, weights, prefix)
         if iid is not None and action != "add":
             weights[iid] *= factor
             if not weights[iid]:
                 del weights[iid]
         elif iid is None and action in ("add", "increase"):
-            iid = _mentioned(text, k, addable, after)
+            iid = _mentioned(text, k, addable, prefix)
             if iid is None:
                 continue
             action, weights[iid], functions[iid] = "add", ADDED_PERCENTAGE, addable[iid]

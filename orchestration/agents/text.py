@@ -22,5 +22,5 @@ def words(text: str) -> tuple[str, ...]:
 
 
 def slug(text: str) -> str:
-    """"pH adjuster" -> "ph-adjuster"; empty when `text` has no ASCII letters or digits."""
+    """The words of `text` joined by "-" ("pH adjuster" -> "ph-adjuster"); may be empty."""
     return "-".join(words(text))

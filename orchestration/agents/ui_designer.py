@@ -34,7 +34,7 @@ class UIDesigner:
             ),
             UIComponent(
                 type="table",
-                title=f"Scaled to {calculation.target_batch_size:g} {calculation.target_unit}",
+                title=f"Scaled to {calculation.target_batch_size:,.10g} {calculation.target_unit}",
                 data=[s.to_wire() for s in calculation.scaled_ingredients],
                 position=Position(row=0, column=6, width=6),
                 config={"columns": ["name", "scaledQuantity", "scaledUnit", "cost"]},

@@ -79,8 +79,10 @@ def test_cypher_holds_values_only_in_parameters(make_context: MakeContext,
 def test_odd_function_names_get_valid_ids(make_context: MakeContext) -> None:
     """Functions and categories in any script still get valid, distinct node ids."""
     recipe = Recipe(id="recipe-odd", name="Odd", total_percentage=100.0, ingredients=[
-        Ingredient(id="ing-a", name="A", percentage=60.0, function="乳化剤", category="pH adjuster"),
-        Ingredient(id="ing-b", name="B", percentage=40.0, function="保湿剤", category="PH Adjuster"),
+        Ingredient(id="ing-a", name="A", percentage=60.0, function="乳化剤",
+                   category="pH adjuster"),
+        Ingredient(id="ing-b", name="B", percentage=40.0, function="保湿剤",
+                   category="PH Adjuster"),
     ])
     graph = GraphBuilder().run(make_context("odd", recipe=recipe))
 

@@ -1,0 +1,3 @@
+"""URLs of the DRF JSON API, mounted at /api/orchestration/."""
+
+urlpatterns: list = []

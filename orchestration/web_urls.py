@@ -1,0 +1,3 @@
+"""URLs of the web pages (request form, run page), mounted at /."""
+
+urlpatterns: list = []

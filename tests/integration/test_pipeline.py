@@ -1,0 +1,58 @@
+"""Design section 9.5: the orchestrator, run by a real Celery worker, persists to Neo4j."""
+
+from __future__ import annotations
+
+import pytest
+from django.conf import settings
+
+from graphstore.connection import get_blob_store
+from graphstore.replay import load_run, verify_run
+from orchestration.contracts import checksum, parse_input
+from orchestration.models import RunRecord, RunStatus
+from orchestration.services import run_request_create
+from tests.conftest import wait_for
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+
+
+def _finished(run_id: str) -> RunRecord | None:
+    record = RunRecord.objects.get(run_id=run_id)
+    return record if record.persisted_at is not None else None
+
+
+def test_request_runs_through_the_worker_into_neo4j(celery_worker, graph):
+    """A submitted request runs the five stages on the worker and lands in Neo4j complete."""
+    request = parse_input({"userRequest": "lemon vinaigrette, 5 kg", "targetBatchSize": 5,
+                           "targetUnit": "kg"})
+    record = run_request_create(user=None, request=request)
+    assert record.run_id.startswith("run-") and record.status == RunStatus.QUEUED
+    done = wait_for(lambda: _finished(record.run_id))
+    assert done.status == RunStatus.SUCCEEDED
+    assert [done.stages[a]["status"] for a in done.stages] == ["succeeded"] * 5
+    run = load_run(record.run_id, driver=graph, database=settings.NEO4J_DATABASE,
+                   blob_store=get_blob_store())
+    assert run.recipe is not None and "vinaigrette" in run.recipe.name.lower()
+    assert [e.agent for e in run.agent_history] == ["RecipeEngineer", "ScalingCalculator",
+                                                    "GraphBuilder", "QAValidator", "UIDesigner"]
+    assert checksum(run.to_wire()) == done.checksum
+    assert verify_run(record.run_id, driver=graph, database=settings.NEO4J_DATABASE).complete
+    records, _, _ = graph.execute_query(
+        "MATCH (:UserRequest)-[:TRIGGERED]->(r:OrchestrationRun {runId: $id})"
+        "-[:HAS_AGENT_INVOCATION]->(a) RETURN count(a) AS n", id=record.run_id,
+        database_=settings.NEO4J_DATABASE)
+    assert records[0]["n"] == 5
+
+
+def test_failing_stage_persists_the_partial_run(celery_worker, graph):
+    """A request no agent understands fails at RecipeEngineer; the partial run is persisted
+    with status failed and the failed agent recorded, in the ledger and in Neo4j."""
+    request = parse_input({"userRequest": "unicorn tears", "targetBatchSize": 1,
+                           "targetUnit": "kg"})
+    record = run_request_create(user=None, request=request)
+    done = wait_for(lambda: _finished(record.run_id))
+    assert done.status == RunStatus.FAILED and done.failed_agent == "RecipeEngineer"
+    assert "userRequest" in done.error
+    run = load_run(record.run_id, driver=graph, database=settings.NEO4J_DATABASE,
+                   blob_store=get_blob_store())
+    assert run.metadata.status == "failed" and run.metadata.failed_agent == "RecipeEngineer"
+    assert run.recipe is None and run.agent_history[0].status == "failed"
