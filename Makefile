@@ -8,8 +8,8 @@ TEST_ENV    := CAP01_SERVICES_DIR=$(TEST_DIR) NEO4J_BOLT_PORT=17687 REDIS_PORT=1
                DATABASE_URL=sqlite:///$(TEST_DIR)/db.sqlite3
 BENCH_RUNS  ?= 200
 
-.PHONY: bootstrap services-up services-down services-status run test test-only bench lint \
-        schemas
+.PHONY: bootstrap services-up services-down services-status run stop examples test test-only \
+        bench lint schemas
 
 bootstrap:
 	@ops/bootstrap.sh
@@ -24,8 +24,16 @@ services-down:
 services-status:
 	@ops/services.sh status
 
-# The main job: services up, schema installed, the bundled example runs ingested, one read back.
-run: services-up
+# The main job: Neo4j, Redis, a Celery worker and the web app up, one demo run shown.
+run:
+	@ops/main.sh
+
+stop:
+	@ops/app.sh down
+	@ops/services.sh down all
+
+# Bring up the services and ingest the bundled example runs (no worker, no web app).
+examples: services-up
 	@$(MANAGE) migrate --noinput -v 0
 	@$(MANAGE) install_graph_schema -v 0 >/dev/null
 	@$(MANAGE) ingest_run examples/runs.jsonl

@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# The application processes: a Celery worker and the web app (gunicorn), idempotent.
+#
+#   ops/app.sh up|down|status
+#
+# Environment: CAP01_SERVICES_DIR (pid and log files; default <repo>/.services/dev),
+# CAP01_WEB_PORT (default 8000), CAP01_WORKER_CONCURRENCY (default 2), plus everything
+# cap01/settings.py reads (NEO4J_*, REDIS_PORT, DATABASE_URL, ...).
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+export CAP01_SERVICES_DIR="${CAP01_SERVICES_DIR:-$ROOT/.services/dev}"
+RUN_DIR="$CAP01_SERVICES_DIR/app"
+WEB_PORT="${CAP01_WEB_PORT:-8000}"
+VENV="$ROOT/.venv/bin"
+mkdir -p "$RUN_DIR"
+log() { echo "[app] $*" >&2; }
+alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+
+worker_up() {
+  if alive "$RUN_DIR/worker.pid"; then log "worker already running (pid $(cat "$RUN_DIR/worker.pid"))"; return; fi
+  log "starting a Celery worker (concurrency ${CAP01_WORKER_CONCURRENCY:-2}, late ack, prefetch 1)"
+  setsid nohup "$VENV/celery" -A cap01 worker -l info -c "${CAP01_WORKER_CONCURRENCY:-2}" \
+    --prefetch-multiplier 1 -n "cap01-$$@%h" >> "$RUN_DIR/worker.log" 2>&1 < /dev/null &
+  echo $! > "$RUN_DIR/worker.pid"
+  for _ in $(seq 1 120); do
+    grep -q " ready." "$RUN_DIR/worker.log" 2>/dev/null && { log "worker ready"; return; }
+    alive "$RUN_DIR/worker.pid" || { tail -30 "$RUN_DIR/worker.log" >&2; exit 1; }
+    sleep 0.5
+  done
+  log "the worker did not report ready in 60 s; log: $RUN_DIR/worker.log"; exit 1
+}
+
+web_up() {
+  if alive "$RUN_DIR/web.pid"; then log "web app already running on http://127.0.0.1:$WEB_PORT/"; return; fi
+  "$VENV/python" manage.py collectstatic --noinput -v 0
+  log "starting the web app (gunicorn) on http://127.0.0.1:$WEB_PORT/"
+  setsid nohup "$VENV/gunicorn" cap01.wsgi:application --bind "127.0.0.1:$WEB_PORT" \
+    --workers 2 --threads 4 --timeout 60 --access-logfile - \
+    >> "$RUN_DIR/web.log" 2>&1 < /dev/null &
+  echo $! > "$RUN_DIR/web.pid"
+  for _ in $(seq 1 120); do
+    if curl -fsS "http://127.0.0.1:$WEB_PORT/healthz" >/dev/null 2>&1; then log "web app ready"; return; fi
+    alive "$RUN_DIR/web.pid" || { tail -30 "$RUN_DIR/web.log" >&2; exit 1; }
+    sleep 0.5
+  done
+  log "the web app did not answer /healthz in 60 s; log: $RUN_DIR/web.log"
+  curl -sS "http://127.0.0.1:$WEB_PORT/healthz" >&2 || true; exit 1
+}
+
+stop_pid() {
+  local name="$1" pidfile="$2"
+  if ! alive "$pidfile"; then rm -f "$pidfile"; return; fi
+  local pid; pid="$(cat "$pidfile")"
+  kill -TERM "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+  for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+  kill -0 "$pid" 2>/dev/null && kill -KILL "-$pid" 2>/dev/null || true
+  rm -f "$pidfile"; log "$name stopped"
+}
+
+case "${1:-status}" in
+  up) worker_up; web_up ;;
+  down) stop_pid web "$RUN_DIR/web.pid"; stop_pid worker "$RUN_DIR/worker.pid" ;;
+  status)
+    alive "$RUN_DIR/worker.pid" && echo "worker: running (pid $(cat "$RUN_DIR/worker.pid"))" || echo "worker: stopped"
+    alive "$RUN_DIR/web.pid" && echo "web: running on http://127.0.0.1:$WEB_PORT/" || echo "web: stopped" ;;
+  *) echo "usage: $0 up|down|status" >&2; exit 2 ;;
+esac
