@@ -227,3 +227,32 @@ CAP01_AGENTS = {
 }
 # How long a hand-off envelope stays valid between two stages.
 CAP01_HANDOFF_TTL_S = env_int("CAP01_HANDOFF_TTL_S", 300)
+
+# --- Budgets (design section 7) -----------------------------------------------------------------
+# (duration ms, memory MB) per stage, the persistence transaction and the whole run. Stage memory
+# is the stage's tracemalloc peak; the run's is the worker process's peak RSS. Override any row
+# with CAP01_BUDGETS='{"QAValidator": [400, 80]}'.
+CAP01_BUDGETS: dict[str, tuple[float, float]] = {
+    "RecipeEngineer": (800, 150),
+    "ScalingCalculator": (500, 120),
+    "GraphBuilder": (1200, 200),
+    "QAValidator": (400, 80),
+    "UIDesigner": (300, 60),
+    "Persistence": (450, 70),
+    "Run": (4000, 600),
+}
+_budget_overrides = env("CAP01_BUDGETS")
+if _budget_overrides:
+    import json as _json
+
+    try:
+        for _stage, (_ms, _mb) in _json.loads(_budget_overrides).items():
+            if _stage not in CAP01_BUDGETS:
+                raise ValueError(f"unknown stage {_stage!r}")
+            CAP01_BUDGETS[_stage] = (float(_ms), float(_mb))
+    except (ValueError, TypeError) as _exc:
+        raise ImproperlyConfigured(
+            f"CAP01_BUDGETS must map stage names to [ms, MB], e.g. "
+            f'{{"QAValidator": [400, 80]}}: {_exc}') from _exc
+# Strict: a stage that breaks its budget fails (the partial run is persisted as failed).
+CAP01_BUDGET_STRICT = env_bool("CAP01_BUDGET_STRICT", False)

@@ -162,6 +162,9 @@ def map_run_to_graph(run: RunResult, *, max_elements: int = MAX_WRITE_SET_ELEMEN
         "configSnapshot": _json(wire["metadata"]["configSnapshot"]),
         "configSnapshotTruncated": meta.config_snapshot_truncated,
         "failedAgent": meta.failed_agent,
+        "peakRssMb": meta.peak_rss_mb,
+        "budgetBreaches": list(meta.budget_breaches),
+        "budgetBreached": bool(meta.budget_breaches),
         "checksum": run_checksum,
         "schemaVersion": GRAPH_SCHEMA_VERSION,
         "contractVersion": run.request.config.version,
@@ -279,6 +282,11 @@ def map_run_to_graph(run: RunResult, *, max_elements: int = MAX_WRITE_SET_ELEMEN
             "error": entry.get("error"),
             "outputRef": entry.get("outputRef"),
             "memoryMb": entry.get("memoryMb"),
+            "rssMb": entry.get("rssMb"),
+            "budgetDurationMs": entry.get("budgetDurationMs"),
+            "budgetMemoryMb": entry.get("budgetMemoryMb"),
+            "budgetBreaches": entry.get("budgetBreaches", []),
+            "budgetBreached": bool(entry.get("budgetBreaches")),
         }))
         rels.append(RelationshipMerge("HAS_AGENT_INVOCATION", run_id, invocation_id,
                                       {"sequence": entry["sequence"]}))

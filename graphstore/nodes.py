@@ -9,6 +9,7 @@ A unit test checks that these classes and schema.py agree.
 from __future__ import annotations
 
 from neomodel import (
+    ArrayProperty,
     BooleanProperty,
     DateTimeNeo4jFormatProperty,
     FloatProperty,
@@ -142,6 +143,11 @@ class AgentInvocation(_Written):
     error = StringProperty()
     outputRef = StringProperty()  # noqa: N815
     memoryMb = FloatProperty()  # noqa: N815
+    rssMb = FloatProperty()  # noqa: N815
+    budgetDurationMs = FloatProperty()  # noqa: N815
+    budgetMemoryMb = FloatProperty()  # noqa: N815
+    budgetBreaches = ArrayProperty(StringProperty())  # noqa: N815
+    budgetBreached = BooleanProperty(default=False)  # noqa: N815
 
 
 class OrchestrationRun(_Written):
@@ -153,6 +159,9 @@ class OrchestrationRun(_Written):
     configSnapshot = StringProperty()  # noqa: N815
     configSnapshotTruncated = BooleanProperty(default=False)  # noqa: N815
     failedAgent = StringProperty()  # noqa: N815
+    peakRssMb = FloatProperty()  # noqa: N815
+    budgetBreaches = ArrayProperty(StringProperty())  # noqa: N815
+    budgetBreached = BooleanProperty(default=False)  # noqa: N815
     checksum = StringProperty()
     schemaVersion = StringProperty()  # noqa: N815
     contractVersion = StringProperty()  # noqa: N815

@@ -40,7 +40,8 @@ def load_run(run_id: str, *, driver: Driver, database: str, blob_store: BlobStor
             id=run["runId"], status=run["status"], totalDuration=run["totalDuration"],
             timestamp=run["timestamp"], configSnapshot=_j(run.get("configSnapshot"), {}),
             configSnapshotTruncated=run.get("configSnapshotTruncated", False),
-            failedAgent=run.get("failedAgent"),
+            failedAgent=run.get("failedAgent"), peakRssMb=run.get("peakRssMb"),
+            budgetBreaches=run.get("budgetBreaches") or [],
         ),
         "request": {
             "userRequest": request["userRequest"],
@@ -52,7 +53,10 @@ def load_run(run_id: str, *, driver: Driver, database: str, blob_store: BlobStor
         "agentHistory": [
             _present(agent=a["agent"], sequence=a["sequence"], timestamp=a["timestamp"],
                      duration=a["duration"], status=a["status"], error=a.get("error"),
-                     outputRef=a.get("outputRef"), memoryMb=a.get("memoryMb"))
+                     outputRef=a.get("outputRef"), memoryMb=a.get("memoryMb"),
+                     rssMb=a.get("rssMb"), budgetDurationMs=a.get("budgetDurationMs"),
+                     budgetMemoryMb=a.get("budgetMemoryMb"),
+                     budgetBreaches=a.get("budgetBreaches") or [])
             for a in rec["invocations"]
         ],
     }

@@ -50,6 +50,22 @@ _ARTIFACT_MODELS: dict[str, type[ContractModel]] = {
 
 
 @dataclass(frozen=True)
+class Budget:
+    """A time and memory budget (design section 7)."""
+
+    duration_ms: float
+    memory_mb: float
+
+    def breaches(self, *, duration_ms: float, memory_mb: float | None) -> list[str]:
+        out = []
+        if duration_ms > self.duration_ms:
+            out.append("duration")
+        if memory_mb is not None and memory_mb > self.memory_mb:
+            out.append("memory")
+        return out
+
+
+@dataclass(frozen=True)
 class StageOutcome:
     agent: str
     sequence: int
@@ -84,9 +100,14 @@ def first_envelope(*, run_id: str, request: InputContract, now: datetime, ttl: t
 
 
 def run_stage(envelope: HandoffEnvelope, agent: Agent, *, now: datetime, ttl: timedelta,
-              timer: Callable[[], float], measure_memory: bool = True) -> StageOutcome:
+              timer: Callable[[], float], measure_memory: bool = True,
+              budget: Budget | None = None, strict: bool = False,
+              rss_mb: Callable[[], float] | None = None) -> StageOutcome:
     """Open the envelope (checksum, deadline), run the agent, seal the next envelope.
 
+    Duration is measured with `timer`, memory as the tracemalloc peak of the stage (Python
+    allocations made while the agent ran) and, with `rss_mb`, the process's resident memory after
+    it. A budget breach is recorded in the history entry; with `strict` it fails the stage.
     Any failure (a tampered or expired envelope, an agent error, an artifact that breaks the
     contract) becomes a failed StageOutcome that names the agent; nothing is raised."""
     meta = envelope.metadata
@@ -126,6 +147,17 @@ def run_stage(envelope: HandoffEnvelope, agent: Agent, *, now: datetime, ttl: ti
     }
     if peak_mb is not None:
         entry["memoryMb"] = round(peak_mb, 3)
+    if rss_mb is not None:
+        entry["rssMb"] = round(rss_mb(), 3)
+    if budget is not None:
+        breaches = budget.breaches(duration_ms=duration_ms, memory_mb=peak_mb)
+        entry.update(budgetDurationMs=budget.duration_ms, budgetMemoryMb=budget.memory_mb,
+                     budgetBreaches=breaches)
+        if breaches and strict and not error:
+            detail = _describe(breaches, duration_ms, peak_mb, budget)
+            error = (f"{name} broke its budget ({detail}) and strict budgets are on; the run "
+                     "stops here.")
+            artifact_wire = None
     if error:
         entry["error"] = error[:2000]
     else:
@@ -142,6 +174,16 @@ def run_stage(envelope: HandoffEnvelope, agent: Agent, *, now: datetime, ttl: ti
     return StageOutcome(name, sequence, error is None, state, entry, next_envelope)
 
 
+def _describe(breaches: list[str], duration_ms: float, memory_mb: float | None,
+              budget: Budget) -> str:
+    parts = []
+    if "duration" in breaches:
+        parts.append(f"{duration_ms:.0f} ms > {budget.duration_ms:g} ms")
+    if "memory" in breaches:
+        parts.append(f"{memory_mb:.1f} MB > {budget.memory_mb:g} MB")
+    return ", ".join(parts)
+
+
 def _context(state: Mapping[str, Any], now: datetime) -> AgentContext:
     artifacts = state["artifacts"]
     parsed = {a: _ARTIFACT_MODELS[a].model_validate(artifacts[WIRE_NAME[a]])
@@ -151,19 +193,30 @@ def _context(state: Mapping[str, Any], now: datetime) -> AgentContext:
                         **parsed)
 
 
-def finish_run(state: Mapping[str, Any], *, now: datetime) -> RunResult:
-    """The RunResult of a finished run (succeeded, or failed at the last history entry)."""
+def finish_run(state: Mapping[str, Any], *, now: datetime,
+               run_budget: Budget | None = None) -> RunResult:
+    """The RunResult of a finished run (succeeded, or failed at the last history entry), with
+    the stage budget breaches and the whole run's checked against `run_budget`."""
     history = state["agentHistory"]
     failed = next((e for e in history if e["status"] == "failed"), None)
     started = datetime.fromisoformat(state["startedAt"])
+    total_ms = round(max((now - started).total_seconds() * 1000.0, 0.0), 3)
+    rss = [e["rssMb"] for e in history if e.get("rssMb") is not None]
+    peak_rss = max(rss) if rss else None
+    breaches = [f"{e['agent']}.{kind}" for e in history for kind in e.get("budgetBreaches", [])]
+    if run_budget is not None:
+        breaches += [f"run.{kind}" for kind in run_budget.breaches(duration_ms=total_ms,
+                                                                   memory_mb=peak_rss)]
     wire = {
         "metadata": {
             "id": state["runId"],
             "status": "failed" if failed else "succeeded",
-            "totalDuration": round(max((now - started).total_seconds() * 1000.0, 0.0), 3),
+            "totalDuration": total_ms,
             "timestamp": state["startedAt"],
             "configSnapshot": state["configSnapshot"],
             **({"failedAgent": failed["agent"]} if failed else {}),
+            **({"peakRssMb": peak_rss} if peak_rss is not None else {}),
+            "budgetBreaches": breaches,
         },
         "request": state["request"],
         **state["artifacts"],

@@ -47,6 +47,20 @@ def agents() -> dict[str, Agent]:
     return load_agents(settings.CAP01_AGENTS)
 
 
+def budget(name: str) -> pipeline.Budget:
+    duration_ms, memory_mb = settings.CAP01_BUDGETS[name]
+    return pipeline.Budget(duration_ms=duration_ms, memory_mb=memory_mb)
+
+
+def process_rss_mb() -> float:
+    """Resident memory of this process now (Linux /proc), in MB."""
+    with open("/proc/self/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
 def new_run_id() -> str:
     return f"run-{uuid.uuid4().hex}"
 
@@ -92,7 +106,8 @@ def stage_run(*, agent_name: str, envelope: dict[str, Any]) -> dict[str, Any] | 
     _record_stage(run_id, agent_name, {"status": "running", "sequence": parsed.metadata.sequence,
                                        "startedAt": _now().isoformat()}, RunStatus.RUNNING)
     outcome = pipeline.run_stage(parsed, agents()[agent_name], now=_now(), ttl=_ttl(),
-                                 timer=time.perf_counter)
+                                 timer=time.perf_counter, budget=budget(agent_name),
+                                 strict=settings.CAP01_BUDGET_STRICT, rss_mb=process_rss_mb)
     entry = outcome.entry
     _record_stage(run_id, agent_name, {
         "status": entry["status"], "sequence": entry["sequence"],
@@ -137,7 +152,7 @@ def run_finish(*, state: dict[str, Any]) -> RunRecord:
     """Assemble the RunResult, commit it to the ledger (the outbox), then hand it to the write."""
     from .tasks import enqueue_persist
 
-    run = pipeline.finish_run(state, now=_now())
+    run = pipeline.finish_run(state, now=_now(), run_budget=budget("Run"))
     with transaction.atomic():
         record = RunRecord.objects.select_for_update().get(run_id=run.run_id)
         record.result = run.to_wire()

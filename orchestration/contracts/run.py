@@ -41,6 +41,7 @@ ARTIFACT_OF: dict[str, str] = dict(STAGES)
 WIRE_NAME = {"recipe": "recipe", "calculation": "calculation", "graph": "graph",
              "validation": "validation", "ui_config": "uiConfig"}
 RunStatus = Literal["succeeded", "failed"]
+BudgetKind = Literal["duration", "memory"]
 InvocationStatus = Literal["succeeded", "failed", "skipped"]
 
 # --- input contract ----------------------------------------------------------------------------
@@ -83,7 +84,11 @@ class AgentHistoryEntry(ContractModel):
     status: InvocationStatus
     error: ShortText | None = None
     output_ref: Annotated[str, Field(max_length=300)] | None = None  # "sha256:<hex>" of the output
-    memory_mb: NonNegative | None = None  # peak memory of the stage, when measured
+    memory_mb: NonNegative | None = None  # tracemalloc peak of the stage, when measured
+    rss_mb: NonNegative | None = None  # resident memory of the process after the stage
+    budget_duration_ms: NonNegative | None = None  # the budget in force (design section 7)
+    budget_memory_mb: NonNegative | None = None
+    budget_breaches: Annotated[list[BudgetKind], Field(max_length=2)] = Field(default_factory=list)
 
 
 class RunMetadata(ContractModel):
@@ -94,6 +99,10 @@ class RunMetadata(ContractModel):
     config_snapshot: JsonObject = Field(default_factory=dict)
     config_snapshot_truncated: bool = False
     failed_agent: AgentName | None = None
+    peak_rss_mb: NonNegative | None = None  # largest process RSS seen during the run
+    # Budgets broken ("<stage>.duration", "<stage>.memory", "run.duration", "run.memory").
+    budget_breaches: Annotated[list[Annotated[str, Field(max_length=64)]],
+                               Field(max_length=20)] = Field(default_factory=list)
 
 
 class RunResult(ContractModel):

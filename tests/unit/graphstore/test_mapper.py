@@ -91,7 +91,9 @@ def test_agent_history_is_ordered_and_carries_refs_not_payloads(now):
     for node in invocations:
         assert node.on_create["outputRef"].startswith("sha256:")
         assert set(node.on_create) <= {"runId", "sequence", "agent", "timestamp", "duration",
-                                       "status", "error", "outputRef", "memoryMb"}
+                                       "status", "error", "outputRef", "memoryMb", "rssMb",
+                                       "budgetDurationMs", "budgetMemoryMb", "budgetBreaches",
+                                       "budgetBreached"}
 
 
 def test_transient_keys_are_dropped(now):
