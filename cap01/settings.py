@@ -145,6 +145,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "orchestration.apis.exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "CAP-01 Orchestration API",
@@ -204,14 +205,21 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CAP01_VISIBILITY_TIMEOUT_S", 300)}
 CELERY_TASK_ALWAYS_EAGER = False
 
+# One JSON object per line (CAP01_LOG_FORMAT=plain for people reading a terminal).
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "json": {"()": "cap01.logs.JsonFormatter"},
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler",
+                             "formatter": env("CAP01_LOG_FORMAT", "json")}},
     "root": {"handlers": ["console"], "level": env("CAP01_LOG_LEVEL", "INFO")},
     "loggers": {"neo4j": {"level": "WARNING"}},
 }
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False  # the worker logs JSON through LOGGING too
+CAP01_WORKER_METRICS_PORT = env_int("CAP01_WORKER_METRICS_PORT", 9808)
 
 # --- Agents and the pipeline ------------------------------------------------------------------
 # A dotted path per stage: point one at your own class (an LLM-backed agent, say) to plug it in.

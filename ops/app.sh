@@ -20,7 +20,8 @@ alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
 worker_up() {
   if alive "$RUN_DIR/worker.pid"; then log "worker already running (pid $(cat "$RUN_DIR/worker.pid"))"; return; fi
   log "starting a Celery worker (concurrency ${CAP01_WORKER_CONCURRENCY:-2}, late ack, prefetch 1)"
-  setsid nohup "$VENV/celery" -A cap01 worker -l info -c "${CAP01_WORKER_CONCURRENCY:-2}" \
+  rm -rf "$RUN_DIR/metrics-worker" && mkdir -p "$RUN_DIR/metrics-worker"
+  PROMETHEUS_MULTIPROC_DIR="$RUN_DIR/metrics-worker" setsid nohup "$VENV/celery" -A cap01 worker -l info -c "${CAP01_WORKER_CONCURRENCY:-2}" \
     --prefetch-multiplier 1 -n "cap01-$$@%h" >> "$RUN_DIR/worker.log" 2>&1 < /dev/null &
   echo $! > "$RUN_DIR/worker.pid"
   for _ in $(seq 1 120); do
@@ -35,7 +36,8 @@ web_up() {
   if alive "$RUN_DIR/web.pid"; then log "web app already running on http://127.0.0.1:$WEB_PORT/"; return; fi
   "$VENV/python" manage.py collectstatic --noinput -v 0
   log "starting the web app (gunicorn) on http://127.0.0.1:$WEB_PORT/"
-  setsid nohup "$VENV/gunicorn" cap01.wsgi:application --bind "127.0.0.1:$WEB_PORT" \
+  rm -rf "$RUN_DIR/metrics-web" && mkdir -p "$RUN_DIR/metrics-web"
+  PROMETHEUS_MULTIPROC_DIR="$RUN_DIR/metrics-web" setsid nohup "$VENV/gunicorn" cap01.wsgi:application --bind "127.0.0.1:$WEB_PORT" \
     --workers 2 --threads 4 --timeout 60 --access-logfile - \
     >> "$RUN_DIR/web.log" 2>&1 < /dev/null &
   echo $! > "$RUN_DIR/web.pid"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
+import tracemalloc
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -26,7 +27,7 @@ from graphstore.writer import WriteSummary
 from orchestration.agents import Agent, load_agents
 from orchestration.contracts import HandoffEnvelope, InputContract, RunResult, checksum
 
-from . import pipeline
+from . import metrics, pipeline
 from .errors import RunIdConflict
 from .models import RunRecord, RunSource, RunStatus
 
@@ -109,17 +110,32 @@ def stage_run(*, agent_name: str, envelope: dict[str, Any]) -> dict[str, Any] | 
                                  timer=time.perf_counter, budget=budget(agent_name),
                                  strict=settings.CAP01_BUDGET_STRICT, rss_mb=process_rss_mb)
     entry = outcome.entry
+    _observe_stage(run_id, entry)
     _record_stage(run_id, agent_name, {
         "status": entry["status"], "sequence": entry["sequence"],
         "durationMs": entry["duration"], "memoryMb": entry.get("memoryMb"),
         "error": entry.get("error", ""),
     })
-    logger.info("stage %s of %s: %s in %.1f ms", agent_name, run_id, entry["status"],
-                entry["duration"])
     if outcome.next_envelope is not None:
         return outcome.next_envelope.model_dump(mode="json", by_alias=True)
     run_finish(state=outcome.state)
     return None
+
+
+def _observe_stage(run_id: str, entry: dict[str, Any]) -> None:
+    agent = entry["agent"]
+    metrics.STAGE_DURATION_MS.labels(agent).observe(entry["duration"])
+    if entry.get("memoryMb") is not None:
+        metrics.STAGE_MEMORY_MB.labels(agent).observe(entry["memoryMb"])
+    for kind in entry.get("budgetBreaches", []):
+        metrics.BUDGET_BREACHES.labels(agent, kind).inc()
+    level = logging.WARNING if entry.get("budgetBreaches") or entry["status"] != "succeeded" \
+        else logging.INFO
+    logger.log(level, "stage %s %s", agent, entry["status"], extra={
+        "event": "stage", "agent": agent, "runId": run_id, "duration": entry["duration"],
+        "memoryUsage": entry.get("memoryMb"), "rssMb": entry.get("rssMb"),
+        "status": entry["status"], "budgetBreaches": entry.get("budgetBreaches", []),
+        "error": entry.get("error")})
 
 
 def _stage_unreadable(*, agent_name: str, envelope: dict[str, Any], error: str) -> None:
@@ -153,6 +169,19 @@ def run_finish(*, state: dict[str, Any]) -> RunRecord:
     from .tasks import enqueue_persist
 
     run = pipeline.finish_run(state, now=_now(), run_budget=budget("Run"))
+    meta = run.metadata
+    metrics.ORCHESTRATION_DURATION_MS.observe(meta.total_duration)
+    if meta.peak_rss_mb is not None:
+        metrics.RUN_MEMORY_MB.observe(meta.peak_rss_mb)
+    metrics.RUNS.labels(meta.status).inc()
+    for breach in meta.budget_breaches:
+        if breach.startswith("run."):
+            metrics.BUDGET_BREACHES.labels("Run", breach.removeprefix("run.")).inc()
+    logger.log(logging.WARNING if meta.budget_breaches else logging.INFO,
+               "run %s %s", run.run_id, meta.status, extra={
+                   "event": "run", "runId": run.run_id, "status": meta.status,
+                   "duration": meta.total_duration, "memoryUsage": meta.peak_rss_mb,
+                   "failedAgent": meta.failed_agent, "budgetBreaches": meta.budget_breaches})
     with transaction.atomic():
         record = RunRecord.objects.select_for_update().get(run_id=run.run_id)
         record.result = run.to_wire()
@@ -180,17 +209,49 @@ def run_persist(*, run_id: str) -> WriteSummary | None:
     run = RunResult.model_validate(record.result)
     RunRecord.objects.filter(pk=record.pk).update(persist_attempts=record.persist_attempts + 1)
     try:
-        summary = get_writer().write(run)
+        summary, peak_mb = _measured_write(run)
     except Neo4jWriteFailed as exc:
+        metrics.WRITE_FAILURES.inc()
+        metrics.WRITE_RETRIES.inc(max(exc.attempts - 1, 0))
+        logger.error("write of %s failed", run_id, extra={
+            "event": "write", "runId": run_id, "attempts": exc.attempts, "status": "failed",
+            "error": str(exc)})
         RunRecord.objects.filter(pk=record.pk).update(persist_error=str(exc)[:2000])
         raise
     except RunConflict as exc:  # another run holds this runId in Neo4j: never overwrite it
         _mark_persist_failed(record, str(exc))
         return None
+    breaches = budget("Persistence").breaches(duration_ms=summary.latency_ms, memory_mb=peak_mb)
+    metrics.NEO4J_WRITE_LATENCY_MS.observe(summary.latency_ms)
+    metrics.WRITE_RETRIES.inc(summary.attempts - 1)
+    for kind in breaches:
+        metrics.BUDGET_BREACHES.labels("Persistence", kind).inc()
+    logger.log(logging.WARNING if breaches else logging.INFO, "write of %s committed", run_id,
+               extra={"event": "write", "runId": run_id, "attempts": summary.attempts,
+                      "latency": round(summary.latency_ms, 3), "memoryUsage": round(peak_mb, 3),
+                      "new": summary.created, "status": "committed",
+                      "budgetBreaches": breaches})
     RunRecord.objects.filter(pk=record.pk).update(
-        persisted_at=timezone.now(), write_summary=summary.as_dict(), persist_error="",
-        status=run.metadata.status, checksum=summary.checksum)
+        persisted_at=timezone.now(),
+        write_summary={**summary.as_dict(), "memoryMb": round(peak_mb, 3),
+                       "budgetBreaches": breaches},
+        persist_error="", status=run.metadata.status, checksum=summary.checksum)
     return summary
+
+
+def _measured_write(run: RunResult) -> tuple[WriteSummary, float]:
+    """The write, and its tracemalloc peak in MB (the persistence budget's memory)."""
+    already = tracemalloc.is_tracing()
+    if not already:
+        tracemalloc.start()
+    tracemalloc.reset_peak()
+    base = tracemalloc.get_traced_memory()[0]
+    try:
+        summary = get_writer().write(run)
+        return summary, max(tracemalloc.get_traced_memory()[1] - base, 0) / 2**20
+    finally:
+        if not already:
+            tracemalloc.stop()
 
 
 def _mark_persist_failed(record: RunRecord, error: str) -> None:
