@@ -264,3 +264,15 @@ if _budget_overrides:
             f'{{"QAValidator": [400, 80]}}: {_exc}') from _exc
 # Strict: a stage that breaks its budget fails (the partial run is persisted as failed).
 CAP01_BUDGET_STRICT = env_bool("CAP01_BUDGET_STRICT", False)
+
+# --- Backpressure (design section 7) -----------------------------------------------------------
+CAP01_MAX_CONCURRENT_RUNS = env_int("CAP01_MAX_CONCURRENT_RUNS", 3)  # across all workers
+CAP01_QUEUE_LIMIT = env_int("CAP01_QUEUE_LIMIT", 50)  # waiting runs; beyond: HTTP 429
+CAP01_SLOT_TTL_S = env_float("CAP01_SLOT_TTL_S", 120.0)  # a crashed run's slot frees after this
+CAP01_MEMORY_HIGH_WATER = env_float("CAP01_MEMORY_HIGH_WATER", 0.8)  # of the run memory budget
+CAP01_RETRY_AFTER_S = env_int("CAP01_RETRY_AFTER_S", 5)
+# The dispatcher also runs periodically (Celery beat), so queued runs start even when nothing
+# else happens (say after a crashed run's slot expired).
+CELERY_BEAT_SCHEDULE = {
+    "dispatch-queued-runs": {"task": "orchestration.dispatch", "schedule": 5.0},
+}

@@ -22,7 +22,8 @@ worker_up() {
   log "starting a Celery worker (concurrency ${CAP01_WORKER_CONCURRENCY:-2}, late ack, prefetch 1)"
   rm -rf "$RUN_DIR/metrics-worker" && mkdir -p "$RUN_DIR/metrics-worker"
   PROMETHEUS_MULTIPROC_DIR="$RUN_DIR/metrics-worker" setsid nohup "$VENV/celery" -A cap01 worker -l info -c "${CAP01_WORKER_CONCURRENCY:-2}" \
-    --prefetch-multiplier 1 -n "cap01-$$@%h" >> "$RUN_DIR/worker.log" 2>&1 < /dev/null &
+    --prefetch-multiplier 1 -n "cap01-$$@%h" -B -s "$RUN_DIR/beat-schedule" \
+    >> "$RUN_DIR/worker.log" 2>&1 < /dev/null &
   echo $! > "$RUN_DIR/worker.pid"
   for _ in $(seq 1 120); do
     grep -q " ready." "$RUN_DIR/worker.log" 2>/dev/null && { log "worker ready"; return; }

@@ -38,6 +38,8 @@ class RunRecord(models.Model):
                               default=RunStatus.QUEUED, db_index=True)
     stages = models.JSONField(default=dict, blank=True,
                               help_text="Per agent: status, sequence, startedAt, durationMs, error.")
+    queue_position = models.PositiveIntegerField(
+        null=True, blank=True, help_text="1-based place in the queue while the run waits.")
     failed_agent = models.CharField(max_length=32, blank=True, default="", db_index=True)
     error = models.TextField(blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)

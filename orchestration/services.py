@@ -8,6 +8,8 @@ RunResult is committed to it (the outbox) before the Neo4j write is attempted.
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import time
 import tracemalloc
 import uuid
@@ -28,6 +30,7 @@ from orchestration.agents import Agent, load_agents
 from orchestration.contracts import HandoffEnvelope, InputContract, RunResult, checksum
 
 from . import metrics, pipeline
+from .backpressure import Admission, Limits, QueueFull
 from .errors import RunIdConflict
 from .models import RunRecord, RunSource, RunStatus
 
@@ -69,17 +72,23 @@ def new_run_id() -> str:
 # --- intake ------------------------------------------------------------------------------------
 
 
+@cache
+def admission() -> Admission:
+    import redis
+
+    return Admission(redis.Redis.from_url(settings.CELERY_BROKER_URL), Limits(
+        max_running=settings.CAP01_MAX_CONCURRENT_RUNS, queue_limit=settings.CAP01_QUEUE_LIMIT,
+        slot_ttl_s=settings.CAP01_SLOT_TTL_S, memory_budget_mb=settings.CAP01_BUDGETS["Run"][1],
+        high_water=settings.CAP01_MEMORY_HIGH_WATER,
+        retry_after_s=settings.CAP01_RETRY_AFTER_S))
+
+
 def run_request_create(*, user: AbstractBaseUser | AnonymousUser | None,
                        request: InputContract) -> RunRecord:
-    """Record the request in the ledger and start its pipeline once the row is committed.
-    The runId is known (and returned) before any stage runs."""
-    from .tasks import start_pipeline  # the Celery edge; imported late to keep services testable
-
+    """Record the request in the ledger and queue it; it starts as soon as a slot is free.
+    The runId is known (and returned) before any stage runs. QueueFull (HTTP 429) when the
+    queue is at its limit: then nothing is recorded."""
     run_id = new_run_id()
-    now = _now()
-    envelope = pipeline.first_envelope(
-        run_id=run_id, request=request, now=now, ttl=_ttl(),
-        snapshot=pipeline.config_snapshot(request, agents=settings.CAP01_AGENTS))
     with transaction.atomic():
         record = RunRecord.objects.create(
             run_id=run_id, source=RunSource.PIPELINE,
@@ -87,9 +96,44 @@ def run_request_create(*, user: AbstractBaseUser | AnonymousUser | None,
             request_text=request.user_request, request=request.to_wire(),
             status=RunStatus.QUEUED,
             stages={name: {"status": "pending"} for name in pipeline.STAGE_NAMES})
-        envelope_wire = envelope.model_dump(mode="json", by_alias=True)
-        transaction.on_commit(lambda: start_pipeline(envelope_wire))
+        try:
+            record.queue_position = admission().enqueue(run_id)
+        except QueueFull:
+            metrics.REJECTED.inc()
+            raise
+        record.save(update_fields=["queue_position"])
+        transaction.on_commit(runs_dispatch)
     return record
+
+
+def runs_dispatch() -> list[str]:
+    """Start the queued runs that may start now (free slots, memory below its high water)."""
+    from .tasks import start_pipeline  # the Celery edge; imported late to keep services testable
+
+    gate = admission()
+    started = gate.start_ready()
+    for run_id in started:
+        record = RunRecord.objects.filter(run_id=run_id, status=RunStatus.QUEUED).first()
+        if record is None:  # finished, or never committed: nothing to start
+            gate.release(run_id)
+            continue
+        request = InputContract.model_validate(record.request)
+        envelope = pipeline.first_envelope(
+            run_id=run_id, request=request, now=_now(), ttl=_ttl(),
+            snapshot=pipeline.config_snapshot(request, agents=settings.CAP01_AGENTS))
+        try:
+            start_pipeline(envelope.model_dump(mode="json", by_alias=True))
+        except Exception:
+            gate.requeue_front([run_id])
+            raise
+        RunRecord.objects.filter(pk=record.pk).update(queue_position=None)
+    queued = gate.queued()
+    for position, run_id in enumerate(queued, start=1):
+        RunRecord.objects.filter(run_id=run_id).exclude(queue_position=position).update(
+            queue_position=position)
+    metrics.QUEUE_DEPTH.set(len(queued))
+    metrics.RUNNING.set(gate.running())
+    return started
 
 
 # --- stages ------------------------------------------------------------------------------------
@@ -104,12 +148,15 @@ def stage_run(*, agent_name: str, envelope: dict[str, Any]) -> dict[str, Any] | 
     except Exception as exc:  # an unreadable envelope: fail this stage, keep the run
         return _stage_unreadable(agent_name=agent_name, envelope=envelope, error=str(exc))
     run_id = parsed.metadata.run_id
+    admission().refresh(run_id)
     _record_stage(run_id, agent_name, {"status": "running", "sequence": parsed.metadata.sequence,
                                        "startedAt": _now().isoformat()}, RunStatus.RUNNING)
     outcome = pipeline.run_stage(parsed, agents()[agent_name], now=_now(), ttl=_ttl(),
                                  timer=time.perf_counter, budget=budget(agent_name),
                                  strict=settings.CAP01_BUDGET_STRICT, rss_mb=process_rss_mb)
     entry = outcome.entry
+    if entry.get("rssMb") is not None:
+        admission().report_memory(f"{socket.gethostname()}:{os.getpid()}", entry["rssMb"])
     _observe_stage(run_id, entry)
     _record_stage(run_id, agent_name, {
         "status": entry["status"], "sequence": entry["sequence"],
@@ -194,6 +241,8 @@ def run_finish(*, state: dict[str, Any]) -> RunRecord:
         record.total_duration_ms = run.metadata.total_duration
         record.save()
         transaction.on_commit(lambda: enqueue_persist(run.run_id))
+    admission().release(run.run_id)  # the agents are done; the result is safe in the outbox
+    runs_dispatch()
     return record
 
 

@@ -69,3 +69,9 @@ def start_pipeline(envelope: dict[str, Any]) -> None:
 
 def enqueue_persist(run_id: str) -> None:
     persist_run.apply_async(args=[run_id])
+
+
+@shared_task(name="orchestration.dispatch", ignore_result=True)
+def dispatch() -> list[str]:
+    """Start queued runs that may start now (also run every 5 s by Celery beat)."""
+    return services.runs_dispatch()

@@ -98,7 +98,8 @@ class WorkerProcess:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "cap01", "worker", "-l", "info",
              "-c", str(concurrency), "--without-gossip", "--without-mingle",
-             "--without-heartbeat", "-n", f"test-{os.getpid()}-{id(self)}@%h"],
+             "--without-heartbeat", "-n", f"test-{os.getpid()}-{id(self)}@%h",
+             "-B", "-s", str(log_path.with_name("beat-schedule"))],
             env=env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True)
         self._wait_ready()
 
