@@ -9,7 +9,7 @@ TEST_ENV    := CAP01_SERVICES_DIR=$(TEST_DIR) NEO4J_BOLT_PORT=17687 REDIS_PORT=1
 BENCH_RUNS  ?= 200
 
 .PHONY: bootstrap services-up services-down services-status run stop examples test test-only \
-        bench lint schemas
+        bench lint schemas loadtest-smoke
 
 bootstrap:
 	@ops/bootstrap.sh
@@ -43,7 +43,15 @@ examples: services-up
 test: bootstrap
 	@$(TEST_ENV) ops/services.sh up all
 	@$(TEST_ENV) $(PY) -m pytest
-	@$(TEST_ENV) $(MANAGE) bench_persist --runs 50 --naive-runs 20
+	@$(TEST_ENV) $(MANAGE) bench_persist --runs 200 --naive-runs 50
+	@$(MAKE) --no-print-directory loadtest-smoke
+
+# The load test against a real worker, as CI runs it: fails when a stage breaks its budget.
+loadtest-smoke:
+	@$(TEST_ENV) $(MANAGE) migrate --noinput -v 0
+	@$(TEST_ENV) CAP01_WORKER_METRICS_PORT=0 ops/app.sh worker-up
+	@$(TEST_ENV) $(MANAGE) loadtest --runs 100; status=$$?; \
+	  $(TEST_ENV) ops/app.sh worker-down; exit $$status
 
 test-only:
 	@$(TEST_ENV) $(PY) -m pytest $(ARGS)

@@ -177,6 +177,7 @@ NEO4J_DATABASE = env("NEO4J_DATABASE", "neo4j") or ""
 _scheme, _, _hostport = NEO4J_URI.partition("://")
 NEOMODEL_NEO4J_BOLT_URL = (
     f"{_scheme}://{quote(NEO4J_USER, safe='')}:{quote(NEO4J_PASSWORD, safe='')}@{_hostport}"
+    f"/{NEO4J_DATABASE}"
 )
 NEOMODEL_SIGNALS = False
 NEOMODEL_FORCE_TIMEZONE = True

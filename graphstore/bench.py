@@ -99,6 +99,10 @@ _RELATION = {  # relationship type -> (start class, manager attribute)
 }
 
 
+# Graph properties whose OGM attribute has another name (see graphstore/nodes.py).
+_ATTRIBUTE = {("CalculationResult", "yield"): "yield_", ("GraphSnapshot", "nodes"): "nodes_json"}
+
+
 def naive_persist(run: RunResult) -> None:
     """The same write set, saved node by node and connected relationship by relationship
     (no single transaction: a failure half-way leaves a partial run, which is the point)."""
@@ -108,7 +112,7 @@ def naive_persist(run: RunResult) -> None:
     saved: dict[tuple[str, str], Any] = {}
     for node in ws.nodes:
         cls = _CLASSES[node.label]
-        props = {("yield_" if k == "yield" else k): v for k, v in node.on_create.items()}
+        props = {_ATTRIBUTE.get((node.label, k), k): v for k, v in node.on_create.items()}
         props[LABEL_BY_NAME[node.label].key] = node.key
         saved[(node.label, node.key)] = cls.create_or_update(props)[0]
     for rel in ws.relationships:

@@ -96,7 +96,8 @@ class GraphSnapshot(_Written):
     checksum = StringProperty(index=True)
     nodeCount = IntegerProperty()  # noqa: N815
     edgeCount = IntegerProperty()  # noqa: N815
-    nodes = StringProperty()
+    # "nodes" would hide neomodel's `GraphSnapshot.nodes` query helper: the attribute is renamed.
+    nodes_json = StringProperty(db_property="nodes")
     edges = StringProperty()
     metadata = StringProperty()
     cypherCommandCount = IntegerProperty()  # noqa: N815

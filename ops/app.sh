@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The application processes: a Celery worker and the web app (gunicorn), idempotent.
 #
-#   ops/app.sh up|down|status
+#   ops/app.sh up|down|status|worker-up|worker-down
 #
 # Environment: CAP01_SERVICES_DIR (pid and log files; default <repo>/.services/dev),
 # CAP01_WEB_PORT (default 8000), CAP01_WORKER_CONCURRENCY (default 2), plus everything
@@ -63,9 +63,11 @@ stop_pid() {
 
 case "${1:-status}" in
   up) worker_up; web_up ;;
+  worker-up) worker_up ;;
+  worker-down) stop_pid worker "$RUN_DIR/worker.pid" ;;
   down) stop_pid web "$RUN_DIR/web.pid"; stop_pid worker "$RUN_DIR/worker.pid" ;;
   status)
     alive "$RUN_DIR/worker.pid" && echo "worker: running (pid $(cat "$RUN_DIR/worker.pid"))" || echo "worker: stopped"
     alive "$RUN_DIR/web.pid" && echo "web: running on http://127.0.0.1:$WEB_PORT/" || echo "web: stopped" ;;
-  *) echo "usage: $0 up|down|status" >&2; exit 2 ;;
+  *) echo "usage: $0 up|down|status|worker-up|worker-down" >&2; exit 2 ;;
 esac

@@ -1,0 +1,316 @@
+"""Read-only browsing of the Neo4j graph in the Django admin, through the neomodel classes.
+
+Why not django-neomodel's admin
+-------------------------------
+django-neomodel 0.2.0 offers `DjangoNode` (a StructuredNode with a fake `_meta`) and
+`django_neomodel.admin.register(model, model_admin)`. It does not work here, with neomodel 5.3.3
+and Django 5.2. Tried on an admin-only subclass of graphstore.nodes.OrchestrationRun (the node
+classes are plain StructuredNodes, and must stay so for the writer benchmark and the schema test):
+
+1. `class X(DjangoNode, OrchestrationRun): __label__ = "OrchestrationRun"` raises
+   `NodeClassAlreadyDefined` at class creation: neomodel 5 keeps one class per label set.
+2. With its own label (`__label__` put back to "OrchestrationRun" after creation, so that MATCH
+   finds the nodes), query results are inflated from that registry, i.e. as the plain
+   OrchestrationRun, which has no `_meta` for the admin to read.
+3. `ChangeList.__init__` reads `opts.pk.attname`: `AttributeError: 'NoneType' object has no
+   attribute 'attname'`. DjangoNode only sets a pk for a `UniqueIdProperty`; our keys (runId,
+   checksum, ...) are `StringProperty(unique_index=True)`. For the same reason `change_view`
+   fails in `get_object` (`'NoneType' object has no attribute 'to_python'`).
+4. The changelist orders by "-pk" to be deterministic: neomodel's `order_by` raises
+   `ValueError: No such property pk on ...`.
+5. Django >= 5.0 filters the changelist with `qs.filter(django.db.models.Q())`; neomodel's
+   `NodeSet.filter` takes only its own Q: `TypeError: 'Q' object is not subscriptable`.
+
+Patching each layer would mean a fork of both libraries, so the admin gets its own small views.
+
+What this module does instead
+-----------------------------
+Three staff-only views are added to the default admin site (its `get_urls` is extended, and
+`get_app_list` gains a "Neo4j graph (read-only)" section, so they appear on the admin index and
+in the sidebar):
+
+    /admin/graph/                       labels with their node counts
+    /admin/graph/<label>/               nodes of a label, paged, searchable by the merge key
+    /admin/graph/<label>/<key>/         one node: all properties, and its relationships
+
+Nodes are read with the neomodel classes of graphstore/nodes.py (NodeSet filter/order/slice,
+`inflate`); relationships come from the schema tables (graphstore/schema.py), both directions,
+one fixed query per relationship type whose text is built from those tables, never from input.
+Nothing here writes. (django_neomodel stays installed: its app config hands
+settings.NEOMODEL_NEO4J_BOLT_URL to neomodel.)
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.contrib import admin
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, URLResolver, path, reverse
+from django.utils.text import Truncator
+from neo4j.exceptions import ServiceUnavailable, SessionExpired
+from neomodel import NodeSet, StructuredNode, db
+
+from .nodes import NODE_CLASSES
+from .schema import LABELS, REL_TYPES
+
+PAGE_SIZE = 50
+RELATED_LIMIT = 100
+APP_LABEL = "graph"  # the pseudo-app in the admin index (not a Django app)
+
+
+@dataclass(frozen=True)
+class Browse:
+    """How one label is listed: its class, merge key, list columns and order."""
+
+    label: str
+    node_class: type[StructuredNode]
+    key: str
+    columns: tuple[str, ...]
+    ordering: tuple[str, ...]  # neomodel order_by arguments ("-x" = descending)
+
+
+_COLUMNS: dict[str, tuple[str, ...]] = {
+    "UserRequest": ("userRequest", "targetBatchSize", "targetUnit", "writeCount", "createdAt"),
+    "RecipeVersion": ("recipeId", "name", "ingredientCount", "totalPercentage", "createdAt"),
+    "Ingredient": ("name", "writeCount", "createdAt"),
+    "OrchestrationRun": ("status", "failedAgent", "startedAt", "totalDuration", "committedAt"),
+    "CalculationResult": ("recipeId", "targetBatchSize", "targetUnit", "totalCost", "currency"),
+    "GraphSnapshot": ("nodeCount", "edgeCount", "cypherCommandCount", "blobUri", "createdAt"),
+    "ValidationReport": ("valid", "canProceed", "errorCount", "warningCount", "summary"),
+    "UIConfig": ("componentCount", "createdAt"),
+    "AgentInvocation": ("runId", "sequence", "agent", "status", "duration"),
+}
+_ORDERING: dict[str, tuple[str, ...]] = {
+    "OrchestrationRun": ("-startedAt", "runId"),
+    "AgentInvocation": ("runId", "sequence"),
+}
+_CLASS_BY_LABEL = {cls.__label__: cls for cls in NODE_CLASSES}
+BROWSE: dict[str, Browse] = {
+    label.name: Browse(label.name, _CLASS_BY_LABEL[label.name], label.key,
+                       _COLUMNS[label.name], _ORDERING.get(label.name, (label.key,)))
+    for label in LABELS
+}
+
+
+def _browse(label: str) -> Browse:
+    try:
+        return BROWSE[label]
+    except KeyError:
+        raise Http404(f"No node label {label!r} in the graph schema.") from None
+
+
+# --- values --------------------------------------------------------------------------------------
+
+
+def _cell(value: Any, width: int = 80) -> str:
+    """A short text for a list cell."""
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, datetime):
+        return value.isoformat(sep=" ", timespec="seconds")
+    return Truncator(str(value)).chars(width)
+
+
+def _full(value: Any) -> tuple[str, bool]:
+    """(text, is_block) for the detail page: JSON text pretty-printed, long text as a block."""
+    if isinstance(value, str) and value[:1] in "[{":
+        try:
+            return json.dumps(json.loads(value), indent=2, ensure_ascii=False), True
+        except ValueError:
+            pass
+    if isinstance(value, str) and (len(value) > 120 or "\n" in value):
+        return value, True
+    return _cell(value, width=10_000), False
+
+
+def _properties(node: StructuredNode) -> list[dict[str, Any]]:
+    rows = []
+    for name, prop in type(node).__all_properties__:
+        text, block = _full(getattr(node, name, None))
+        stored_as = prop.db_property or name
+        rows.append({"name": stored_as, "value": text, "block": block})
+    return rows
+
+
+# --- reads (neomodel) ----------------------------------------------------------------------------
+
+
+def node_set(node_class: type[StructuredNode]) -> NodeSet:
+    """All nodes of a class. `cls.nodes` will not do: GraphSnapshot's property `nodes` (the
+    graph artifact's node list) shadows neomodel's `nodes` manager on that class."""
+    return NodeSet(node_class)
+
+
+class _NodePages:
+    """What django.core.paginator.Paginator needs (count, slicing) over a neomodel NodeSet."""
+
+    def __init__(self, make: Callable[[], Any]) -> None:
+        self._make = make  # a fresh NodeSet each time: NodeSet slicing mutates it
+
+    def count(self) -> int:
+        return len(self._make())
+
+    def __getitem__(self, window: slice) -> list[StructuredNode]:
+        return list(self._make()[window].all())
+
+
+def _listing(browse: Browse, search: str) -> Any:
+    nodes = node_set(browse.node_class)
+    if search:
+        nodes = nodes.filter(**{f"{browse.key}__icontains": search})
+    return nodes.order_by(*browse.ordering)
+
+
+def _cypher_order(browse: Browse, var: str) -> str:
+    return ", ".join(f"{var}.{p[1:]} DESC" if p.startswith("-") else f"{var}.{p}"
+                     for p in browse.ordering)
+
+
+def _relationships(browse: Browse, key_value: str) -> list[dict[str, Any]]:
+    """Every relationship type the schema gives this label, in both directions, with the first
+    RELATED_LIMIT neighbours (inflated with their neomodel class) and the relationship
+    properties."""
+    sections = []
+    for rel in REL_TYPES:
+        for direction, other_label in (("out", rel.end), ("in", rel.start)):
+            if (rel.start if direction == "out" else rel.end) != browse.label:
+                continue
+            other = BROWSE[other_label]
+            arrow = f"-[r:{rel.name}]->" if direction == "out" else f"<-[r:{rel.name}]-"
+            query = (f"MATCH (n:{browse.label} {{{browse.key}: $key}}) "
+                     f"CALL (n) {{ MATCH (n){arrow}(m:{other.label}) RETURN r, m "
+                     f"ORDER BY {_cypher_order(other, 'm')} LIMIT $limit }} "
+                     f"RETURN properties(r) AS rel, m, "
+                     f"COUNT {{ (n){arrow.replace('r:', ':')}(:{other.label}) }} AS total")
+            results, _ = db.cypher_query(query, {"key": key_value, "limit": RELATED_LIMIT})
+            neighbours = [other.node_class.inflate(m) for _, m, _ in results]
+            sections.append({
+                "type": rel.name, "direction": direction, "label": other.label,
+                "total": results[0][2] if results else 0,
+                "columns": other.columns[:3],
+                "rows": [{"key": getattr(node, other.key),
+                          "cells": [_cell(getattr(node, c), 40) for c in other.columns[:3]],
+                          "rel": ", ".join(f"{k}={_cell(v, 40)}" for k, v in sorted(props.items()))}
+                         for node, (props, _, _) in zip(neighbours, results, strict=True)],
+            })
+    return sections
+
+
+# --- views ---------------------------------------------------------------------------------------
+
+
+def _render(site: admin.AdminSite, request: HttpRequest, template: str, context: dict[str, Any],
+            status: int = 200) -> HttpResponse:
+    request.current_app = site.name
+    return TemplateResponse(request, f"admin/graphstore/{template}",
+                            {**site.each_context(request), "graph_app_label": APP_LABEL,
+                             **context}, status=status)
+
+
+def _graph_view(site: admin.AdminSite, view: Callable[..., HttpResponse]) -> Callable[..., Any]:
+    """Staff only (admin_view), and a readable 503 page when Neo4j does not answer."""
+
+    def wrapped(request: HttpRequest, **kwargs: Any) -> HttpResponse:
+        try:
+            return view(site, request, **kwargs)
+        except (ServiceUnavailable, SessionExpired) as exc:
+            return _render(site, request, "graph_unavailable.html",
+                           {"title": "Neo4j is not answering", "error": str(exc)}, status=503)
+
+    return site.admin_view(wrapped)
+
+
+def graph_index(site: admin.AdminSite, request: HttpRequest) -> HttpResponse:
+    labels = [{"label": b.label, "key": b.key, "count": len(node_set(b.node_class)),
+               "url": reverse("admin:graphstore_graph_nodes", args=[b.label],
+                              current_app=site.name)}
+              for b in BROWSE.values()]
+    return _render(site, request, "graph_index.html",
+                   {"title": "Neo4j graph (read-only)", "labels": labels})
+
+
+def graph_nodes(site: admin.AdminSite, request: HttpRequest, label: str) -> HttpResponse:
+    browse = _browse(label)
+    search = request.GET.get("q", "").strip()
+    paginator = Paginator(_NodePages(lambda: _listing(browse, search)), PAGE_SIZE)
+    page = paginator.get_page(request.GET.get("p"))
+    rows = [{"key": getattr(node, browse.key),
+             "cells": [_cell(getattr(node, c)) for c in browse.columns]} for node in page]
+    return _render(site, request, "graph_nodes.html", {
+        "title": f"{label} nodes", "browse": browse, "search": search, "page": page,
+        "paginator": paginator, "rows": rows,
+    })
+
+
+def graph_node(site: admin.AdminSite, request: HttpRequest, label: str, key: str) -> HttpResponse:
+    browse = _browse(label)
+    node = node_set(browse.node_class).get_or_none(**{browse.key: key})
+    if node is None:
+        raise Http404(f"No {label} node with {browse.key} {key!r}.")
+    return _render(site, request, "graph_node.html", {
+        "title": f"{label} {key}", "browse": browse, "key": key,
+        "properties": _properties(node), "relationships": _relationships(browse, key),
+    })
+
+
+# --- wiring into the admin site ------------------------------------------------------------------
+
+
+def graph_urls(site: admin.AdminSite) -> list[URLPattern | URLResolver]:
+    return [
+        path("graph/", _graph_view(site, graph_index), name="graphstore_graph"),
+        path("graph/<str:label>/", _graph_view(site, graph_nodes),
+             name="graphstore_graph_nodes"),
+        path("graph/<str:label>/<path:key>/", _graph_view(site, graph_node),
+             name="graphstore_graph_node"),
+    ]
+
+
+def graph_app(site: admin.AdminSite) -> dict[str, Any]:
+    """The graph as one more section of the admin index and sidebar."""
+    return {
+        "name": "Neo4j graph (read-only)", "app_label": APP_LABEL, "has_module_perms": True,
+        "app_url": reverse("admin:graphstore_graph", current_app=site.name),
+        "models": [{
+            "model": None, "name": b.label, "object_name": b.label,
+            "perms": {"add": False, "change": False, "delete": False, "view": True},
+            "admin_url": reverse("admin:graphstore_graph_nodes", args=[b.label],
+                                 current_app=site.name),
+            "add_url": None, "view_only": True,
+        } for b in BROWSE.values()],
+    }
+
+
+def install(site: admin.AdminSite) -> None:
+    """Add the graph views to `site` (once)."""
+    if getattr(site, "_graphstore_installed", False):
+        return
+    get_urls, get_app_list = site.get_urls, site.get_app_list
+
+    def get_urls_with_graph() -> list[URLPattern | URLResolver]:
+        # First: the admin's own list ends with a catch-all.
+        return [*graph_urls(site), *get_urls()]
+
+    def get_app_list_with_graph(request: HttpRequest,
+                                app_label: str | None = None) -> list[dict[str, Any]]:
+        apps = get_app_list(request, app_label)
+        if app_label is None and site.has_permission(request):
+            apps = sorted([*apps, graph_app(site)], key=lambda app: app["name"].lower())
+        return apps
+
+    site.get_urls = get_urls_with_graph  # type: ignore[method-assign]
+    site.get_app_list = get_app_list_with_graph  # type: ignore[method-assign]
+    site._graphstore_installed = True  # type: ignore[attr-defined]
+
+
+install(admin.site)
+

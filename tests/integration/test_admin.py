@@ -1,0 +1,264 @@
+"""The Django admin: the run ledger (read-only), retention settings, and the Neo4j graph browser
+against the real Neo4j."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from graphstore import admin as graph_admin
+from graphstore.connection import get_writer
+from orchestration.models import RetentionSettings, RunRecord, RunSource, RunStatus
+from orchestration.synthetic import make_run
+from tests.conftest import NOW
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db]
+
+LEDGER = "/admin/orchestration/runrecord/"
+RETENTION = "/admin/orchestration/retentionsettings/"
+SCRIPT = "<script>alert('x')</script>"
+
+
+@pytest.fixture
+def staff(django_user_model) -> Client:  # type: ignore[no-untyped-def]
+    user = django_user_model.objects.create_superuser("admin", "admin@example.com", "pw-admin-1")
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def visitor(django_user_model) -> Client:  # type: ignore[no-untyped-def]
+    user = django_user_model.objects.create_user("visitor", "visitor@example.com", "pw-visit-1")
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def ledger_row(seed: int, *, run_id: str, request_text: str | None = None,
+               failed_agent: str | None = None, source: str = RunSource.PIPELINE,
+               persisted: bool = True) -> RunRecord:
+    """A finished ledger row made from a synthetic run, as services.run_result_ingest stores it."""
+    run = make_run(seed, now=NOW, run_id=run_id, failed_agent=failed_agent)
+    wire = run.to_wire()
+    text = request_text if request_text is not None else wire["request"]["userRequest"]
+    wire["request"]["userRequest"] = text
+    return RunRecord.objects.create(
+        run_id=run_id, source=source, request_text=text, request=wire["request"],
+        status=run.metadata.status, failed_agent=failed_agent or "", result=wire,
+        total_duration_ms=run.metadata.total_duration, started_at=run.metadata.timestamp,
+        finished_at=NOW, persisted_at=NOW if persisted else None,
+        write_summary={"nodes": 20} if persisted else None,
+        stages={e.agent: {"status": e.status, "sequence": e.sequence, "durationMs": e.duration,
+                          "memoryMb": 1.5, "error": e.error or ""}
+                for e in run.agent_history})
+
+
+def listed(client: Client, query: str = "") -> set[str]:
+    """The runIds on the ledger's changelist for `query`."""
+    response = client.get(LEDGER + query)
+    assert response.status_code == 200, response.content[:500]
+    return {record.run_id for record in response.context["cl"].result_list}
+
+
+@pytest.fixture
+def ledger() -> dict[str, RunRecord]:
+    return {
+        "ok": ledger_row(1, run_id="run-admin-ok", request_text="lemon vinaigrette, 5 kg"),
+        "qa": ledger_row(2, run_id="run-admin-qa", request_text="hand cream, 2 kg",
+                         failed_agent="QAValidator", source=RunSource.EXTERNAL),
+        "re": ledger_row(3, run_id="run-admin-re", request_text="unicorn tears",
+                         failed_agent="RecipeEngineer"),
+    }
+
+
+def test_non_staff_is_redirected_to_the_login(client: Client, visitor: Client, ledger: Any):
+    """Anonymous and non-staff users get the admin login for every admin page, graph included."""
+    for url in (LEDGER, f"{LEDGER}{ledger['ok'].pk}/change/", RETENTION, "/admin/graph/",
+                "/admin/graph/OrchestrationRun/", "/admin/graph/OrchestrationRun/run-admin-ok/"):
+        for who in (client, visitor):
+            response = who.get(url)
+            assert response.status_code == 302, url
+            assert response["Location"].startswith("/admin/login/?next="), url
+
+
+def test_changelist_lists_runs_with_their_columns(staff: Client, ledger: Any):
+    """All runs are listed, with a status badge, failed agent and the truncated request."""
+    assert listed(staff) == {"run-admin-ok", "run-admin-qa", "run-admin-re"}
+    html = staff.get(LEDGER).content.decode()
+    assert "QAValidator" in html and "lemon vinaigrette, 5 kg" in html
+    assert re.search(r"background:#198754[^>]*>succeeded<", html)
+    assert re.search(r"background:#dc3545[^>]*>failed<", html)
+
+
+def test_filters_and_search_narrow_the_changelist(staff: Client, ledger: Any):
+    """Status, failed agent, source, date and search (runId, request text) each narrow the list."""
+    assert listed(staff, "?status__exact=succeeded") == {"run-admin-ok"}
+    assert listed(staff, "?status__exact=failed") == {"run-admin-qa", "run-admin-re"}
+    assert listed(staff, "?failed_agent=QAValidator") == {"run-admin-qa"}
+    assert listed(staff, "?failed_agent=-") == {"run-admin-ok"}
+    assert listed(staff, "?source__exact=external") == {"run-admin-qa"}
+    assert listed(staff, "?q=admin-re") == {"run-admin-re"}
+    assert listed(staff, "?q=VINAIGRETTE") == {"run-admin-ok"}
+    RunRecord.objects.filter(run_id="run-admin-re").update(
+        created_at=datetime(2020, 5, 1, tzinfo=UTC))
+    assert listed(staff, "?created_at__year=2020") == {"run-admin-re"}
+
+
+def test_detail_shows_the_timeline_links_and_json(staff: Client):
+    """The detail page has the stage timeline in sequence order, agentHistory, and the links to
+    the run page and the API."""
+    record = ledger_row(4, run_id="run-admin-detail", failed_agent="GraphBuilder")
+    html = staff.get(f"{LEDGER}{record.pk}/change/").content.decode()
+    timeline = html[html.index("Stage timeline (ledger)"):html.index("Agent history (RunResult)")]
+    positions = [timeline.index(f"<td>{agent}</td>")
+                 for agent in ("RecipeEngineer", "ScalingCalculator", "GraphBuilder")]
+    assert positions == sorted(positions)
+    assert "GraphBuilder failed: synthetic failure" in timeline
+    assert "UIDesigner" not in timeline
+    history = html[html.index("Agent history (RunResult)"):html.index("Neo4j write")]
+    assert history.count("<td>GraphBuilder</td>") == 1 and "11:42:08.030000Z" in history
+    assert 'href="/runs/run-admin-detail/"' in html
+    assert 'href="/api/orchestration/runs/run-admin-detail"' in html
+    assert 'href="/admin/graph/OrchestrationRun/run-admin-detail/"' in html
+    assert "&quot;targetBatchSize&quot;" in html  # pretty-printed request JSON
+    assert "collapse" in html  # the result fieldset
+
+
+def test_detail_of_a_run_in_progress(staff: Client):
+    """A queued run (pending stages, no result yet) has a detail page with its pending stages."""
+    record = RunRecord.objects.create(
+        run_id="run-admin-queued", request_text="tomato sauce", request={"userRequest": "x"},
+        stages={"ScalingCalculator": {"status": "pending"},
+                "RecipeEngineer": {"status": "running", "sequence": 1}})
+    response = staff.get(f"{LEDGER}{record.pk}/change/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    timeline = html[html.index("Stage timeline (ledger)"):html.index("Agent history (RunResult)")]
+    assert timeline.index("RecipeEngineer") < timeline.index("ScalingCalculator")
+    assert ">running<" in timeline and ">pending<" in timeline
+    assert "/admin/graph/OrchestrationRun/run-admin-queued/" not in html  # not persisted yet
+
+
+def test_request_text_is_escaped(staff: Client):
+    """HTML in the request text is shown escaped on the list and the detail page."""
+    record = ledger_row(5, run_id="run-admin-xss", request_text=f"{SCRIPT} dressing")
+    for url in (LEDGER, f"{LEDGER}{record.pk}/change/"):
+        html = staff.get(url).content.decode()
+        assert "<script>alert(" not in html, url
+        assert "&lt;script&gt;alert(" in html, url
+
+
+def test_the_ledger_is_read_only(staff: Client, ledger: Any):
+    """No add, no change and no delete of ledger rows, even for a superuser."""
+    record = ledger["ok"]
+    assert staff.get(f"{LEDGER}add/").status_code == 403
+    response = staff.post(f"{LEDGER}{record.pk}/change/", {"request_text": "changed"})
+    assert response.status_code == 403
+    assert staff.post(f"{LEDGER}{record.pk}/delete/", {"post": "yes"}).status_code == 403
+    record.refresh_from_db()
+    assert record.request_text == "lemon vinaigrette, 5 kg"
+    html = staff.get(LEDGER).content.decode()
+    assert f"{LEDGER}add/" not in html and 'name="action"' not in html
+
+
+def test_retention_settings_are_editable(staff: Client):
+    """The changelist opens the singleton; a POST stores the new value; no add, no delete."""
+    response = staff.get(RETENTION)
+    assert response.status_code == 302 and response["Location"] == f"{RETENTION}1/change/"
+    response = staff.post(f"{RETENTION}1/change/",
+                          {"full_retention_days": "45", "condense_enabled": ""})
+    assert response.status_code == 302, response.content[:2000]
+    settings_row = RetentionSettings.load()
+    assert (settings_row.full_retention_days, settings_row.condense_enabled) == (45, False)
+    assert RetentionSettings.objects.count() == 1
+    assert staff.get(f"{RETENTION}add/").status_code == 403
+    assert staff.get(f"{RETENTION}1/delete/").status_code == 403
+
+
+def test_graph_browser_columns_are_node_properties():
+    """Every list column of the graph browser is a property of its neomodel class."""
+    for browse in graph_admin.BROWSE.values():
+        names = {name for name, _ in browse.node_class.__all_properties__}
+        assert set(browse.columns) <= names, browse.label
+
+
+def test_admin_index_links_the_graph_browser(staff: Client, graph: Any):
+    """The admin index has the read-only graph section with a link per label."""
+    html = staff.get("/admin/").content.decode()
+    assert "Neo4j graph (read-only)" in html
+    assert 'href="/admin/graph/OrchestrationRun/"' in html
+    assert 'href="/admin/graph/AgentInvocation/"' in html
+
+
+def test_graph_browser_shows_a_written_run(staff: Client, graph: Any):
+    """A run written to Neo4j shows up in the label counts, the list and the detail page with its
+    properties and its relationships."""
+    run = make_run(31, now=NOW, run_id="run-admin-graph")
+    get_writer().write(run)
+
+    index = staff.get("/admin/graph/")
+    counts = {row["label"]: row["count"] for row in index.context["labels"]}
+    assert counts["OrchestrationRun"] == 1 and counts["AgentInvocation"] == 5
+
+    listing = staff.get("/admin/graph/OrchestrationRun/").content.decode()
+    assert 'href="/admin/graph/OrchestrationRun/run-admin-graph/"' in listing
+    assert "<td>succeeded</td>" in listing
+
+    response = staff.get("/admin/graph/OrchestrationRun/run-admin-graph/")
+    assert response.status_code == 200
+    props = {p["name"]: p["value"] for p in response.context["properties"]}
+    assert props["runId"] == "run-admin-graph" and props["status"] == "succeeded"
+    assert props["commitChecksum"] == props["checksum"] != "—"
+    assert '"targetUnit": "kg"' in props["configSnapshot"]  # JSON text, pretty-printed
+    rels = {(r["type"], r["direction"]): r for r in response.context["relationships"]}
+    assert rels[("HAS_AGENT_INVOCATION", "out")]["total"] == 5
+    assert [row["rel"] for row in rels[("HAS_AGENT_INVOCATION", "out")]["rows"]] == [
+        f"sequence={i}" for i in range(1, 6)]
+    assert rels[("TRIGGERED", "in")]["total"] == 1
+    assert rels[("USED_RECIPE", "out")]["total"] == 1
+    html = response.content.decode()
+    assert "-[:HAS_AGENT_INVOCATION]-&gt; AgentInvocation" in html
+    ingredient = run.recipe.ingredients[0]  # type: ignore[union-attr]
+    recipe_key = rels[("USED_RECIPE", "out")]["rows"][0]["key"]
+    recipe = staff.get(f"/admin/graph/RecipeVersion/{recipe_key}/")
+    ingredients = {(r["type"], r["direction"]): r for r in recipe.context["relationships"]}
+    assert ingredients[("HAS_INGREDIENT", "out")]["total"] == 8
+    assert f"percentage={ingredient.percentage}" in recipe.content.decode()
+
+
+def test_graph_browser_searches_and_pages(staff: Client, graph: Any,
+                                          monkeypatch: pytest.MonkeyPatch):
+    """The node list searches by the merge key and pages through the label."""
+    writer = get_writer()
+    for seed, run_id in ((41, "run-page-a"), (42, "run-page-b"), (43, "run-page-c")):
+        writer.write(make_run(seed, now=NOW, run_id=run_id))
+    monkeypatch.setattr(graph_admin, "PAGE_SIZE", 2)
+
+    def keys(query: str) -> list[str]:
+        response = staff.get(f"/admin/graph/OrchestrationRun/{query}")
+        assert response.status_code == 200
+        return [row["key"] for row in response.context["rows"]]
+
+    first, second = keys(""), keys("?p=2")
+    assert len(first) == 2 and len(second) == 1
+    assert set(first + second) == {"run-page-a", "run-page-b", "run-page-c"}
+    assert keys("?q=PAGE-B") == ["run-page-b"]
+    assert keys("?q=.*") == []  # the search is a substring, not a regular expression
+
+
+def test_graph_browser_404s(staff: Client, graph: Any):
+    """Unknown labels and keys are 404s, not errors."""
+    assert staff.get("/admin/graph/Nope/").status_code == 404
+    assert staff.get("/admin/graph/OrchestrationRun/run-missing/").status_code == 404
+
+
+def test_run_status_badges_cover_every_status():
+    """Each run status has its own badge colour."""
+    from orchestration.admin import _STATUS_COLOURS
+
+    assert set(RunStatus.values) <= set(_STATUS_COLOURS)
