@@ -132,7 +132,7 @@ USE_I18N = True
 USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "var" / "static"
-LOGIN_URL = "/admin/login/"
+LOGIN_URL = "/login/"
 
 # Request bodies: 2 MB is far above any valid run (500 graph elements, blob-sized cypherCommands
 # excepted) and keeps hostile bodies out.

@@ -102,8 +102,17 @@ def run_request_create(*, user: AbstractBaseUser | AnonymousUser | None,
             metrics.REJECTED.inc()
             raise
         record.save(update_fields=["queue_position"])
-        transaction.on_commit(runs_dispatch)
+        transaction.on_commit(_dispatch_after_commit)
     return record
+
+
+def _dispatch_after_commit() -> None:
+    """The run is accepted (ledger and queue); starting it may wait for the periodic dispatcher
+    if the broker hiccups now."""
+    try:
+        runs_dispatch()
+    except Exception:
+        logger.exception("dispatch after intake failed; the periodic dispatcher will retry")
 
 
 def runs_dispatch() -> list[str]:

@@ -38,6 +38,9 @@ def neo4j_driver() -> Iterator[Driver]:
                     "`make services-up` or run the tests with `make test`.")
     install_schema(driver, database=settings.NEO4J_DATABASE)
     yield driver
+    from graphstore.connection import close
+
+    close()
 
 
 @pytest.fixture

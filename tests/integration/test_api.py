@@ -1,0 +1,370 @@
+"""The JSON API (/api/orchestration/): authentication, intake through a real Celery worker into
+Neo4j, external RunResults (201/200/409/400/422/202), the run list's filters and cursor pagination,
+replay, the ledger status, one error shape, and the OpenAPI schema the app serves."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.core.management import call_command
+from django.test import override_settings
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from orchestration import services
+from orchestration.models import RunRecord, RunSource, RunStatus
+from orchestration.synthetic import make_run
+from tests.conftest import wait_for
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+
+API = "/api/orchestration"
+PASSWORD = "a-long-test-password-42"
+LEMON = {"userRequest": "lemon vinaigrette, 5 kg", "targetBatchSize": 5, "targetUnit": "kg"}
+
+
+@pytest.fixture
+def user(django_user_model):  # type: ignore[no-untyped-def]
+    return django_user_model.objects.create_user("ada", password=PASSWORD)
+
+
+@pytest.fixture
+def api(user) -> APIClient:  # type: ignore[no-untyped-def]
+    """A client authenticated with the user's API token."""
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    return client
+
+
+def _post(client: APIClient, path: str, body: Any) -> Any:
+    return client.post(f"{API}{path}", data=json.dumps(body), content_type="application/json")
+
+
+def _assert_error_shape(response: Any, status: int) -> dict[str, Any]:
+    assert response.status_code == status, response.content
+    assert response["Content-Type"].startswith("application/json")
+    body = response.json()
+    assert set(body) >= {"detail", "code", "errors"}
+    assert isinstance(body["detail"], str) and body["detail"]
+    assert all(set(e) == {"field", "message", "type"} for e in body["errors"])
+    return body
+
+
+def _fields(body: dict[str, Any]) -> set[str]:
+    return {e["field"] for e in body["errors"]}
+
+
+def _in_neo4j(graph: Any, run_id: str) -> int:
+    records, _, _ = graph.execute_query(
+        "OPTIONAL MATCH (r:OrchestrationRun {runId: $id}) "
+        "OPTIONAL MATCH (a:AgentInvocation {runId: $id}) RETURN count(r) + count(a) AS n",
+        id=run_id, database_=settings.NEO4J_DATABASE)
+    return int(records[0]["n"])
+
+
+def _ledger_row(run_id: str, *, at: Any, status: str = RunStatus.SUCCEEDED,
+                failed_agent: str = "", text: str = "synthetic request") -> RunRecord:
+    record = RunRecord.objects.create(run_id=run_id, request_text=text, request={},
+                                      status=status, failed_agent=failed_agent,
+                                      source=RunSource.EXTERNAL)
+    RunRecord.objects.filter(pk=record.pk).update(created_at=at)
+    return record
+
+
+# --- authentication ----------------------------------------------------------------------------
+
+ENDPOINTS = [("post", "/requests"), ("post", "/runs"), ("get", "/runs"),
+             ("get", "/runs/run-x"), ("get", "/runs/run-x/status")]
+
+
+@pytest.mark.parametrize(("method", "path"), ENDPOINTS)
+def test_every_endpoint_requires_credentials(method, path):
+    """Without credentials every endpoint answers 401 in the JSON error shape."""
+    client = APIClient()
+    response = (_post(client, path, {}) if method == "post" else client.get(f"{API}{path}"))
+    body = _assert_error_shape(response, 401)
+    assert body["code"] == "not_authenticated" and response["WWW-Authenticate"] == "Token"
+
+
+def test_token_from_the_token_endpoint_authenticates(user):
+    """A token obtained at /api/auth/token authenticates API calls; a bad token is a 401."""
+    response = APIClient().post("/api/auth/token", {"username": "ada", "password": PASSWORD})
+    assert response.status_code == 200
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {response.json()['token']}")
+    assert client.get(f"{API}/runs").status_code == 200
+    client.credentials(HTTP_AUTHORIZATION="Token not-a-token")
+    assert _assert_error_shape(client.get(f"{API}/runs"), 401)["code"] == "authentication_failed"
+
+
+def test_session_authenticates_and_enforces_csrf(user):
+    """A logged-in session reads the API; its writes need the CSRF token (403 JSON without)."""
+    client = APIClient(enforce_csrf_checks=True)
+    assert client.login(username="ada", password=PASSWORD)
+    assert client.get(f"{API}/runs").status_code == 200
+    body = _assert_error_shape(_post(client, "/requests", LEMON), 403)
+    assert "CSRF" in body["detail"]
+
+
+# --- POST /requests ----------------------------------------------------------------------------
+
+
+def test_request_is_accepted_run_by_the_worker_and_replayed(api, celery_worker, graph):
+    """POST /requests answers 202 with the runId and a Location; the worker runs and persists
+    it, and GET /runs/{runId} then returns the RunResult replayed from Neo4j."""
+    response = _post(api, "/requests", LEMON)
+    assert response.status_code == 202, response.content
+    body = response.json()
+    run_id = body["runId"]
+    assert body == {"runId": run_id, "status": "queued", "queuePosition": body["queuePosition"],
+                    "statusUrl": f"{API}/runs/{run_id}/status", "runPage": f"/runs/{run_id}/"}
+    assert body["queuePosition"] >= 1
+    assert response["Location"] == f"{API}/runs/{run_id}"
+    assert api.get(body["statusUrl"]).status_code == 200  # the ledger knows it at once
+
+    def persisted() -> dict[str, Any] | None:
+        status = api.get(body["statusUrl"]).json()
+        return status if status["persistedAt"] else None
+
+    status = wait_for(persisted)
+    assert status["status"] == "succeeded" and status["failedAgent"] is None
+    assert [s["status"] for s in status["stages"].values()] == ["succeeded"] * 5
+    replayed = api.get(response["Location"])
+    assert replayed.status_code == 200
+    run = replayed.json()
+    assert run["metadata"]["id"] == run_id and run["request"]["userRequest"] == LEMON["userRequest"]
+    assert [e["agent"] for e in run["agentHistory"]] == [
+        "RecipeEngineer", "ScalingCalculator", "GraphBuilder", "QAValidator", "UIDesigner"]
+    assert RunRecord.objects.get(run_id=run_id).submitted_by.username == "ada"
+
+
+@pytest.mark.parametrize(("change", "field"), [
+    ({"targetBatchSize": "5"}, "targetBatchSize"),
+    ({"targetUnit": "parsec"}, "targetUnit"),
+    ({"userRequest": None}, "userRequest"),
+    ({"context": {"costMap": {"ing-salt": "cheap"}}}, "context.costMap.ing-salt"),
+])
+def test_request_with_bad_input_is_400_naming_the_field(api, change, field):
+    """A request that breaks the contract is a 400 naming the field; nothing is queued."""
+    request = {**LEMON, **change}
+    request = {k: v for k, v in request.items() if v is not None}
+    body = _assert_error_shape(_post(api, "/requests", request), 400)
+    assert body["code"] == "invalid_contract" and _fields(body) == {field}
+    assert field in body["detail"]
+    assert not RunRecord.objects.exists()
+
+
+def test_request_over_the_queue_limit_is_429_with_retry_after(api):
+    """When the intake queue is full POST /requests is a 429 with Retry-After; nothing is
+    recorded."""
+    services.admission.cache_clear()  # rebuilt with the limits below, and again after
+    try:
+        with override_settings(CAP01_QUEUE_LIMIT=0, CAP01_RETRY_AFTER_S=7):
+            response = _post(api, "/requests", LEMON)
+    finally:
+        services.admission.cache_clear()
+    body = _assert_error_shape(response, 429)
+    assert body["code"] == "queue_full" and response["Retry-After"] == "7"
+    assert not RunRecord.objects.exists()
+
+
+@pytest.mark.parametrize(("data", "content_type", "status", "says"), [
+    ('{"userRequest": "x",', "application/json", 400, "not valid JSON"),
+    ('["lemon vinaigrette"]', "application/json", 400, "must be a JSON object"),
+    ("", "application/json", 400, "empty"),
+    ("userRequest=x", "application/x-www-form-urlencoded", 415, "must be JSON"),
+])
+def test_unreadable_body_is_a_json_error(api, data, content_type, status, says):
+    """Malformed JSON, a non-object, an empty body (400) and a non-JSON body (415) are JSON."""
+    response = api.post(f"{API}/requests", data=data, content_type=content_type)
+    assert says in _assert_error_shape(response, status)["detail"]
+
+
+def test_body_over_the_size_limit_is_413(api, now):
+    """A body over DATA_UPLOAD_MAX_MEMORY_SIZE is a 413 (the bytes), not a 500."""
+    with override_settings(DATA_UPLOAD_MAX_MEMORY_SIZE=1000):
+        response = _post(api, "/runs", make_run(1, now=now).to_wire())
+    assert _assert_error_shape(response, 413)["code"] == "body_too_large"
+
+
+# --- POST /runs --------------------------------------------------------------------------------
+
+
+def test_ingest_is_201_then_200_then_409_on_different_content(api, graph, now):
+    """A new run is 201, the same run again 200 (nothing changes), the same runId with other
+    content 409; the ledger and Neo4j keep the first."""
+    run = make_run(7, now=now).to_wire()
+    first = _post(api, "/runs", run)
+    assert first.status_code == 201, first.content
+    assert first["Location"] == f"{API}/runs/{run['metadata']['id']}"
+    body = first.json()
+    assert body["runId"] == run["metadata"]["id"] and body["created"] and body["persisted"]
+    assert body["summary"]["nodesCreated"] > 0 and body["summary"]["created"] is True
+
+    again = _post(api, "/runs", run)
+    assert again.status_code == 200, again.content
+    assert again.json()["created"] is False and again.json()["summary"]["nodesCreated"] == 0
+
+    changed = make_run(8, now=now, run_id=run["metadata"]["id"]).to_wire()
+    body = _assert_error_shape(_post(api, "/runs", changed), 409)
+    assert body["code"] == "run_conflict" and run["metadata"]["id"] in body["detail"]
+    replayed = api.get(f"{API}/runs/{run['metadata']['id']}").json()
+    assert replayed["recipe"]["ingredients"] == run["recipe"]["ingredients"]
+
+
+def test_ingest_invalid_run_is_400_with_the_field_path(api, graph, now):
+    """A RunResult with a percentage given as text is a 400 naming
+    recipe.ingredients[3].percentage; nothing is stored."""
+    run = make_run(3, now=now).to_wire()
+    run["recipe"]["ingredients"][3]["percentage"] = "12.5"
+    body = _assert_error_shape(_post(api, "/runs", run), 400)
+    assert "recipe.ingredients[3].percentage" in _fields(body)
+    assert not RunRecord.objects.exists() and _in_neo4j(graph, run["metadata"]["id"]) == 0
+
+
+def test_ingest_oversized_run_is_422_and_writes_nothing(api, graph, now):
+    """A run mapping to more than 500 graph elements is a 422 with the counts; neither the
+    ledger nor Neo4j receives anything."""
+    run = make_run(5, now=now, ingredients=1, history=243)
+    body = _assert_error_shape(_post(api, "/runs", run.to_wire()), 422)
+    counts = body["counts"]
+    assert body["code"] == "write_set_too_large"
+    assert counts["total"] == counts["nodes"] + counts["relationships"] > counts["limit"] == 500
+    assert not RunRecord.objects.exists() and _in_neo4j(graph, run.run_id) == 0
+
+
+def test_ingest_when_the_neo4j_write_fails_is_202_and_the_worker_persists_it(api, celery_worker,
+                                                                             graph, now):
+    """When the Neo4j write fails for good (here: the web process writes to a database Neo4j
+    does not have) a valid run is 202, safely in the outbox; the worker writes it, and
+    GET /runs/{runId} then replays it."""
+    run = make_run(11, now=now)
+    with override_settings(NEO4J_DATABASE="nosuchdatabase"):
+        response = _post(api, "/runs", run.to_wire())
+    assert response.status_code == 202, response.content
+    assert response.json() == {"runId": run.run_id, "created": True, "persisted": False,
+                               "summary": None}
+    assert response["Location"] == f"{API}/runs/{run.run_id}"
+    assert wait_for(lambda: RunRecord.objects.get(run_id=run.run_id).persisted_at)
+    replayed = api.get(f"{API}/runs/{run.run_id}")
+    assert replayed.status_code == 200 and replayed.json()["metadata"]["id"] == run.run_id
+
+
+# --- GET /runs ---------------------------------------------------------------------------------
+
+
+def test_list_filters_on_status_failed_agent_text_and_time(api, now):
+    """status, failedAgent, text (runId or request text, any case) and since/until filter."""
+    _ledger_row("run-a", at=now - timedelta(days=3), text="Lemon vinaigrette")
+    _ledger_row("run-b", at=now - timedelta(days=2), status=RunStatus.FAILED,
+                failed_agent="ScalingCalculator", text="unicorn tears")
+    _ledger_row("run-c", at=now - timedelta(days=1), status=RunStatus.FAILED,
+                failed_agent="RecipeEngineer", text="moon dust")
+    _ledger_row("run-lemon-d", at=now, status=RunStatus.QUEUED, text="basil pesto")
+
+    def ids(query: str) -> list[str]:
+        response = api.get(f"{API}/runs?{query}")
+        assert response.status_code == 200, response.content
+        return [r["runId"] for r in response.json()["results"]]
+
+    assert ids("") == ["run-lemon-d", "run-c", "run-b", "run-a"]
+    assert ids("text=&status=") == ids("")  # blank fields of a search form filter nothing
+    assert ids("status=failed") == ["run-c", "run-b"]
+    assert ids("failedAgent=ScalingCalculator") == ["run-b"]
+    assert ids("text=LEMON") == ["run-lemon-d", "run-a"]
+    since, until = (now - timedelta(days=2)).isoformat(), now.isoformat()
+    assert ids(f"since={since}&until={until}".replace("+", "%2B")) == ["run-c", "run-b"]
+    assert ids("status=failed&failedAgent=RecipeEngineer&text=moon") == ["run-c"]
+    row = api.get(f"{API}/runs?text=run-b").json()["results"][0]
+    assert set(row) == {"runId", "status", "source", "failedAgent", "requestText", "createdAt",
+                        "finishedAt", "totalDurationMs", "persistedAt"}
+    assert row["failedAgent"] == "ScalingCalculator" and row["source"] == "external"
+
+
+@pytest.mark.parametrize(("query", "field"), [
+    ("since=yesterday", "since"), ("until=2026-13-01", "until"), ("status=bogus", "status"),
+    ("failedAgent=Nobody", "failedAgent"), ("stauts=failed", "stauts"),
+    ("since=2026-11-02&until=2026-11-01", "until"), ("page_size=0", "page_size"),
+    ("page_size=201", "page_size"), ("page_size=ten", "page_size"), ("cursor=garbage", "cursor"),
+])
+def test_list_bad_parameter_is_400_naming_it(api, query, field):
+    """A malformed, unknown or inconsistent query parameter is a 400 naming the parameter."""
+    body = _assert_error_shape(api.get(f"{API}/runs?{query}"), 400)
+    assert _fields(body) == {field} and body["code"] == "invalid"
+
+
+def test_list_cursor_pagination_visits_every_run_once_newest_first(api, now):
+    """120 runs come 50, 50 and 20 a page through `next`, newest first, none twice;
+    page_size=200 returns them on one page."""
+    for i in range(120):
+        _ledger_row(f"run-page-{i:03d}", at=now - timedelta(minutes=i))
+    seen: list[str] = []
+    url: str | None = f"{API}/runs"
+    sizes = []
+    while url:
+        page = api.get(url).json()
+        sizes.append(len(page["results"]))
+        seen += [r["runId"] for r in page["results"]]
+        url = page["next"]
+    assert sizes == [50, 50, 20]
+    assert seen == [f"run-page-{i:03d}" for i in range(120)]
+    assert len(api.get(f"{API}/runs?page_size=200").json()["results"]) == 120
+
+
+# --- GET /runs/{runId} and /status -------------------------------------------------------------
+
+
+def test_unknown_run_is_404_json(api, graph):
+    """An unknown runId is a 404 in the JSON error shape, for the replay and the status."""
+    for path in ("/runs/run-nobody", "/runs/run-nobody/status"):
+        body = _assert_error_shape(api.get(f"{API}{path}"), 404)
+        assert body["code"] == "not_found" and "run-nobody" in body["detail"]
+
+
+def test_status_is_the_ledger_view_before_neo4j_has_the_run(api, graph, now):
+    """/status reads the ledger: it answers for a run Neo4j does not hold (yet), which the
+    replay endpoint does not."""
+    record = _ledger_row("run-waiting", at=now, status=RunStatus.RUNNING)
+    RunRecord.objects.filter(pk=record.pk).update(
+        stages={"RecipeEngineer": {"status": "succeeded", "sequence": 1, "durationMs": 3.5}},
+        started_at=now)
+    response = api.get(f"{API}/runs/run-waiting/status")
+    assert response.status_code == 200
+    body = response.json()
+    assert body == {
+        "runId": "run-waiting", "status": "running", "source": "external",
+        "stages": {"RecipeEngineer": {"status": "succeeded", "sequence": 1, "durationMs": 3.5}},
+        "queuePosition": None, "failedAgent": None, "error": None, "persistError": None,
+        "createdAt": now.isoformat().replace("+00:00", "Z"),
+        "startedAt": now.isoformat().replace("+00:00", "Z"), "finishedAt": None,
+        "totalDurationMs": None, "persistedAt": None, "runPage": "/runs/run-waiting/"}
+    assert api.get(f"{API}/runs/run-waiting").status_code == 404
+
+
+# --- OpenAPI -----------------------------------------------------------------------------------
+
+
+def test_openapi_schema_is_served_valid_and_describes_the_contract(tmp_path):
+    """/api/schema/ serves a valid OpenAPI document, generated without warnings, whose request
+    bodies are the contract's own JSON Schemas."""
+    from openapi_spec_validator import validate
+
+    response = APIClient().get("/api/schema/?format=json")
+    assert response.status_code == 200
+    schema = json.loads(response.content)
+    validate(schema)
+    paths = schema["paths"]
+    assert {f"{API}/requests", f"{API}/runs", f"{API}/runs/{{run_id}}",
+            f"{API}/runs/{{run_id}}/status"} <= set(paths)
+    body = paths[f"{API}/runs"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert body == {"$ref": "#/components/schemas/RunResult"}
+    assert set(paths[f"{API}/runs"]["post"]["responses"]) >= {"200", "201", "202", "400", "401",
+                                                              "409", "422"}
+    ingredient = schema["components"]["schemas"]["Ingredient"]
+    assert ingredient["properties"]["percentage"]["maximum"] == 100
+    call_command("spectacular", "--fail-on-warn", "--validate", "--file",
+                 str(tmp_path / "schema.yaml"))

@@ -1,0 +1,282 @@
+"""The web pages: the request form, the run page (live, then the rendered result), its status
+JSON and the list of recent runs, through Django's test client against the real database and,
+for persisted runs, the real Neo4j."""
+
+from __future__ import annotations
+
+import html as html_module
+import re
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.conf import settings
+from django.test import Client, override_settings
+from django.utils import timezone
+
+from graphstore.connection import get_writer
+from orchestration import pipeline
+from orchestration.contracts import RunResult, checksum, parse_input
+from orchestration.forms import parse_number_map
+from orchestration.models import RunRecord, RunStatus
+from orchestration.services import admission, agents
+from orchestration.synthetic import make_run
+
+pytestmark = [pytest.mark.integration]
+
+NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+VALID = {"user_request": "lemon vinaigrette, 5 kg", "target_batch_size": "5",
+         "target_unit": "kg", "cost_map": "", "density_map": ""}
+
+
+@pytest.fixture
+def user(django_user_model):  # type: ignore[no-untyped-def]
+    return django_user_model.objects.create_user("alice", password="a-long-test-password")
+
+
+@pytest.fixture
+def client_in(client: Client, user) -> Client:  # type: ignore[no-untyped-def]
+    client.force_login(user)
+    return client
+
+
+def run_in_process(run_id: str, text: str, size: float, unit: str) -> RunResult:
+    """A real run of the five reference agents, in this process (no worker, no clock)."""
+    request = parse_input({"userRequest": text, "targetBatchSize": size, "targetUnit": unit})
+    ttl = timedelta(minutes=5)
+    envelope = pipeline.first_envelope(run_id=run_id, request=request, now=NOW, ttl=ttl,
+                                       snapshot={})
+    while True:
+        outcome = pipeline.run_stage(envelope, agents()[envelope.metadata.agent], now=NOW,
+                                     ttl=ttl, timer=time.perf_counter, measure_memory=False)
+        if outcome.next_envelope is None:
+            return pipeline.finish_run(outcome.state, now=NOW + timedelta(milliseconds=50))
+        envelope = outcome.next_envelope
+
+
+def store(run: RunResult, *, persisted: bool, status: str | None = None) -> RunRecord:
+    """The ledger row of a finished run; written to Neo4j too when `persisted`."""
+    if persisted:
+        get_writer().write(run)
+    return RunRecord.objects.create(
+        run_id=run.run_id, request_text=run.request.user_request, request=run.request.to_wire(),
+        status=status or run.metadata.status,
+        stages={e.agent: {"status": e.status, "sequence": e.sequence, "durationMs": e.duration,
+                          "error": e.error or ""} for e in run.agent_history},
+        failed_agent=run.metadata.failed_agent or "",
+        error=next((e.error or "" for e in run.agent_history if e.status == "failed"), ""),
+        started_at=run.metadata.timestamp, finished_at=timezone.now(),
+        total_duration_ms=run.metadata.total_duration, result=run.to_wire(),
+        checksum=checksum(run.to_wire()), persisted_at=timezone.now() if persisted else None)
+
+
+def field_errors(response, field: str) -> str:  # type: ignore[no-untyped-def]
+    """The text of the error list rendered next to `field`."""
+    html = response.content.decode()
+    match = re.search(rf'<ul class="errorlist" id="id_{field}_error"[^>]*>(.*?)</ul>', html, re.S)
+    assert match, f"no error list next to {field}"
+    return html_module.unescape(re.sub(r"<[^>]+>", " ", match.group(1)))
+
+
+# --- access ------------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_pages_require_login(client: Client) -> None:
+    """Anonymous visitors are sent to the login page; the status JSON answers 401."""
+    for path in ("/", "/runs/", "/runs/run-anything/"):
+        response = client.get(path)
+        assert response.status_code == 302
+        assert response["Location"].startswith(f"{settings.LOGIN_URL}?next=")
+    assert client.get("/runs/run-anything/status.json").status_code == 401
+
+
+@pytest.mark.django_db
+def test_csrf_is_enforced(user) -> None:  # type: ignore[no-untyped-def]
+    """A POST of the form without the CSRF token is refused with 403 and starts nothing."""
+    strict = Client(enforce_csrf_checks=True)
+    strict.force_login(user)
+    assert strict.post("/", VALID).status_code == 403
+    assert not RunRecord.objects.exists()
+
+
+# --- the form ----------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_form_lists_examples(client_in: Client) -> None:
+    """The form shows example requests from the catalogue, and an example link prefills it."""
+    page = client_in.get("/").content.decode()
+    assert "lemon vinaigrette, 5 kg" in page and "Hummus" in page
+    prefilled = client_in.get("/?request=hummus&size=12&unit=l").content.decode()
+    assert ">\nhummus</textarea>" in prefilled and 'value="12"' in prefilled
+    assert '<option value="l" selected>' in prefilled
+
+
+@pytest.mark.django_db
+def test_bad_batch_size_is_shown_next_to_its_field(client_in: Client) -> None:
+    """A batch size that is not a number, or not above 0, is reported on that field."""
+    response = client_in.post("/", {**VALID, "target_batch_size": "five"})
+    assert response.status_code == 400
+    assert "Enter the batch size as a number" in field_errors(response, "target_batch_size")
+    response = client_in.post("/", {**VALID, "target_batch_size": "-2"})
+    assert response.status_code == 400
+    assert "greater than 0" in field_errors(response, "target_batch_size")
+    assert 'aria-invalid="true"' in response.content.decode()
+    both = client_in.post("/", {**VALID, "target_batch_size": "-2", "cost_map": "banana"})
+    assert "greater than 0" in field_errors(both, "target_batch_size")  # reported together
+    assert "Line 1: expected" in field_errors(both, "cost_map")
+    assert not RunRecord.objects.exists()
+
+
+@pytest.mark.django_db
+def test_unknown_unit_is_shown_next_to_its_field(client_in: Client) -> None:
+    """A unit outside the contract's list is named in an error on the unit field."""
+    response = client_in.post("/", {**VALID, "target_unit": "furlong"})
+    assert response.status_code == 400
+    errors = field_errors(response, "target_unit")
+    assert "Unknown unit furlong" in errors and "kg" in errors
+
+
+@pytest.mark.django_db
+def test_bad_map_entries_are_shown_next_to_their_field(client_in: Client) -> None:
+    """A malformed cost map line, a negative cost and a bad ingredient id name their map."""
+    response = client_in.post("/", {**VALID, "cost_map": "ing-olive-oil = 9.5\nbanana split"})
+    assert response.status_code == 400
+    assert "Line 2: expected" in field_errors(response, "cost_map")
+    response = client_in.post("/", {**VALID, "cost_map": "ing-honey = -1",
+                                    "density_map": "bad id = 1.2"})
+    assert "ing-honey: Input should be greater than or equal to 0" in field_errors(
+        response, "cost_map")
+    assert "'bad id' is not a valid ingredient id" in field_errors(response, "density_map")
+    assert not RunRecord.objects.exists()
+
+
+def test_maps_parse_lines_and_json() -> None:
+    """Maps are read from `id = number` lines (comments and blanks skipped) or a JSON object."""
+    assert parse_number_map("ing-a = 1.5\n\n# note\ning-b: 2  # cheap\n") == {"ing-a": 1.5,
+                                                                           "ing-b": 2.0}
+    assert parse_number_map('{"ing-a": 3, "ing-b": 0.25}') == {"ing-a": 3.0, "ing-b": 0.25}
+    assert parse_number_map("  ") == {}
+
+
+@pytest.mark.django_db
+def test_valid_post_redirects_to_the_run_page(client_in: Client, user) -> None:  # type: ignore[no-untyped-def]
+    """A valid request is recorded in the ledger and answered with 303 to its run page."""
+    response = client_in.post("/", {**VALID, "cost_map": "ing-olive-oil = 11\ning-honey=7.5",
+                                     "density_map": '{"ing-honey": 1.4}'})
+    assert response.status_code == 303
+    record = RunRecord.objects.get()
+    assert response["Location"] == f"/runs/{record.run_id}/"
+    assert record.submitted_by == user and record.status == RunStatus.QUEUED
+    assert record.request["context"] == {"costMap": {"ing-olive-oil": 11.0, "ing-honey": 7.5},
+                                         "densityMap": {"ing-honey": 1.4}}
+    page = client_in.get(response["Location"]).content.decode()
+    assert record.run_id in page and 'data-status="queued"' in page
+    assert page.count("<tr data-stage=") == 5 and "status.json" in page
+    status = client_in.get(f"/runs/{record.run_id}/status.json").json()
+    assert status["runId"] == record.run_id and status["status"] == "queued"
+    assert list(status["stages"]) == ["RecipeEngineer", "ScalingCalculator", "GraphBuilder",
+                                      "QAValidator", "UIDesigner"]
+    assert status["runPage"] == f"/runs/{record.run_id}/"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_full_queue_answers_429_and_keeps_the_form(client_in: Client) -> None:
+    """When the run queue is full the form answers 429 with Retry-After, says so, keeps the
+    typed values, and records nothing."""
+    with override_settings(CAP01_QUEUE_LIMIT=0):
+        admission.cache_clear()
+        try:
+            response = client_in.post("/", VALID)
+        finally:
+            admission.cache_clear()
+    assert response.status_code == 429 and response["Retry-After"]
+    page = response.content.decode()
+    assert "at capacity" in page and VALID["user_request"] in page
+    assert RunRecord.objects.count() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_unreachable_queue_is_reported(client_in: Client) -> None:
+    """When Redis cannot be reached the form says the system cannot accept requests (503) and
+    nothing is recorded."""
+    with override_settings(CELERY_BROKER_URL="redis://127.0.0.1:1/0"):  # nothing listens there
+        admission.cache_clear()
+        try:
+            response = client_in.post("/", VALID)
+        finally:
+            admission.cache_clear()
+    assert response.status_code == 503
+    assert "cannot accept new requests right now" in response.content.decode()
+    assert RunRecord.objects.count() == 0
+
+
+# --- the run page ------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_finished_run_renders_its_result_from_neo4j(client_in: Client, graph) -> None:  # type: ignore[no-untyped-def]
+    """A persisted run is replayed from Neo4j and rendered from its uiConfig: ingredients,
+    scaled quantities, costs, validation summary and the five stages."""
+    run = run_in_process("run-web-vinaigrette", "lemon vinaigrette, 5 kg", 5.0, "kg")
+    assert run.metadata.status == "succeeded" and run.calculation and run.validation
+    store(run, persisted=True)
+    response = client_in.get("/runs/run-web-vinaigrette/")
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert 'data-result-source="neo4j"' in page and 'data-status="succeeded"' in page
+    for ingredient in run.recipe.ingredients:  # type: ignore[union-attr]
+        assert ingredient.name in page
+    assert "Scaled to 5 kg" in page and "Quantity" in page
+    assert f"{run.calculation.costs.total:,.2f} USD" in page
+    assert run.validation.summary in page and "Valid" in page
+    assert page.count("<tr data-stage=") == 5
+    assert page.count("data-timeline-agent=") == 5
+    assert "<script>" not in page  # finished: no more polling
+    assert 'data-covers="ingredients"' in page and 'data-covers="scaled"' in page
+
+
+@pytest.mark.django_db
+def test_unpersisted_run_falls_back_to_the_ledger(client_in: Client) -> None:
+    """A run not yet in Neo4j is shown from the ledger's copy (and says so); the parts its
+    uiConfig does not show are added from its artifacts; the page keeps polling."""
+    run = make_run(7, now=NOW, ingredients=5, run_id="run-web-ledger")
+    store(run, persisted=False, status=RunStatus.PERSISTING)
+    page = client_in.get("/runs/run-web-ledger/").content.decode()
+    assert 'data-result-source="ledger"' in page and "Not persisted to Neo4j yet" in page
+    for ingredient in run.recipe.ingredients:  # type: ignore[union-attr]
+        assert ingredient.name in page
+    assert "Component type" in page  # the synthetic table's data is not rows: plain values
+    assert "Not part of the run's uiConfig" in page
+    assert "All checks passed." in page and page.count("data-timeline-agent=") == 5
+    assert "<script>" in page and 'data-status="persisting"' in page
+
+
+@pytest.mark.django_db
+def test_failed_run_names_the_failed_agent(client_in: Client) -> None:
+    """A failed run shows the failing agent and its error, and the artifacts it produced."""
+    run = make_run(3, now=NOW, ingredients=4, status="failed", failed_agent="GraphBuilder",
+                   run_id="run-web-failed")
+    store(run, persisted=False)
+    page = client_in.get("/runs/run-web-failed/").content.decode()
+    assert "The run failed at GraphBuilder." in page
+    assert "GraphBuilder failed: synthetic failure" in page
+    assert 'data-covers="ingredients"' in page and 'data-covers="costs"' in page
+    assert 'data-covers="validation"' not in page
+    assert 'data-stage-status="failed"' in page
+
+
+@pytest.mark.django_db
+def test_unknown_run_is_404(client_in: Client) -> None:
+    """An unknown runId is a 404 on the page and on its status JSON."""
+    assert client_in.get("/runs/run-does-not-exist/").status_code == 404
+    assert client_in.get("/runs/run-does-not-exist/status.json").status_code == 404
+
+
+@pytest.mark.django_db
+def test_run_list_links_runs(client_in: Client) -> None:
+    """The list of recent runs links each run's page."""
+    store(make_run(1, now=NOW, run_id="run-web-listed"), persisted=False)
+    page = client_in.get("/runs/").content.decode()
+    assert 'href="/runs/run-web-listed/"' in page
