@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from .schema import LABEL_BY_NAME, LABELS, REL_TYPES, RUN_OUTGOING
 
+
 def node_param(label: str) -> str:
     return f"n_{label}"
 

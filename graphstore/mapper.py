@@ -44,7 +44,8 @@ class MappingError(ValueError):
 
 class WriteSetTooLarge(MappingError):
     def __init__(self, run_id: str, nodes: int, relationships: int, limit: int) -> None:
-        self.run_id, self.nodes, self.relationships, self.limit = run_id, nodes, relationships, limit
+        self.run_id, self.limit = run_id, limit
+        self.nodes, self.relationships = nodes, relationships
         super().__init__(
             f"Run {run_id} maps to {nodes} nodes and {relationships} relationships "
             f"({nodes + relationships} in all), over the limit of {limit} per run (design "
@@ -310,8 +311,8 @@ def map_run_to_graph(run: RunResult, *, max_elements: int = MAX_WRITE_SET_ELEMEN
 
 def _drop_nulls(node: NodeMerge) -> NodeMerge:
     """Neo4j stores no nulls; an absent property reads back as None."""
-    return NodeMerge(node.label, node.key, {k: v for k, v in node.on_create.items() if v is not None},
-                     node.on_match)
+    present = {k: v for k, v in node.on_create.items() if v is not None}
+    return NodeMerge(node.label, node.key, present, node.on_match)
 
 
 def parse_json_property(value: str | None, default: Any) -> Any:

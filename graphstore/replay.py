@@ -28,7 +28,7 @@ def _present(**fields: Any) -> dict[str, Any]:
 
 
 def load_run(run_id: str, *, driver: Driver, database: str, blob_store: BlobStore) -> RunResult:
-    """The committed run `run_id`; RunNotFound when there is none, ReplayError when it is damaged."""
+    """The committed run `run_id`; RunNotFound when there is none, ReplayError if damaged."""
     records, _, _ = driver.execute_query(cypher.LOAD_RUN, runId=run_id, database_=database,
                                          routing_="r")
     if not records or records[0]["run"].get("commitChecksum") is None:

@@ -37,7 +37,7 @@ class RunRecord(models.Model):
     status = models.CharField(max_length=16, choices=RunStatus.choices,
                               default=RunStatus.QUEUED, db_index=True)
     stages = models.JSONField(default=dict, blank=True,
-                              help_text="Per agent: status, sequence, startedAt, durationMs, error.")
+                              help_text="Per agent: status, sequence, durationMs, error.")
     queue_position = models.PositiveIntegerField(
         null=True, blank=True, help_text="1-based place in the queue while the run waits.")
     failed_agent = models.CharField(max_length=32, blank=True, default="", db_index=True)

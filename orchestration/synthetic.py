@@ -87,7 +87,8 @@ def make_run(seed: int, *, now: datetime, ingredients: int = 8, status: str = "s
         {"statement": "MERGE (i:Ingredient {id: $id}) SET i.name = $name",
          "parameters": {"id": i["id"], "name": i["name"]}} for i in recipe["ingredients"]]
     if cypher_padding:
-        commands.append({"statement": "RETURN $padding", "parameters": {"padding": "x" * cypher_padding}})
+        commands.append({"statement": "RETURN $padding",
+                         "parameters": {"padding": "x" * cypher_padding}})
     graph = {
         "nodes": nodes,
         "edges": [{"id": f"e-{i['id']}", "source": "recipe", "target": i["id"],

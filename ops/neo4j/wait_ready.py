@@ -33,7 +33,8 @@ def main() -> int:
             time.sleep(0.25)
             continue
         try:
-            with GraphDatabase.driver(uri, auth=("neo4j", password), connection_timeout=2) as driver:
+            auth = ("neo4j", password)
+            with GraphDatabase.driver(uri, auth=auth, connection_timeout=2) as driver:
                 with driver.session() as session:  # a plain session: no driver-side retries
                     if session.run("RETURN 1 AS ok").single(strict=True)["ok"] == 1:
                         return 0

@@ -28,3 +28,8 @@ def test_examples_cover_success_failure_and_blob_offload():
     failed = runs["run-example-not-understood"]
     assert failed.metadata.failed_agent == "RecipeEngineer" and failed.recipe is None
     assert map_run_to_graph(runs["run-example-shampoo-large-graph"]).blob is not None
+
+
+def test_migrations_match_the_models():
+    """Every model change has its migration (makemigrations --check finds nothing to do)."""
+    call_command("makemigrations", "--check", "--dry-run", stdout=io.StringIO())

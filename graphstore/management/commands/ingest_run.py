@@ -2,8 +2,8 @@
 
 import json
 import sys
-from pathlib import Path
 from argparse import ArgumentParser
+from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
@@ -32,7 +32,8 @@ class Command(BaseCommand):
         except ContractError as exc:
             for error in exc.errors:
                 self.stderr.write(f"{error['field']}: {error['message']}")
-            raise CommandError(f"{len(exc.errors)} contract error(s); nothing was written.") from exc
+            count = len(exc.errors)
+            raise CommandError(f"{count} contract error(s); nothing was written.") from exc
         except MappingError as exc:
             raise CommandError(f"{exc}") from exc
         writer = get_writer()
