@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+import pytest
 from django.core.management import call_command
 
 from graphstore.mapper import map_run_to_graph
@@ -30,6 +31,7 @@ def test_examples_cover_success_failure_and_blob_offload():
     assert map_run_to_graph(runs["run-example-shampoo-large-graph"]).blob is not None
 
 
+@pytest.mark.django_db
 def test_migrations_match_the_models():
     """Every model change has its migration (makemigrations --check finds nothing to do)."""
     call_command("makemigrations", "--check", "--dry-run", stdout=io.StringIO())
