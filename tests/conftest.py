@@ -87,6 +87,14 @@ def _database_url_for_worker() -> str:
             f"{cfg['HOST'] or '127.0.0.1'}:{cfg['PORT'] or 5432}/{cfg['NAME']}")
 
 
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
 class WorkerProcess:
     """A `celery worker` subprocess on the test broker and the test database."""
 
@@ -94,8 +102,15 @@ class WorkerProcess:
         import subprocess
         import sys
 
+        # Metrics as in production: prefork children write to a multiprocess directory and the
+        # main process serves them on a port of its own.
+        self.metrics_port = free_port()
+        multiproc = log_path.with_name("metrics")
+        multiproc.mkdir(exist_ok=True)
         env = {**os.environ, "DATABASE_URL": _database_url_for_worker(),
-               "DJANGO_SETTINGS_MODULE": "cap01.settings"}
+               "DJANGO_SETTINGS_MODULE": "cap01.settings",
+               "PROMETHEUS_MULTIPROC_DIR": str(multiproc),
+               "CAP01_WORKER_METRICS_PORT": str(self.metrics_port)}
         self.log_path = log_path
         self._log = open(log_path, "ab")  # noqa: SIM115 (closed in stop)
         self.process = subprocess.Popen(
