@@ -276,4 +276,5 @@ CAP01_RETRY_AFTER_S = env_int("CAP01_RETRY_AFTER_S", 5)
 # else happens (say after a crashed run's slot expired).
 CELERY_BEAT_SCHEDULE = {
     "dispatch-queued-runs": {"task": "orchestration.dispatch", "schedule": 5.0},
+    "reconcile-outbox": {"task": "orchestration.reconcile_outbox", "schedule": 10.0},
 }

@@ -48,9 +48,9 @@ def retry_policy() -> RetryPolicy:
                        max_delay_s=settings.CAP01_WRITE_BACKOFF_MAX_S)
 
 
-def get_writer() -> RunWriter:
+def get_writer(*, retry: RetryPolicy | None = None) -> RunWriter:
     return RunWriter(get_driver(), database=database(), blob_store=get_blob_store(),
-                     retry=retry_policy())
+                     retry=retry or retry_policy())
 
 
 def close() -> None:

@@ -56,6 +56,13 @@ WRITE_RUN = "\n".join(
     [_unit_subquery(NODE_MERGE[label.name]) for label in LABELS]
     + [_unit_subquery(REL_MERGE[rel.name]) for rel in REL_TYPES]
     + [
+        # A replay links to the run it re-executed (outside the write set: that run is not
+        # merged here, only matched; no link is made if it is unknown).
+        _unit_subquery(
+            "WITH $replayOf AS original WHERE original IS NOT NULL\n"
+            "MATCH (o:OrchestrationRun {runId: original})\n"
+            "MATCH (r:OrchestrationRun {runId: $runId})\n"
+            "MERGE (r)-[:REPLAY_OF]->(o)"),
         "WITH 1 AS done",
         "MATCH (r:OrchestrationRun {runId: $runId})",
         "SET r.commitChecksum = $checksum, r.commitSchemaVersion = $schemaVersion,",

@@ -163,6 +163,7 @@ def map_run_to_graph(run: RunResult, *, max_elements: int = MAX_WRITE_SET_ELEMEN
         "configSnapshot": _json(wire["metadata"]["configSnapshot"]),
         "configSnapshotTruncated": meta.config_snapshot_truncated,
         "failedAgent": meta.failed_agent,
+        "replayOf": meta.replay_of,
         "peakRssMb": meta.peak_rss_mb,
         "budgetBreaches": list(meta.budget_breaches),
         "budgetBreached": bool(meta.budget_breaches),

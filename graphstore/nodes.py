@@ -160,6 +160,7 @@ class OrchestrationRun(_Written):
     configSnapshot = StringProperty()  # noqa: N815
     configSnapshotTruncated = BooleanProperty(default=False)  # noqa: N815
     failedAgent = StringProperty()  # noqa: N815
+    replayOf = StringProperty()  # noqa: N815
     peakRssMb = FloatProperty()  # noqa: N815
     budgetBreaches = ArrayProperty(StringProperty())  # noqa: N815
     budgetBreached = BooleanProperty(default=False)  # noqa: N815
@@ -181,6 +182,7 @@ class OrchestrationRun(_Written):
     validation = RelationshipTo(ValidationReport, "PRODUCED_VALIDATION", cardinality=ZeroOrOne)
     ui_config = RelationshipTo(UIConfig, "PRODUCED_UI", cardinality=ZeroOrOne)
     invocations = RelationshipTo(AgentInvocation, "HAS_AGENT_INVOCATION", model=InvocationOrder)
+    replay_of = RelationshipTo("OrchestrationRun", "REPLAY_OF", cardinality=ZeroOrOne)
 
 
 NODE_CLASSES: tuple[type[StructuredNode], ...] = (

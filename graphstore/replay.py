@@ -40,7 +40,8 @@ def load_run(run_id: str, *, driver: Driver, database: str, blob_store: BlobStor
             id=run["runId"], status=run["status"], totalDuration=run["totalDuration"],
             timestamp=run["timestamp"], configSnapshot=_j(run.get("configSnapshot"), {}),
             configSnapshotTruncated=run.get("configSnapshotTruncated", False),
-            failedAgent=run.get("failedAgent"), peakRssMb=run.get("peakRssMb"),
+            failedAgent=run.get("failedAgent"), replayOf=run.get("replayOf"),
+            peakRssMb=run.get("peakRssMb"),
             budgetBreaches=run.get("budgetBreaches") or [],
         ),
         "request": {

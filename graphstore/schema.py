@@ -71,4 +71,10 @@ INDEXES: tuple[str, ...] = (
     "CREATE INDEX orchestration_run_status IF NOT EXISTS "
     "FOR (o:OrchestrationRun) ON (o.status)",
 )
-SCHEMA_STATEMENTS: tuple[str, ...] = CONSTRAINTS + INDEXES
+# Relationships made outside a run's write set, by fixed statements of their own:
+# (replay)-[:REPLAY_OF]->(original run), see cypher.WRITE_RUN.
+AUX_REL_TYPES: tuple[RelType, ...] = (RelType("REPLAY_OF", "OrchestrationRun", "OrchestrationRun"),)
+# Schema for features beyond the per-run write (retention, retrieval): constraints and indexes
+# on labels that are not merged by the writer. Each feature module adds its statements here.
+AUX_SCHEMA_STATEMENTS: tuple[str, ...] = ()
+SCHEMA_STATEMENTS: tuple[str, ...] = CONSTRAINTS + INDEXES + AUX_SCHEMA_STATEMENTS

@@ -144,6 +144,7 @@ def statement_params(write_set: GraphWriteSet, blob_ref: BlobRef | None) -> dict
         "runId": write_set.run_id, "checksum": write_set.checksum,
         "schemaVersion": write_set.schema_version, "nodeCount": len(write_set.nodes),
         "relationshipCount": len(write_set.relationships),
+        "replayOf": write_set.normalized.metadata.replay_of,
     }
     for label in LABELS:
         rows = []

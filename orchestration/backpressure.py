@@ -107,6 +107,11 @@ class Admission:
     def queued(self) -> list[str]:
         return [v.decode() for v in self._r.lrange(QUEUE, 0, -1)]  # type: ignore[union-attr]
 
+    def holding(self) -> set[str]:
+        """The runIds that hold a slot now."""
+        self._r.zremrangebyscore(RUNNING, "-inf", self._clock())
+        return {v.decode() for v in self._r.zrange(RUNNING, 0, -1)}  # type: ignore[union-attr]
+
     def depth(self) -> int:
         return int(self._r.llen(QUEUE))  # type: ignore[arg-type]
 

@@ -51,6 +51,9 @@ class RunRecord(models.Model):
     checksum = models.CharField(max_length=64, blank=True, default="")
     persisted_at = models.DateTimeField(null=True, blank=True, db_index=True)
     persist_attempts = models.PositiveIntegerField(default=0)
+    persist_next_at = models.DateTimeField(
+        null=True, blank=True, db_index=True,
+        help_text="Not persisted yet: when the outbox reconciler may try the write again.")
     persist_error = models.TextField(blank=True, default="")
     write_summary = models.JSONField(null=True, blank=True)
 

@@ -93,9 +93,12 @@ def config_snapshot(request: InputContract, *, agents: Mapping[str, str]) -> dic
 
 
 def first_envelope(*, run_id: str, request: InputContract, now: datetime, ttl: timedelta,
-                   snapshot: dict[str, Any]) -> HandoffEnvelope:
-    state = {"runId": run_id, "request": request.to_wire(), "startedAt": now.isoformat(),
-             "configSnapshot": snapshot, "artifacts": {}, "agentHistory": []}
+                   snapshot: dict[str, Any], replay_of: str | None = None) -> HandoffEnvelope:
+    state: dict[str, Any] = {"runId": run_id, "request": request.to_wire(),
+                             "startedAt": now.isoformat(), "configSnapshot": snapshot,
+                             "artifacts": {}, "agentHistory": []}
+    if replay_of is not None:
+        state["replayOf"] = replay_of
     return seal(state, agent=STAGE_NAMES[0], run_id=run_id, sequence=1, expires_at=now + ttl)
 
 
@@ -215,6 +218,7 @@ def finish_run(state: Mapping[str, Any], *, now: datetime,
             "timestamp": state["startedAt"],
             "configSnapshot": state["configSnapshot"],
             **({"failedAgent": failed["agent"]} if failed else {}),
+            **({"replayOf": state["replayOf"]} if state.get("replayOf") else {}),
             **({"peakRssMb": peak_rss} if peak_rss is not None else {}),
             "budgetBreaches": breaches,
         },

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import random
 import socket
 import time
 import tracemalloc
@@ -25,7 +26,7 @@ from django.utils import timezone
 
 from graphstore.connection import get_writer
 from graphstore.errors import Neo4jWriteFailed, RunConflict
-from graphstore.writer import WriteSummary
+from graphstore.writer import RetryPolicy, WriteSummary
 from orchestration.agents import Agent, load_agents
 from orchestration.contracts import HandoffEnvelope, InputContract, RunResult, checksum
 
@@ -258,16 +259,26 @@ def run_finish(*, state: dict[str, Any]) -> RunRecord:
 # --- persistence -------------------------------------------------------------------------------
 
 
-def run_persist(*, run_id: str) -> WriteSummary | None:
+def outbox_backoff(attempts: int) -> timedelta:
+    """How long the reconciler waits before trying a failed write again: 5 s doubling to 5 min,
+    with up to 20% jitter so that a recovering Neo4j is not hit by every run at once."""
+    base = min(300.0, 5.0 * 2 ** max(attempts - 1, 0))
+    return timedelta(seconds=base * (1 + 0.2 * random.random()))
+
+
+def run_persist(*, run_id: str, retry: RetryPolicy | None = None) -> WriteSummary | None:
     """Write the run in the outbox to Neo4j (idempotent). Raises Neo4jWriteFailed on a failure
     the caller may retry; returns None when there is nothing (left) to write."""
     record = RunRecord.objects.get(run_id=run_id)
-    if record.result is None:
+    if record.result is None or record.persisted_at is not None:
         return None
     run = RunResult.model_validate(record.result)
-    RunRecord.objects.filter(pk=record.pk).update(persist_attempts=record.persist_attempts + 1)
+    attempts = record.persist_attempts + 1
+    # Until the write commits, the reconciler may retry it after the backoff.
+    RunRecord.objects.filter(pk=record.pk).update(
+        persist_attempts=attempts, persist_next_at=timezone.now() + outbox_backoff(attempts))
     try:
-        summary, peak_mb = _measured_write(run)
+        summary, peak_mb = _measured_write(run, retry)
     except Neo4jWriteFailed as exc:
         metrics.WRITE_FAILURES.inc()
         metrics.WRITE_RETRIES.inc(max(exc.attempts - 1, 0))
@@ -290,14 +301,14 @@ def run_persist(*, run_id: str) -> WriteSummary | None:
                       "new": summary.created, "status": "committed",
                       "budgetBreaches": breaches})
     RunRecord.objects.filter(pk=record.pk).update(
-        persisted_at=timezone.now(),
+        persisted_at=timezone.now(), persist_next_at=None,
         write_summary={**summary.as_dict(), "memoryMb": round(peak_mb, 3),
                        "budgetBreaches": breaches},
         persist_error="", status=run.metadata.status, checksum=summary.checksum)
     return summary
 
 
-def _measured_write(run: RunResult) -> tuple[WriteSummary, float]:
+def _measured_write(run: RunResult, retry: RetryPolicy | None) -> tuple[WriteSummary, float]:
     """The write, and its tracemalloc peak in MB (the persistence budget's memory)."""
     already = tracemalloc.is_tracing()
     if not already:
@@ -305,7 +316,7 @@ def _measured_write(run: RunResult) -> tuple[WriteSummary, float]:
     tracemalloc.reset_peak()
     base = tracemalloc.get_traced_memory()[0]
     try:
-        summary = get_writer().write(run)
+        summary = get_writer(retry=retry).write(run)
         return summary, max(tracemalloc.get_traced_memory()[1] - base, 0) / 2**20
     finally:
         if not already:
@@ -313,7 +324,9 @@ def _measured_write(run: RunResult) -> tuple[WriteSummary, float]:
 
 
 def _mark_persist_failed(record: RunRecord, error: str) -> None:
-    RunRecord.objects.filter(pk=record.pk).update(status=RunStatus.FAILED, persist_error=error)
+    """A write that can never succeed (the runId is taken): stop retrying, say why."""
+    RunRecord.objects.filter(pk=record.pk).update(status=RunStatus.FAILED, persist_error=error,
+                                                  persist_next_at=None)
 
 
 # --- external runs (POST /api/orchestration/runs) ----------------------------------------------
@@ -355,7 +368,9 @@ def run_result_ingest(*, user: AbstractBaseUser | AnonymousUser | None,
                                   "durationMs": e.duration, "error": e.error or ""}
                         for e in run.agent_history})
     try:
-        summary = run_persist(run_id=run.run_id)
+        # One attempt within the request: when Neo4j is down or slow the run is already safe in
+        # the outbox, the answer is 202 and the worker (and the reconciler) write it later.
+        summary = run_persist(run_id=run.run_id, retry=RetryPolicy(max_attempts=1))
     except Neo4jWriteFailed:
         enqueue_persist(run.run_id)
         return IngestOutcome(run.run_id, created=True, persisted=False, summary=None)
@@ -363,3 +378,38 @@ def run_result_ingest(*, user: AbstractBaseUser | AnonymousUser | None,
         existing.refresh_from_db()
         raise RunIdConflict(run.run_id, existing.persist_error or f"Run {run.run_id} conflicts.")
     return IngestOutcome(run.run_id, created=summary.created, persisted=True, summary=summary)
+
+
+# --- the outbox reconciler ---------------------------------------------------------------------
+
+
+def outbox_reconcile(*, limit: int = 200) -> dict[str, list[str]]:
+    """Hand back to the workers what was accepted but is not done (run every 10 s by beat):
+
+    - finished runs not yet persisted whose backoff has elapsed: the write is enqueued again;
+    - queued runs the Redis queue no longer knows (Redis lost its state): queued again.
+    Both are idempotent, so running this while the original work is still under way is harmless.
+    """
+    from .tasks import enqueue_persist
+
+    now = timezone.now()
+    due = list(RunRecord.objects.filter(
+        result__isnull=False, persisted_at__isnull=True, persist_next_at__lte=now,
+    ).order_by("persist_next_at").values_list("run_id", "persist_attempts")[:limit])
+    for run_id, attempts in due:
+        RunRecord.objects.filter(run_id=run_id).update(
+            persist_next_at=now + outbox_backoff(attempts + 1))
+        enqueue_persist(run_id)
+    gate = admission()
+    known = set(gate.queued()) | gate.holding()
+    lost = [run_id for run_id in RunRecord.objects.filter(
+        status=RunStatus.QUEUED, created_at__lte=now - timedelta(seconds=30),
+    ).values_list("run_id", flat=True)[:limit] if run_id not in known]
+    for run_id in lost:
+        gate.enqueue(run_id)
+    if lost:
+        runs_dispatch()
+    if due or lost:
+        logger.warning("outbox reconciled", extra={"event": "reconcile", "rewrites": len(due),
+                                                   "requeued": len(lost)})
+    return {"rewrites": [r for r, _ in due], "requeued": lost}

@@ -75,3 +75,9 @@ def enqueue_persist(run_id: str) -> None:
 def dispatch() -> list[str]:
     """Start queued runs that may start now (also run every 5 s by Celery beat)."""
     return services.runs_dispatch()
+
+
+@shared_task(name="orchestration.reconcile_outbox", ignore_result=True)
+def reconcile_outbox() -> dict[str, list[str]]:
+    """Re-enqueue accepted work that is not done (also run every 10 s by Celery beat)."""
+    return services.outbox_reconcile()

@@ -99,6 +99,7 @@ class RunMetadata(ContractModel):
     config_snapshot: JsonObject = Field(default_factory=dict)
     config_snapshot_truncated: bool = False
     failed_agent: AgentName | None = None
+    replay_of: Identifier | None = None  # the runId this run re-executed, if it is a replay
     peak_rss_mb: NonNegative | None = None  # largest process RSS seen during the run
     # Budgets broken ("<stage>.duration", "<stage>.memory", "run.duration", "run.memory").
     budget_breaches: Annotated[list[Annotated[str, Field(max_length=64)]],
@@ -145,6 +146,8 @@ class RunResult(ContractModel):
             if getattr(self, ARTIFACT_OF[self.metadata.failed_agent]) is not None:
                 raise at("metadata.failedAgent",
                          f"names {self.metadata.failed_agent}, but its artifact is present")
+        if self.metadata.replay_of == self.metadata.id:
+            raise at("metadata.replayOf", "names the run itself; a replay is a new run")
         if self.recipe and self.calculation and self.calculation.recipe_id != self.recipe.id:
             raise at("calculation.recipeId",
                      f"is {self.calculation.recipe_id!r} but recipe.id is {self.recipe.id!r}")
