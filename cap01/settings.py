@@ -277,4 +277,28 @@ CAP01_RETRY_AFTER_S = env_int("CAP01_RETRY_AFTER_S", 5)
 CELERY_BEAT_SCHEDULE = {
     "dispatch-queued-runs": {"task": "orchestration.dispatch", "schedule": 5.0},
     "reconcile-outbox": {"task": "orchestration.reconcile_outbox", "schedule": 10.0},
+    "gc-blobs": {"task": "orchestration.gc_blobs", "schedule": 3600.0},
 }
+
+# --- Privacy (design section 10) ----------------------------------------------------------------
+# Raw agent prompts and responses (from agents that return orchestration.agents.AgentOutput) are
+# NOT stored unless this is on; when on, every pattern below is replaced by [REDACTED] first.
+CAP01_STORE_TRANSCRIPTS = env_bool("CAP01_STORE_TRANSCRIPTS", False)
+CAP01_REDACT_PATTERNS: list[str] = [
+    r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}",  # e-mail addresses
+    r"(?i)\bbearer\s+[A-Za-z0-9._~+/=-]+",  # bearer tokens
+    r"(?i)\b(?:sk|pk|api|key|token|secret)[-_][A-Za-z0-9_-]{8,}",  # API keys
+    r"\+?\d[\d\s().-]{8,}\d",  # phone numbers
+]
+_redact_override = env("CAP01_REDACT_PATTERNS")
+if _redact_override:
+    import json as _json
+    import re as _re
+
+    try:
+        CAP01_REDACT_PATTERNS = [str(p) for p in _json.loads(_redact_override)]
+        for _pattern in CAP01_REDACT_PATTERNS:
+            _re.compile(_pattern)
+    except (ValueError, TypeError, _re.error) as _exc:
+        raise ImproperlyConfigured(
+            f"CAP01_REDACT_PATTERNS must be a JSON list of regular expressions: {_exc}") from _exc

@@ -26,7 +26,7 @@ import os
 import re
 import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlsplit
@@ -45,6 +45,9 @@ class BlobRef:
     uri: str
     sha256: str
     size: int
+    # When the blob was last written (or re-put): the garbage collector's grace period runs
+    # from here. Filled by iter_blobs; None where unknown.
+    modified_at: float | None = field(default=None, compare=False)
 
 
 class BlobStoreError(Exception):
@@ -135,7 +138,10 @@ class LocalBlobStore:
         ref = BlobRef(uri=self.uri_for(sha256), sha256=sha256, size=len(data))
         with contextlib.suppress(FileNotFoundError):
             if path.stat().st_size == len(data):
-                return ref  # Already stored.
+                # Already stored: touch it, so that a garbage collection running now sees a
+                # fresh blob (within its grace period) that a transaction is about to reference.
+                os.utime(path)
+                return ref
         path.parent.mkdir(parents=True, exist_ok=True)
         # Write to a hidden temp file in the same directory, then rename it into
         # place, so readers only ever see a missing or a complete blob.
@@ -182,10 +188,11 @@ class LocalBlobStore:
                 if not (_SHA256_RE.fullmatch(name) and name.startswith(shard.name)):
                     continue  # Temp files and strays are not blobs.
                 try:
-                    size = path.stat().st_size
+                    stat = path.stat()
                 except FileNotFoundError:
                     continue  # Deleted while we were listing.
-                yield BlobRef(uri=self.uri_for(name), sha256=name, size=size)
+                yield BlobRef(uri=self.uri_for(name), sha256=name, size=stat.st_size,
+                              modified_at=stat.st_mtime)
 
     def _path_for_sha(self, sha256: str) -> Path:
         _check_sha256(sha256)
@@ -220,8 +227,8 @@ class S3BlobStore:
     def put(self, data: bytes) -> BlobRef:
         sha256 = _sha256_hex(data)
         ref = BlobRef(uri=self.uri_for(sha256), sha256=sha256, size=len(data))
-        if self.exists(ref.uri):
-            return ref
+        # Always PUT, even when the object exists: that refreshes LastModified, so a garbage
+        # collection running now sees a fresh blob a transaction is about to reference.
         # A single PUT is atomic in S3: the object appears only once complete.
         with self._s3_errors("upload", ref.uri):
             self.client.put_object(
@@ -264,7 +271,8 @@ class S3BlobStore:
                 for obj in page.get("Contents", []):
                     name = obj["Key"][len(list_prefix) :]
                     if _SHA256_RE.fullmatch(name):
-                        yield BlobRef(uri=self.uri_for(name), sha256=name, size=obj["Size"])
+                        yield BlobRef(uri=self.uri_for(name), sha256=name, size=obj["Size"],
+                                      modified_at=obj["LastModified"].timestamp())
 
     def _key_for_sha(self, sha256: str) -> str:
         _check_sha256(sha256)

@@ -289,6 +289,10 @@ def map_run_to_graph(run: RunResult, *, max_elements: int = MAX_WRITE_SET_ELEMEN
             "budgetMemoryMb": entry.get("budgetMemoryMb"),
             "budgetBreaches": entry.get("budgetBreaches", []),
             "budgetBreached": bool(entry.get("budgetBreaches")),
+            **({"transcriptPrompt": entry["transcript"]["prompt"],
+                "transcriptResponse": entry["transcript"]["response"],
+                "transcriptRedacted": entry["transcript"]["redacted"]}
+               if entry.get("transcript") else {}),
         }))
         rels.append(RelationshipMerge("HAS_AGENT_INVOCATION", run_id, invocation_id,
                                       {"sequence": entry["sequence"]}))

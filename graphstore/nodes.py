@@ -149,6 +149,10 @@ class AgentInvocation(_Written):
     budgetMemoryMb = FloatProperty()  # noqa: N815
     budgetBreaches = ArrayProperty(StringProperty())  # noqa: N815
     budgetBreached = BooleanProperty(default=False)  # noqa: N815
+    # Only with CAP01_STORE_TRANSCRIPTS on (opt-in), redacted:
+    transcriptPrompt = StringProperty()  # noqa: N815
+    transcriptResponse = StringProperty()  # noqa: N815
+    transcriptRedacted = BooleanProperty()  # noqa: N815
 
 
 class OrchestrationRun(_Written):

@@ -57,7 +57,11 @@ def load_run(run_id: str, *, driver: Driver, database: str, blob_store: BlobStor
                      outputRef=a.get("outputRef"), memoryMb=a.get("memoryMb"),
                      rssMb=a.get("rssMb"), budgetDurationMs=a.get("budgetDurationMs"),
                      budgetMemoryMb=a.get("budgetMemoryMb"),
-                     budgetBreaches=a.get("budgetBreaches") or [])
+                     budgetBreaches=a.get("budgetBreaches") or [],
+                     transcript=None if a.get("transcriptRedacted") is None else {
+                         "prompt": a.get("transcriptPrompt", ""),
+                         "response": a.get("transcriptResponse", ""),
+                         "redacted": a["transcriptRedacted"]})
             for a in rec["invocations"]
         ],
     }

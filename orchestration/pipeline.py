@@ -13,6 +13,7 @@ Its payload is a RunState:
 
 from __future__ import annotations
 
+import re
 import tracemalloc
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -21,7 +22,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from orchestration.agents import Agent, AgentContext
+from orchestration.agents import Agent, AgentContext, AgentOutput
 from orchestration.contracts import (
     STAGES,
     WIRE_NAME,
@@ -66,6 +67,19 @@ class Budget:
 
 
 @dataclass(frozen=True)
+class TranscriptPolicy:
+    """Whether agents' raw prompts and responses are kept, and what is redacted from them."""
+
+    store: bool = False
+    patterns: tuple[str, ...] = ()
+
+    def redact(self, text: str) -> str:
+        for pattern in self.patterns:
+            text = re.sub(pattern, "[REDACTED]", text)
+        return text
+
+
+@dataclass(frozen=True)
 class StageOutcome:
     agent: str
     sequence: int
@@ -105,7 +119,8 @@ def first_envelope(*, run_id: str, request: InputContract, now: datetime, ttl: t
 def run_stage(envelope: HandoffEnvelope, agent: Agent, *, now: datetime, ttl: timedelta,
               timer: Callable[[], float], measure_memory: bool = True,
               budget: Budget | None = None, strict: bool = False,
-              rss_mb: Callable[[], float] | None = None) -> StageOutcome:
+              rss_mb: Callable[[], float] | None = None,
+              transcripts: TranscriptPolicy | None = None) -> StageOutcome:
     """Open the envelope (checksum, deadline), run the agent, seal the next envelope.
 
     Duration is measured with `timer`, memory as the tracemalloc peak of the stage (Python
@@ -119,6 +134,7 @@ def run_stage(envelope: HandoffEnvelope, agent: Agent, *, now: datetime, ttl: ti
     started = timer()
     error: str | None = None
     artifact_wire: dict[str, Any] | None = None
+    transcript: dict[str, Any] | None = None  # raw prompts/responses: not kept by default
     peak_mb: float | None = None
     if measure_memory:
         tracemalloc.start()
@@ -128,6 +144,14 @@ def run_stage(envelope: HandoffEnvelope, agent: Agent, *, now: datetime, ttl: ti
             raise EnvelopeError(f"The hand-off is addressed to {name} but reached {agent.name}.")
         ctx = _context(state, now)
         artifact = agent.run(ctx)
+        if isinstance(artifact, AgentOutput):
+            if transcripts is not None and transcripts.store:
+                transcript = {
+                    "prompt": transcripts.redact(artifact.prompt or ""),
+                    "response": transcripts.redact(artifact.response or ""),
+                    "redacted": bool(transcripts.patterns),
+                }
+            artifact = artifact.artifact
         artifact_name = STAGES[sequence - 1][1]
         model = _ARTIFACT_MODELS[artifact_name]
         # Re-validate: a plugged-in agent must still honour the contract.
@@ -150,6 +174,8 @@ def run_stage(envelope: HandoffEnvelope, agent: Agent, *, now: datetime, ttl: ti
     }
     if peak_mb is not None:
         entry["memoryMb"] = round(peak_mb, 3)
+    if transcript is not None:
+        entry["transcript"] = transcript
     if rss_mb is not None:
         entry["rssMb"] = round(rss_mb(), 3)
     if budget is not None:

@@ -163,7 +163,10 @@ def stage_run(*, agent_name: str, envelope: dict[str, Any]) -> dict[str, Any] | 
                                        "startedAt": _now().isoformat()}, RunStatus.RUNNING)
     outcome = pipeline.run_stage(parsed, agents()[agent_name], now=_now(), ttl=_ttl(),
                                  timer=time.perf_counter, budget=budget(agent_name),
-                                 strict=settings.CAP01_BUDGET_STRICT, rss_mb=process_rss_mb)
+                                 strict=settings.CAP01_BUDGET_STRICT, rss_mb=process_rss_mb,
+                                 transcripts=pipeline.TranscriptPolicy(
+                                     store=settings.CAP01_STORE_TRANSCRIPTS,
+                                     patterns=tuple(settings.CAP01_REDACT_PATTERNS)))
     entry = outcome.entry
     if entry.get("rssMb") is not None:
         admission().report_memory(f"{socket.gethostname()}:{os.getpid()}", entry["rssMb"])
@@ -266,11 +269,13 @@ def outbox_backoff(attempts: int) -> timedelta:
     return timedelta(seconds=base * (1 + 0.2 * random.random()))
 
 
-def run_persist(*, run_id: str, retry: RetryPolicy | None = None) -> WriteSummary | None:
+def run_persist(*, run_id: str, retry: RetryPolicy | None = None,
+                rewrite: bool = False) -> WriteSummary | None:
     """Write the run in the outbox to Neo4j (idempotent). Raises Neo4jWriteFailed on a failure
-    the caller may retry; returns None when there is nothing (left) to write."""
+    the caller may retry; returns None when there is nothing (left) to write. A run already
+    persisted is skipped (a redelivered task) unless `rewrite` asks to confirm it in Neo4j."""
     record = RunRecord.objects.get(run_id=run_id)
-    if record.result is None or record.persisted_at is not None:
+    if record.result is None or (record.persisted_at is not None and not rewrite):
         return None
     run = RunResult.model_validate(record.result)
     attempts = record.persist_attempts + 1
@@ -370,7 +375,8 @@ def run_result_ingest(*, user: AbstractBaseUser | AnonymousUser | None,
     try:
         # One attempt within the request: when Neo4j is down or slow the run is already safe in
         # the outbox, the answer is 202 and the worker (and the reconciler) write it later.
-        summary = run_persist(run_id=run.run_id, retry=RetryPolicy(max_attempts=1))
+        summary = run_persist(run_id=run.run_id, retry=RetryPolicy(max_attempts=1),
+                              rewrite=True)
     except Neo4jWriteFailed:
         enqueue_persist(run.run_id)
         return IngestOutcome(run.run_id, created=True, persisted=False, summary=None)

@@ -81,3 +81,15 @@ def dispatch() -> list[str]:
 def reconcile_outbox() -> dict[str, list[str]]:
     """Re-enqueue accepted work that is not done (also run every 10 s by Celery beat)."""
     return services.outbox_reconcile()
+
+
+@shared_task(name="orchestration.gc_blobs", ignore_result=True)
+def gc_blobs() -> str:
+    """Delete blobs no run references, older than an hour (run hourly by Celery beat)."""
+    import time
+
+    from graphstore.blob_gc import collect_garbage
+    from graphstore.connection import database, get_blob_store, get_driver
+
+    return collect_garbage(driver=get_driver(), database=database(), store=get_blob_store(),
+                           grace_s=3600, now=time.time).line()

@@ -14,6 +14,7 @@ from .base import (
     AgentContext,
     AgentError,
     AgentLoadError,
+    AgentOutput,
     Artifact,
     MissingArtifact,
     RequestNotUnderstood,
@@ -27,7 +28,8 @@ from .scaling_calculator import ScalingCalculator
 from .ui_designer import UIDesigner
 
 __all__ = [
-    "DEFAULT_AGENTS", "Agent", "AgentContext", "AgentError", "AgentLoadError", "Artifact",
+    "DEFAULT_AGENTS", "Agent", "AgentContext", "AgentError", "AgentLoadError", "AgentOutput",
+    "Artifact",
     "GraphBuilder", "MissingArtifact", "QAValidator", "RecipeEngineer", "RequestNotUnderstood",
     "ScalingCalculator", "TooManyIngredients", "UIDesigner", "load_agent", "load_agents",
 ]

@@ -76,10 +76,21 @@ class AgentContext:
                              "datetime.now(UTC) or another aware datetime.")
 
 
+@dataclass(frozen=True)
+class AgentOutput:
+    """What an agent may return instead of a bare artifact: the artifact plus the raw exchange
+    behind it (an LLM-backed agent's prompt and response). The exchange is kept only when
+    settings.CAP01_STORE_TRANSCRIPTS is on, and then redacted (design section 10)."""
+
+    artifact: Artifact
+    prompt: str | None = None
+    response: str | None = None
+
+
 class Agent(Protocol):
     name: str  # the stage: RecipeEngineer, ScalingCalculator, GraphBuilder, QAValidator, UIDesigner
 
-    def run(self, ctx: AgentContext) -> Artifact: ...
+    def run(self, ctx: AgentContext) -> Artifact | AgentOutput: ...
 
 
 def require(value: T | None, artifact: str, agent: str) -> T:

@@ -76,6 +76,14 @@ class InputContract(ContractModel):
 # --- agent history and run metadata ------------------------------------------------------------
 
 
+class Transcript(ContractModel):
+    """An agent's raw exchange (prompt and response), stored only by opt-in, redacted."""
+
+    prompt: Annotated[str, Field(max_length=200_000)] = ""
+    response: Annotated[str, Field(max_length=200_000)] = ""
+    redacted: bool = False  # redaction patterns were applied before storage
+
+
 class AgentHistoryEntry(ContractModel):
     agent: AgentName
     sequence: Annotated[int, Field(strict=True, ge=1, le=1000)]
@@ -89,6 +97,7 @@ class AgentHistoryEntry(ContractModel):
     budget_duration_ms: NonNegative | None = None  # the budget in force (design section 7)
     budget_memory_mb: NonNegative | None = None
     budget_breaches: Annotated[list[BudgetKind], Field(max_length=2)] = Field(default_factory=list)
+    transcript: Transcript | None = None  # absent unless transcripts are stored (opt-in)
 
 
 class RunMetadata(ContractModel):
@@ -272,5 +281,6 @@ __all__ = [
     "ARTIFACT_OF", "STAGES", "WIRE_NAME", "AgentHistoryEntry", "AgentName", "EnvelopeError",
     "HandoffEnvelope", "HandoffMetadata", "InputContract", "InvocationStatus", "RequestConfig",
     "RequestContext", "Resources", "RunMetadata", "RunResult", "RunStatus", "ShortText",
+    "Transcript",
     "open_envelope", "parse_input", "parse_run_result", "parse_run_results_document", "seal",
 ]

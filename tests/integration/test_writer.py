@@ -223,3 +223,16 @@ def test_concurrent_writers_share_ingredients_without_duplicates(graph, blob_sto
         database_=DB)
     assert records[0]["n"] == records[0]["d"]
     assert all(verify_run(r.run_id, driver=graph, database=DB).complete for r in runs)
+
+
+def test_opted_in_transcripts_round_trip(graph, blob_store, now):
+    """A redacted transcript on an agentHistory entry is stored on its AgentInvocation and
+    read back exactly."""
+    wire = make_run(63, now=now).to_wire()
+    wire["agentHistory"][0]["transcript"] = {"prompt": "make it [REDACTED] — 🍋",
+                                             "response": "ok", "redacted": True}
+    run = RunResult.model_validate(wire)
+    writer(graph, blob_store).write(run)
+    back = replay(graph, blob_store, run.run_id)
+    assert back.agent_history[0].transcript == run.agent_history[0].transcript
+    assert back.agent_history[1].transcript is None
