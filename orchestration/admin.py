@@ -111,8 +111,9 @@ class _LedgerChangeList(ChangeList):
 
 @admin.register(RunRecord)
 class RunRecordAdmin(admin.ModelAdmin):
-    list_display = ("run_id", "status_display", "source", "failed_agent_display", "request_excerpt",
-                    "created_at", "duration", "persisted_at")
+    list_display = ("run_id", "status_display", "queue_position", "source",
+                    "failed_agent_display", "request_excerpt", "created_at", "duration",
+                    "persisted_at")
     list_filter = ("status", "created_at", FailedAgentFilter, "source")
     date_hierarchy = "created_at"
     search_fields = ("run_id", "request_text")
@@ -120,17 +121,18 @@ class RunRecordAdmin(admin.ModelAdmin):
     list_per_page = 50
     actions = None
     readonly_fields = (
-        "run_id", "status_display", "source", "submitted_by", "request_text", "failed_agent",
-        "error", "links", "created_at", "started_at", "finished_at", "duration",
-        "stage_timeline", "agent_history", "persisted_at", "persist_attempts", "persist_error",
-        "checksum", "write_summary_json", "request_json", "result_json",
+        "run_id", "status_display", "queue_position", "source", "submitted_by", "request_text",
+        "failed_agent", "error", "links", "created_at", "started_at", "finished_at", "duration",
+        "stage_timeline", "agent_history", "persisted_at", "persist_attempts", "persist_next_at",
+        "persist_error", "checksum", "write_summary_json", "request_json", "result_json",
     )
     fieldsets = (
-        (None, {"fields": ("run_id", "status_display", "source", "submitted_by", "request_text",
-                           "failed_agent", "error", "links")}),
+        (None, {"fields": ("run_id", "status_display", "queue_position", "source",
+                           "submitted_by", "request_text", "failed_agent", "error", "links")}),
         ("Timing", {"fields": ("created_at", "started_at", "finished_at", "duration")}),
         ("Agent timeline", {"fields": ("stage_timeline", "agent_history")}),
-        ("Neo4j write", {"fields": ("persisted_at", "persist_attempts", "persist_error",
+        ("Neo4j write", {"fields": ("persisted_at", "persist_attempts", "persist_next_at",
+                                    "persist_error",
                                     "checksum", "write_summary_json")}),
         ("Request", {"fields": ("request_json",)}),
         ("Result (RunResult)", {"fields": ("result_json",), "classes": ("collapse",)}),
