@@ -48,6 +48,7 @@ test: bootstrap
 
 # The load test against a real worker, as CI runs it: fails when a stage breaks its budget.
 loadtest-smoke:
+	@redis-cli -p 16379 flushall >/dev/null  # the test Redis: no slot or queue left by the tests
 	@$(TEST_ENV) $(MANAGE) migrate --noinput -v 0
 	@$(TEST_ENV) CAP01_WORKER_METRICS_PORT=0 ops/app.sh worker-up
 	@$(TEST_ENV) $(MANAGE) loadtest --runs 100; status=$$?; \

@@ -158,6 +158,14 @@ def stage_run(*, agent_name: str, envelope: dict[str, Any]) -> dict[str, Any] | 
     except Exception as exc:  # an unreadable envelope: fail this stage, keep the run
         return _stage_unreadable(agent_name=agent_name, envelope=envelope, error=str(exc))
     run_id = parsed.metadata.run_id
+    if not RunRecord.objects.filter(run_id=run_id).exists():
+        # No ledger row: nothing accepted this run (or it was deleted). Free its slot, stop.
+        logger.error("stage %s of unknown run %s dropped", agent_name, run_id,
+                     extra={"event": "stage", "agent": agent_name, "runId": run_id,
+                            "status": "dropped"})
+        admission().release(run_id)
+        runs_dispatch()
+        return None
     admission().refresh(run_id)
     _record_stage(run_id, agent_name, {"status": "running", "sequence": parsed.metadata.sequence,
                                        "startedAt": _now().isoformat()}, RunStatus.RUNNING)
