@@ -77,6 +77,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    # 413 for a body over DATA_UPLOAD_MAX_MEMORY_SIZE before anything reads it (parsers, CSRF).
+    "orchestration.apis.BodySizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -151,6 +153,8 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "CAP-01 Orchestration API",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The schema and its docs need a login like the rest of the API (token or session).
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
 }
 
 # --- Neo4j ------------------------------------------------------------------------------------
@@ -278,6 +282,7 @@ CELERY_BEAT_SCHEDULE = {
     "dispatch-queued-runs": {"task": "orchestration.dispatch", "schedule": 5.0},
     "reconcile-outbox": {"task": "orchestration.reconcile_outbox", "schedule": 10.0},
     "gc-blobs": {"task": "orchestration.gc_blobs", "schedule": 3600.0},
+    "condense-runs": {"task": "orchestration.condense_runs", "schedule": 3600.0},
 }
 
 # --- Privacy (design section 10) ----------------------------------------------------------------

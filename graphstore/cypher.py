@@ -77,7 +77,7 @@ WRITE_RUN_PARAMS = tuple(node_param(label.name) for label in LABELS) + tuple(
 # First statement of every write: what, if anything, is already committed under this runId.
 EXISTING_RUN = (
     "OPTIONAL MATCH (r:OrchestrationRun {runId: $runId}) "
-    "RETURN r.commitChecksum AS checksum"
+    "RETURN r.commitChecksum AS checksum, coalesce(r.condensed, false) AS condensed"
 )
 
 # What the graph holds for one run, to compare with its commit marker.

@@ -76,5 +76,19 @@ INDEXES: tuple[str, ...] = (
 AUX_REL_TYPES: tuple[RelType, ...] = (RelType("REPLAY_OF", "OrchestrationRun", "OrchestrationRun"),)
 # Schema for features beyond the per-run write (retention, retrieval): constraints and indexes
 # on labels that are not merged by the writer. Each feature module adds its statements here.
-AUX_SCHEMA_STATEMENTS: tuple[str, ...] = ()
+AUX_SCHEMA_STATEMENTS: tuple[str, ...] = (
+    # Retrieval (graphstore/retrieval.py): full-text indexes, English analyzer (stemming).
+    "CREATE FULLTEXT INDEX cap01_request_text IF NOT EXISTS FOR (n:UserRequest) "
+    "ON EACH [n.userRequest] OPTIONS {indexConfig: {`fulltext.analyzer`: 'english'}}",
+    "CREATE FULLTEXT INDEX cap01_recipe_name IF NOT EXISTS FOR (n:RecipeVersion) "
+    "ON EACH [n.name] OPTIONS {indexConfig: {`fulltext.analyzer`: 'english'}}",
+    "CREATE FULLTEXT INDEX cap01_ingredient_name IF NOT EXISTS FOR (n:Ingredient) "
+    "ON EACH [n.name] OPTIONS {indexConfig: {`fulltext.analyzer`: 'english'}}",
+    # Retention (graphstore/retention.py): formulations that keep recipes and calculations
+    # (owned by the formulation graph, which may make formulationId unique), and the
+    # content-addressed blob references checked before a blob is deleted.
+    "CREATE INDEX formulation_id IF NOT EXISTS FOR (f:Formulation) ON (f.formulationId)",
+    "CREATE INDEX formulation_status IF NOT EXISTS FOR (f:Formulation) ON (f.status)",
+    "CREATE INDEX graph_snapshot_blob_sha IF NOT EXISTS FOR (g:GraphSnapshot) ON (g.blobSha256)",
+)
 SCHEMA_STATEMENTS: tuple[str, ...] = CONSTRAINTS + INDEXES + AUX_SCHEMA_STATEMENTS

@@ -129,9 +129,13 @@ class RunWriter:
 
     def _transaction(self, tx: ManagedTransaction, write_set: GraphWriteSet,
                      params: dict[str, Any], attempt: int) -> tuple[bool, int, int]:
-        stored = tx.run(cypher.EXISTING_RUN, runId=write_set.run_id).single(strict=True)["checksum"]
+        existing = tx.run(cypher.EXISTING_RUN, runId=write_set.run_id).single(strict=True)
+        stored = existing["checksum"]
         if stored is not None and stored != write_set.checksum:
             raise RunConflict(write_set.run_id, stored, write_set.checksum)
+        if existing["condensed"]:
+            # Retention condensed this run: writing it again would bring back what was removed.
+            return False, 0, 0
         counters = tx.run(cypher.WRITE_RUN, params, now=self._clock()).consume().counters
         if self._fault_injector is not None:
             self._fault_injector(attempt)

@@ -122,13 +122,15 @@ class RunRecordAdmin(admin.ModelAdmin):
     actions = None
     readonly_fields = (
         "run_id", "status_display", "queue_position", "source", "submitted_by", "request_text",
+        "replay_of", "condensed_at",
         "failed_agent", "error", "links", "created_at", "started_at", "finished_at", "duration",
         "stage_timeline", "agent_history", "persisted_at", "persist_attempts", "persist_next_at",
         "persist_error", "checksum", "write_summary_json", "request_json", "result_json",
     )
     fieldsets = (
         (None, {"fields": ("run_id", "status_display", "queue_position", "source",
-                           "submitted_by", "request_text", "failed_agent", "error", "links")}),
+                           "submitted_by", "request_text", "failed_agent", "error", "links",
+                           "replay_of", "condensed_at")}),
         ("Timing", {"fields": ("created_at", "started_at", "finished_at", "duration")}),
         ("Agent timeline", {"fields": ("stage_timeline", "agent_history")}),
         ("Neo4j write", {"fields": ("persisted_at", "persist_attempts", "persist_next_at",

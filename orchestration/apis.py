@@ -8,7 +8,7 @@ service or selector, and renders. Errors are mapped to HTTP statuses in one plac
     DRF NotAuthenticated / AuthenticationFailed  401  (403 PermissionDenied)
     RunNotKnown, graphstore RunNotFound          404  code not_found
     RunIdConflict, graphstore RunConflict        409  code run_conflict
-    RequestBodyTooLarge (over the body limit)    413  code body_too_large
+    Body over the limit (BodySizeLimitMiddleware) 413  code body_too_large
     DRF UnsupportedMediaType (not JSON)          415
     WriteSetTooLarge, MappingError               422  code write_set_too_large / unmappable_run
     backpressure.QueueFull (intake at its limit) 429  code queue_full, Retry-After
@@ -29,6 +29,7 @@ from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 from django.core.exceptions import RequestDataTooBig
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from kombu.exceptions import OperationalError as BrokerUnavailable
@@ -85,6 +86,37 @@ T = TypeVar("T")
 class RequestBodyTooLarge(APIException):
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
     default_code = "body_too_large"
+
+
+BODY_TOO_LARGE = ("The request body is larger than this server accepts ({limit} bytes, settings "
+                  "DATA_UPLOAD_MAX_MEMORY_SIZE); send one run per request.")
+
+
+class BodySizeLimitMiddleware:
+    """413 for any request whose Content-Length is over DATA_UPLOAD_MAX_MEMORY_SIZE, before a
+    view, a parser or the CSRF check reads a byte of it (settings.MIDDLEWARE, near the top).
+    Django checks the limit only when `request.body` or `request.POST` is read, and DRF's parsers
+    read the stream directly, so without this /api/auth/token would parse a body of any size.
+    API paths get the JSON error shape; a WSGI server reads at most Content-Length bytes."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        from django.conf import settings
+
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        if limit is None or length <= limit:
+            return self.get_response(request)
+        detail = BODY_TOO_LARGE.format(limit=limit)
+        if request.path.startswith("/api/"):
+            return JsonResponse({"detail": detail, "code": "body_too_large", "errors": []},
+                                status=413)
+        return HttpResponse(detail, status=413, content_type="text/plain; charset=utf-8")
 
 
 def _error(status_code: int, code: str, detail: str, errors: list[dict[str, Any]] | None = None,

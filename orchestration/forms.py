@@ -124,6 +124,10 @@ def _parse_json_map(text: str) -> dict[str, float]:
         raise forms.ValidationError(
             f"This looks like JSON but does not parse: {exc.msg} (line {exc.lineno}, column "
             f"{exc.colno}). Use a JSON object or {MAP_LINE_HELP}.") from exc
+    except (RecursionError, ValueError) as exc:  # nested too deep; an integer over 4,300 digits
+        raise forms.ValidationError(
+            f"This JSON is nested too deeply or holds a number too long to read. Use a flat JSON "
+            f"object or {MAP_LINE_HELP}.") from exc
     if not isinstance(data, dict):
         raise forms.ValidationError(f"Expected a JSON object or {MAP_LINE_HELP}.")
     errors = [f"{key}: {value!r} is not a number." for key, value in data.items()

@@ -56,6 +56,12 @@ class RunRecord(models.Model):
         help_text="Not persisted yet: when the outbox reconciler may try the write again.")
     persist_error = models.TextField(blank=True, default="")
     write_summary = models.JSONField(null=True, blank=True)
+    replay_of = models.CharField(
+        max_length=128, blank=True, default="", db_index=True,
+        help_text="The runId this run re-executes (a replay), or blank.")
+    condensed_at = models.DateTimeField(
+        null=True, blank=True, help_text="When retention condensed the run: `result` then holds "
+        "its summary, without the artifacts removed from Neo4j.")
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -85,17 +85,18 @@ def admission() -> Admission:
 
 
 def run_request_create(*, user: AbstractBaseUser | AnonymousUser | None,
-                       request: InputContract) -> RunRecord:
+                       request: InputContract, replay_of: str = "") -> RunRecord:
     """Record the request in the ledger and queue it; it starts as soon as a slot is free.
     The runId is known (and returned) before any stage runs. QueueFull (HTTP 429) when the
-    queue is at its limit: then nothing is recorded."""
+    queue is at its limit: then nothing is recorded. `replay_of` names the run this one
+    re-executes (orchestration/replays.py): the run is then linked to it in Neo4j."""
     run_id = new_run_id()
     with transaction.atomic():
         record = RunRecord.objects.create(
             run_id=run_id, source=RunSource.PIPELINE,
             submitted_by=user if user is not None and user.is_authenticated else None,
             request_text=request.user_request, request=request.to_wire(),
-            status=RunStatus.QUEUED,
+            status=RunStatus.QUEUED, replay_of=replay_of,
             stages={name: {"status": "pending"} for name in pipeline.STAGE_NAMES})
         try:
             record.queue_position = admission().enqueue(run_id)
@@ -130,7 +131,8 @@ def runs_dispatch() -> list[str]:
         request = InputContract.model_validate(record.request)
         envelope = pipeline.first_envelope(
             run_id=run_id, request=request, now=_now(), ttl=_ttl(),
-            snapshot=pipeline.config_snapshot(request, agents=settings.CAP01_AGENTS))
+            snapshot=pipeline.config_snapshot(request, agents=settings.CAP01_AGENTS),
+            replay_of=record.replay_of or None)
         try:
             start_pipeline(envelope.model_dump(mode="json", by_alias=True))
         except Exception:
@@ -380,6 +382,10 @@ def run_result_ingest(*, user: AbstractBaseUser | AnonymousUser | None,
                 stages={e.agent: {"status": e.status, "sequence": e.sequence,
                                   "durationMs": e.duration, "error": e.error or ""}
                         for e in run.agent_history})
+    if existing.condensed_at is not None:
+        # The same run, condensed by retention (orchestration/retention.py): it is persisted,
+        # and what retention removed is not written back.
+        return IngestOutcome(run.run_id, created=False, persisted=True, summary=None)
     try:
         # One attempt within the request: when Neo4j is down or slow the run is already safe in
         # the outbox, the answer is 202 and the worker (and the reconciler) write it later.

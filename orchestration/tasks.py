@@ -93,3 +93,15 @@ def gc_blobs() -> str:
 
     return collect_garbage(driver=get_driver(), database=database(), store=get_blob_store(),
                            grace_s=3600, now=time.time).line()
+
+
+@shared_task(name="orchestration.condense_runs", ignore_result=True)
+def condense_runs() -> dict[str, object] | None:
+    """Condense runs older than the full-retention period (hourly by Celery beat; nothing while
+    the retention settings switch it off). See orchestration/retention.py."""
+    from .models import RetentionSettings
+    from .retention import runs_condense
+
+    if not RetentionSettings.load().condense_enabled:
+        return None
+    return runs_condense().as_dict()

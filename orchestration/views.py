@@ -16,12 +16,13 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from kombu.exceptions import OperationalError as BrokerUnavailable
 from neo4j.exceptions import DriverError, Neo4jError
 from pydantic import ValidationError
@@ -30,7 +31,7 @@ from redis.exceptions import RedisError
 from graphstore.errors import ReplayError, RunNotFound
 from orchestration.contracts import STAGES, RunResult
 
-from . import selectors
+from . import replays, selectors
 from .backpressure import QueueFull
 from .errors import RunNotKnown
 from .forms import EXAMPLES, PRODUCT_NAMES, UNITS, RunRequestForm
@@ -112,8 +113,34 @@ def run_detail(request: HttpRequest, run_id: str) -> HttpResponse:
         "accent": theme_accent(run),
         "failure": failure_of(record, run),
         "status_url": reverse("run-status-json", args=[record.run_id]),
+        # Retention and replay: the condensed marker, the diff against the original, replays.
+        "condensed": run.metadata.condensed if run is not None else None,
+        "history": replays.run_history_get(record=record, run=run),
     }
     return render(request, "orchestration/run_detail.html", context)
+
+
+@login_required
+@require_POST
+def run_replay_submit(request: HttpRequest, run_id: str) -> HttpResponse:
+    """POST from the run page: replay the run with the current agents, 303 to the new run."""
+    try:
+        record = replays.run_replay_create(user=request.user, run_id=run_id)
+    except RunNotFound:
+        messages.error(request, "This run is not persisted in Neo4j (yet), so it cannot be "
+                       "replayed.")
+    except QueueFull as exc:
+        messages.error(request, f"{exc} The replay was not submitted.")
+    except (BrokerUnavailable, RedisError):
+        logger.exception("the replay could not be enqueued")
+        messages.error(request, OVERLOADED)
+    else:
+        response = HttpResponseRedirect(reverse("run-detail", args=[record.run_id]))
+        response.status_code = 303
+        return response
+    response = HttpResponseRedirect(reverse("run-detail", args=[run_id]))
+    response.status_code = 303
+    return response
 
 
 @require_GET

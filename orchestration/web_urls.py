@@ -3,7 +3,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from . import views
+from . import insight_views, views
 
 urlpatterns = [
     path("", views.run_request_form, name="run-request-form"),
@@ -14,4 +14,6 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(template_name="registration/login.html",
                                                 next_page="run-request-form"), name="login"),
     path("logout/", auth_views.LogoutView.as_view(next_page="login"), name="logout"),
+    path("analytics/", insight_views.analytics_page, name="analytics"),
+    path("runs/<str:run_id>/replay/", views.run_replay_submit, name="run-replay"),
 ]

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, Field, JsonValue, field_validator, model_validator
+from pydantic import AwareDatetime, Field, field_validator, model_validator
 
 from .base import (
     ContractModel,
+    FreeJson,
     Identifier,
     JsonObject,
     Name,
@@ -199,7 +200,7 @@ class Position(ContractModel):
 class UIComponent(ContractModel):
     type: Name
     title: Name
-    data: JsonValue
+    data: FreeJson
     position: Position
     config: JsonObject = Field(default_factory=dict)
 

@@ -7,10 +7,19 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from collections.abc import Iterable, Mapping
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue, StringConstraints, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    JsonValue,
+    StringConstraints,
+    ValidationError,
+)
 from pydantic.alias_generators import to_camel
 
 CONTRACT_VERSION = "v1"
@@ -26,7 +35,28 @@ Number = Annotated[float, Field(strict=True, allow_inf_nan=False)]
 NonNegative = Annotated[float, Field(strict=True, allow_inf_nan=False, ge=0)]
 Positive = Annotated[float, Field(strict=True, allow_inf_nan=False, gt=0)]
 Percentage = Annotated[float, Field(strict=True, allow_inf_nan=False, ge=0, le=100)]
-JsonObject = dict[str, JsonValue]
+
+
+def _finite_json(value: JsonValue) -> JsonValue:
+    """Free-form JSON holds finite numbers only: NaN, Infinity and literals too large for a float
+    (1e999) cannot be stored or checksummed as JSON. Pydantic's JSON-mode JsonValue lets them
+    through, so they are refused here, naming the path inside the object."""
+    stack: list[tuple[str, Any]] = [("", value)]
+    while stack:
+        path, item = stack.pop()
+        if isinstance(item, float) and not math.isfinite(item):
+            message = f"must be a finite number, got {item!r}"
+            raise at(path, message) if path else ValueError(message)
+        if isinstance(item, Mapping):
+            stack += [(f"{path}.{k}" if path else str(k), v) for k, v in item.items()]
+        elif isinstance(item, list):
+            stack += [(f"{path}[{i}]", v) for i, v in enumerate(item)]
+    return value
+
+
+# Free-form JSON (metadata, properties, parameters, layout...): any JSON, finite numbers only.
+FreeJson = Annotated[JsonValue, AfterValidator(_finite_json)]
+JsonObject = Annotated[dict[str, JsonValue], AfterValidator(_finite_json)]
 
 
 class ContractModel(BaseModel):

@@ -100,6 +100,48 @@ class AgentHistoryEntry(ContractModel):
     transcript: Transcript | None = None  # absent unless transcripts are stored (opt-in)
 
 
+# --- retention: what a condensed run keeps of the artifacts it lost ----------------------------
+
+ArtifactWireName = Literal["recipe", "calculation", "graph", "validation", "uiConfig"]
+Count = Annotated[int, Field(strict=True, ge=0)]
+
+
+class GraphSummary(ContractModel):
+    """The counts kept of a condensed run's graph (its nodes, edges and cypherCommands are gone)."""
+
+    node_count: Count
+    edge_count: Count
+    cypher_command_count: Count
+
+
+class ValidationSummary(ContractModel):
+    """The outcome kept of a condensed run's validation (its issues and checks are gone)."""
+
+    valid: bool
+    can_proceed: bool
+    error_count: Count
+    warning_count: Count
+    critical_count: Count
+    summary: ShortText
+
+
+class Condensation(ContractModel):
+    """Retention condensed the run (design section 6; graphstore/retention.py): the artifacts
+    named in `removed` are absent from it for good; `graph` and `validation` keep their counts
+    and outcome when those artifacts were removed."""
+
+    condensed_at: AwareDatetime
+    removed: Annotated[list[ArtifactWireName], Field(max_length=5)] = Field(default_factory=list)
+    graph: GraphSummary | None = None
+    validation: ValidationSummary | None = None
+
+    @model_validator(mode="after")
+    def _unique(self) -> Condensation:
+        if len(set(self.removed)) != len(self.removed):
+            raise at("removed", "names an artifact twice")
+        return self
+
+
 class RunMetadata(ContractModel):
     id: Identifier  # the runId
     status: RunStatus
@@ -113,6 +155,8 @@ class RunMetadata(ContractModel):
     # Budgets broken ("<stage>.duration", "<stage>.memory", "run.duration", "run.memory").
     budget_breaches: Annotated[list[Annotated[str, Field(max_length=64)]],
                                Field(max_length=20)] = Field(default_factory=list)
+    # Set by retention when the run was condensed: a summary, some artifacts removed for good.
+    condensed: Condensation | None = None
 
 
 class RunResult(ContractModel):
@@ -145,9 +189,16 @@ class RunResult(ContractModel):
                 raise at(WIRE_NAME[STAGES[i][1]],
                          f"is present but {WIRE_NAME[STAGES[i - 1][1]]} is absent; artifacts "
                          "after a missing one cannot exist")
+        removed = set(self.metadata.condensed.removed) if self.metadata.condensed else set()
+        for (_, artifact), p in zip(STAGES, present, strict=True):
+            if p and WIRE_NAME[artifact] in removed:
+                raise at(WIRE_NAME[artifact], "is present but metadata.condensed.removed names "
+                         "it; a condensed run no longer has the artifacts it lost")
         if self.metadata.status == "succeeded":
-            if not all(present):
-                missing = [WIRE_NAME[a] for (_, a), p in zip(STAGES, present, strict=True) if not p]
+            # A condensed run lacks what retention removed; any other gap is an error.
+            missing = [WIRE_NAME[a] for (_, a), p in zip(STAGES, present, strict=True)
+                       if not p and WIRE_NAME[a] not in removed]
+            if missing:
                 raise at("metadata.status", f"is succeeded but {', '.join(missing)} is absent")
             if self.metadata.failed_agent is not None:
                 raise at("metadata.failedAgent", "must be absent when the run succeeded")
@@ -278,7 +329,8 @@ def open_envelope(envelope: HandoffEnvelope, *, now: datetime) -> dict[str, Json
 
 
 __all__ = [
-    "ARTIFACT_OF", "STAGES", "WIRE_NAME", "AgentHistoryEntry", "AgentName", "EnvelopeError",
+    "ARTIFACT_OF", "STAGES", "WIRE_NAME", "AgentHistoryEntry", "AgentName", "ArtifactWireName",
+    "Condensation", "EnvelopeError", "GraphSummary", "ValidationSummary",
     "HandoffEnvelope", "HandoffMetadata", "InputContract", "InvocationStatus", "RequestConfig",
     "RequestContext", "Resources", "RunMetadata", "RunResult", "RunStatus", "ShortText",
     "Transcript",

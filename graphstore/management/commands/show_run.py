@@ -58,12 +58,20 @@ class Command(BaseCommand):
         for e in run.agent_history:
             out.append(f"  {e.sequence:>3} {e.agent:<18} {e.status:<9} {e.duration:>8.1f} ms"
                        + (f"  {e.error}" if e.error else ""))
-        out.append(f"Commit marker: {check.marker_nodes} nodes / {check.marker_relationships} "
-                   f"relationships; graph holds {check.nodes} / {check.relationships}: "
-                   f"{'complete' if check.complete else 'INCOMPLETE'}")
-        out.append(f"Checksum: {checksum(run.to_wire())} "
-                   f"({'matches' if checksum(run.to_wire()) == check.checksum else 'DIFFERS from'}"
-                   " the commit marker)")
+        state = "complete" if check.complete else "INCOMPLETE"
+        if check.condensed:
+            removed = ", ".join(meta.condensed.removed) if meta.condensed else "details"
+            out.append(f"Condensed by retention (removed: {removed}); the graph holds "
+                       f"{check.nodes} nodes / {check.relationships} relationships of the "
+                       f"{check.condensed_nodes} / {check.condensed_relationships} the "
+                       f"condensation kept: {state}")
+        else:
+            out.append(f"Commit marker: {check.marker_nodes} nodes / "
+                       f"{check.marker_relationships} relationships; graph holds {check.nodes} / "
+                       f"{check.relationships}: {state}")
+            same = checksum(run.to_wire()) == check.checksum
+            out.append(f"Checksum: {checksum(run.to_wire())} "
+                       f"({'matches' if same else 'DIFFERS from'} the commit marker)")
         self.stdout.write("\n".join(out))
 
 

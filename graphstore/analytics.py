@@ -1,0 +1,377 @@
+"""Run analytics computed inside Neo4j: per-agent duration percentiles and failure rates, budget
+breaches, the most used ingredients, cost per recipe per day, validation error frequency.
+I/O (Neo4j reads).
+
+Every figure is an aggregation in a fixed, parameterised Cypher statement; Python receives the
+aggregated rows only (a handful per agent, recipe-day or error kind), never the runs. Each
+function runs its statements in one read transaction, so the totals and the breakdowns of one
+answer come from the same snapshot.
+
+The window: committed runs (commit marker set) with `since <= startedAt < until`, found through
+the range index on OrchestrationRun.startedAt. Days are UTC calendar days of `startedAt`.
+
+Condensed runs (graphstore/retention.py) keep their run node, invocations and the validation
+outcome, so timings, failures and budget breaches stay complete; they lose the recipe link and
+the calculation (unless a formulation holds them) and the validation issue texts, so ingredient,
+cost and issue figures cover the runs that still have them (`detailsRemoved` counts the runs
+whose issue texts are gone).
+
+Percentiles are `percentileDisc` (nearest rank: an observed duration, the smallest one with at
+least p of the invocations at or below it). Skipped invocations count in neither percentiles
+nor failure rates.
+
+Validation error frequency reads ValidationReport.errors (or .warnings), which the mapper stores
+as canonical JSON text: sorted keys, no whitespace, so every issue is exactly
+`{"agent":"…","field":"…","message":"…","severity":"…"}` (the contract's ValidationIssue has
+these four keys and refuses others). The statement cuts that text with `split` on the separators
+`{"agent":"`, `","field":"`, `","message":"` and `","severity":"`. This is sound, not a guess:
+inside a JSON string every `"` is escaped as `\\"`, so a separator that contains an unescaped
+`"` right after `{` or `,` cannot occur inside a value; a message such as
+`he wrote "},{"agent":"X` stays one message (a test stores exactly that). Values come out JSON
+escaped (grouping is unaffected: escaping is one-to-one) and are unescaped in Python for display.
+Array indices in field paths are folded (`recipe.ingredients[3].percentage` ->
+`recipe.ingredients[*].percentage`) so that one kind of error is counted once, whatever the row.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from neo4j import Driver, ManagedTransaction
+
+from orchestration.contracts import STAGES
+
+_STAGE_ORDER = {agent: i for i, (agent, _) in enumerate(STAGES)}
+
+# The window every statement starts with (range index orchestration_run_started).
+_WINDOW = (
+    "MATCH (r:OrchestrationRun)\n"
+    "WHERE r.startedAt >= $since AND r.startedAt < $until AND r.commitChecksum IS NOT NULL\n"
+)
+# The UTC calendar day a run started on (startedAt keeps the offset it was recorded with).
+_DAY = "date(datetime({datetime: r.startedAt, timezone: 'UTC'}))"
+
+RUN_TOTALS = _WINDOW + (
+    "RETURN count(r) AS runs,\n"
+    "       count(CASE WHEN r.status = 'failed' THEN 1 END) AS failed,\n"
+    "       count(CASE WHEN size(coalesce(r.budgetBreaches, [])) > 0 THEN 1 END) AS breached,\n"
+    "       percentileDisc(r.totalDuration, 0.5) AS p50, percentileDisc(r.totalDuration, 0.95)"
+    " AS p95"
+)
+
+AGENT_STATS = _WINDOW + (
+    "MATCH (r)-[:HAS_AGENT_INVOCATION]->(a:AgentInvocation)\n"
+    "WITH r, a WHERE a.status <> 'skipped'\n"
+    "RETURN a.agent AS agent, count(a) AS invocations, count(DISTINCT r) AS runs,\n"
+    "       count(CASE WHEN a.status = 'failed' THEN 1 END) AS failures,\n"
+    "       percentileDisc(a.duration, 0.5) AS p50, percentileDisc(a.duration, 0.95) AS p95,\n"
+    "       avg(a.duration) AS mean, max(a.duration) AS max\n"
+    "ORDER BY agent"
+)
+
+BUDGET_BREACHES = _WINDOW + (
+    "UNWIND r.budgetBreaches AS breach\n"
+    "WITH r, split(breach, '.') AS parts\n"
+    "RETURN parts[0] AS stage, parts[1] AS kind, count(*) AS breaches,\n"
+    "       count(DISTINCT r) AS runs\n"
+    "ORDER BY breaches DESC, stage, kind"
+)
+
+BUDGET_BREACHES_BY_DAY = _WINDOW + (
+    "UNWIND r.budgetBreaches AS breach\n"
+    f"WITH r, breach, {_DAY} AS day\n"
+    "RETURN day, count(breach) AS breaches, count(DISTINCT r) AS runs\n"
+    "ORDER BY day"
+)
+
+TOP_INGREDIENTS = _WINDOW + (
+    "MATCH (r)-[:USED_RECIPE]->(rv:RecipeVersion)-[h:HAS_INGREDIENT]->(i:Ingredient)\n"
+    "RETURN i.ingredientId AS ingredientId, i.name AS name, count(DISTINCT r) AS runs,\n"
+    "       count(DISTINCT rv.recipeId) AS recipes, avg(h.percentage) AS avgPercentage\n"
+    "ORDER BY runs DESC, name, ingredientId\n"
+    "LIMIT $limit"
+)
+
+# The `limit` recipes with the most costed runs in the window (or the one asked for), then their
+# cost per UTC day and currency.
+COST_PER_RECIPE_DAY = _WINDOW + (
+    "MATCH (r)-[:USED_RECIPE]->(rv:RecipeVersion)\n"
+    "WHERE $recipe IS NULL OR rv.recipeId = $recipe\n"
+    "MATCH (r)-[:PRODUCED_CALCULATION]->(c:CalculationResult)\n"
+    f"WITH rv.recipeId AS recipeId, rv.name AS name, c.currency AS currency, {_DAY} AS day,\n"
+    "     c.totalCost AS cost\n"
+    "WITH recipeId, collect({name: name, currency: currency, day: day, cost: cost}) AS rows,\n"
+    "     count(*) AS recipeRuns\n"
+    "ORDER BY recipeRuns DESC, recipeId\n"
+    "LIMIT $limit\n"
+    "UNWIND rows AS row\n"
+    "WITH recipeId, recipeRuns, row.currency AS currency, row.day AS day, row.name AS name,\n"
+    "     row.cost AS cost\n"
+    "RETURN recipeId, recipeRuns, min(name) AS name, currency, day, count(*) AS runs,\n"
+    "       avg(cost) AS avgCost, min(cost) AS minCost, max(cost) AS maxCost,\n"
+    "       sum(cost) AS totalCost\n"
+    "ORDER BY recipeRuns DESC, recipeId, currency, day"
+)
+
+VALIDATION_TOTALS = _WINDOW + (
+    "MATCH (r)-[:PRODUCED_VALIDATION]->(v:ValidationReport)\n"
+    "WITH v, CASE $kind WHEN 'warnings' THEN v.warningCount ELSE v.errorCount END AS n,\n"
+    "     CASE $kind WHEN 'warnings' THEN v.warnings ELSE v.errors END AS issues\n"
+    "RETURN count(v) AS validated, count(CASE WHEN n > 0 THEN 1 END) AS withIssues,\n"
+    "       count(CASE WHEN n > 0 AND issues IS NULL THEN 1 END) AS detailsRemoved"
+)
+
+VALIDATION_ISSUES = _WINDOW + (
+    "MATCH (r)-[:PRODUCED_VALIDATION]->(v:ValidationReport)\n"
+    "WITH r, CASE $kind WHEN 'warnings' THEN v.warnings ELSE v.errors END AS issues\n"
+    "UNWIND split(issues, '{\"agent\":\"')[1..] AS item\n"
+    "WITH r, split(item, '\",\"field\":\"') AS a\n"
+    "WITH r, a[0] AS agent, split(a[1], '\",\"message\":\"') AS b\n"
+    "WITH r, agent, b[0] AS rawField, split(b[1], '\",\"severity\":\"') AS c\n"
+    "WITH r, agent, split(c[1], '\"')[0] AS severity, split(rawField, '[') AS parts\n"
+    "WITH r, agent, severity, reduce(f = head(parts), p IN tail(parts) |\n"
+    "     f + '[*]' + substring(p, size(split(p, ']')[0]) + 1)) AS field\n"
+    "RETURN agent, field, severity, count(*) AS occurrences, count(DISTINCT r) AS runs\n"
+    "ORDER BY occurrences DESC, runs DESC, agent, field, severity\n"
+    "LIMIT $limit"
+)
+
+
+# --- results ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Window:
+    since: datetime
+    until: datetime
+
+
+@dataclass(frozen=True)
+class RunTotals:
+    runs: int
+    failed: int
+    breached: int  # runs with at least one budget breach
+    p50: float | None  # of totalDuration, ms
+    p95: float | None
+
+    @property
+    def failure_rate(self) -> float | None:
+        return None if self.runs == 0 else self.failed / self.runs
+
+
+@dataclass(frozen=True)
+class AgentStats:
+    agent: str
+    invocations: int  # not skipped
+    runs: int
+    failures: int
+    p50: float  # duration, ms
+    p95: float
+    mean: float
+    max: float
+
+    @property
+    def failure_rate(self) -> float:
+        return self.failures / self.invocations if self.invocations else 0.0
+
+
+@dataclass(frozen=True)
+class AgentReport:
+    window: Window
+    totals: RunTotals
+    agents: list[AgentStats]
+
+
+@dataclass(frozen=True)
+class BreachCount:
+    stage: str  # an agent, or "run" for the whole run
+    kind: str | None  # "duration" or "memory"
+    breaches: int
+    runs: int
+
+
+@dataclass(frozen=True)
+class DayCount:
+    day: date
+    breaches: int
+    runs: int
+
+
+@dataclass(frozen=True)
+class BreachReport:
+    window: Window
+    totals: RunTotals
+    breaches: list[BreachCount]
+    by_day: list[DayCount]
+
+
+@dataclass(frozen=True)
+class IngredientUse:
+    ingredient_id: str
+    name: str
+    runs: int
+    recipes: int
+    avg_percentage: float
+
+
+@dataclass(frozen=True)
+class IngredientReport:
+    window: Window
+    totals: RunTotals
+    ingredients: list[IngredientUse]
+
+
+@dataclass(frozen=True)
+class CostPoint:
+    day: date
+    runs: int
+    avg_cost: float
+    min_cost: float
+    max_cost: float
+    total_cost: float
+
+
+@dataclass(frozen=True)
+class CostSeries:
+    recipe_id: str
+    name: str
+    currency: str
+    runs: int
+    points: list[CostPoint]
+
+
+@dataclass(frozen=True)
+class CostReport:
+    window: Window
+    recipe: str | None
+    series: list[CostSeries]
+
+
+@dataclass(frozen=True)
+class IssueCount:
+    agent: str
+    field: str
+    severity: str
+    occurrences: int
+    runs: int
+
+
+@dataclass(frozen=True)
+class ValidationReportStats:
+    window: Window
+    kind: str  # "errors" or "warnings"
+    validated: int  # runs in the window with a ValidationReport
+    with_issues: int  # of them, runs with at least one issue of this kind
+    details_removed: int  # of those, condensed runs whose issue texts retention removed
+    issues: list[IssueCount]
+
+
+# --- reads -------------------------------------------------------------------------------------
+
+
+def _read(driver: Driver, database: str,
+          statements: list[tuple[str, dict[str, Any]]]) -> list[list[Any]]:
+    """Run the statements in one managed read transaction; their records, in order."""
+
+    def work(tx: ManagedTransaction) -> list[list[Any]]:
+        return [list(tx.run(query, params)) for query, params in statements]
+
+    with driver.session(database=database, default_access_mode="READ") as session:
+        return session.execute_read(work)
+
+
+def _window(window: Window) -> dict[str, Any]:
+    return {"since": window.since, "until": window.until}
+
+
+def _totals(record: Any) -> RunTotals:
+    return RunTotals(runs=record["runs"], failed=record["failed"], breached=record["breached"],
+                     p50=record["p50"], p95=record["p95"])
+
+
+def _day(value: Any) -> date:
+    return value.to_native() if hasattr(value, "to_native") else value
+
+
+def agent_report(window: Window, *, driver: Driver, database: str) -> AgentReport:
+    """Per agent (in stage order): invocations, runs, failures (and rate), p50/p95/mean/max
+    duration; and the same for whole runs."""
+    params = _window(window)
+    totals, agents = _read(driver, database, [(RUN_TOTALS, params), (AGENT_STATS, params)])
+    stats = [AgentStats(agent=r["agent"], invocations=r["invocations"], runs=r["runs"],
+                        failures=r["failures"], p50=r["p50"], p95=r["p95"], mean=r["mean"],
+                        max=r["max"]) for r in agents]
+    stats.sort(key=lambda a: (_STAGE_ORDER.get(a.agent, len(_STAGE_ORDER)), a.agent))
+    return AgentReport(window, _totals(totals[0]), stats)
+
+
+def breach_report(window: Window, *, driver: Driver, database: str) -> BreachReport:
+    """Budget breaches by stage and kind (`run` for the whole run) and per UTC day."""
+    params = _window(window)
+    totals, breaches, days = _read(driver, database, [
+        (RUN_TOTALS, params), (BUDGET_BREACHES, params), (BUDGET_BREACHES_BY_DAY, params)])
+    return BreachReport(
+        window, _totals(totals[0]),
+        [BreachCount(stage=r["stage"], kind=r["kind"], breaches=r["breaches"], runs=r["runs"])
+         for r in breaches],
+        [DayCount(day=_day(r["day"]), breaches=r["breaches"], runs=r["runs"]) for r in days])
+
+
+def ingredient_report(window: Window, *, limit: int, driver: Driver,
+                      database: str) -> IngredientReport:
+    """The `limit` ingredients used by the most runs (ties by name)."""
+    params = _window(window)
+    totals, rows = _read(driver, database, [(RUN_TOTALS, params),
+                                            (TOP_INGREDIENTS, {**params, "limit": limit})])
+    return IngredientReport(window, _totals(totals[0]), [
+        IngredientUse(ingredient_id=r["ingredientId"], name=r["name"], runs=r["runs"],
+                      recipes=r["recipes"], avg_percentage=r["avgPercentage"]) for r in rows])
+
+
+def cost_report(window: Window, *, recipe: str | None, limit: int, driver: Driver,
+                database: str) -> CostReport:
+    """Total cost of the runs of each recipe per UTC day (average, min, max, sum), for the
+    `limit` recipes with the most costed runs, or for the recipe id `recipe` only."""
+    (rows,) = _read(driver, database, [
+        (COST_PER_RECIPE_DAY, {**_window(window), "recipe": recipe, "limit": limit})])
+    grouped: dict[tuple[str, str], list[Any]] = {}
+    for r in rows:  # ordered by recipe, currency, day: one series per recipe and currency
+        grouped.setdefault((r["recipeId"], r["currency"]), []).append(r)
+    series = [
+        CostSeries(recipe_id=recipe_id, name=min(r["name"] for r in group), currency=currency,
+                   runs=sum(r["runs"] for r in group),
+                   points=[CostPoint(day=_day(r["day"]), runs=r["runs"], avg_cost=r["avgCost"],
+                                     min_cost=r["minCost"], max_cost=r["maxCost"],
+                                     total_cost=r["totalCost"]) for r in group])
+        for (recipe_id, currency), group in grouped.items()
+    ]
+    return CostReport(window, recipe, series)
+
+
+def _unescape(text: str) -> str:
+    """A JSON string's content (as cut from the canonical JSON text) -> the text."""
+    try:
+        value = json.loads(f'"{text}"')
+    except ValueError:
+        return text
+    return value if isinstance(value, str) else text
+
+
+def validation_report(window: Window, *, kind: str, limit: int, driver: Driver,
+                      database: str) -> ValidationReportStats:
+    """How often each kind of validation issue (agent, field path with indices folded, severity)
+    occurred, and in how many runs. `kind` is "errors" (critical included) or "warnings"."""
+    if kind not in ("errors", "warnings"):
+        raise ValueError(f"kind must be 'errors' or 'warnings', got {kind!r}")
+    params = {**_window(window), "kind": kind}
+    totals, rows = _read(driver, database, [(VALIDATION_TOTALS, params),
+                                            (VALIDATION_ISSUES, {**params, "limit": limit})])
+    return ValidationReportStats(
+        window, kind, validated=totals[0]["validated"], with_issues=totals[0]["withIssues"],
+        details_removed=totals[0]["detailsRemoved"],
+        issues=[IssueCount(agent=_unescape(r["agent"]), field=_unescape(r["field"]),
+                           severity=r["severity"], occurrences=r["occurrences"], runs=r["runs"])
+                for r in rows])

@@ -1,0 +1,486 @@
+"""Retention (design section 6): runs older than the full-retention period are condensed.
+
+I/O (Neo4j and the blob store; no Django). orchestration/retention.py reads the settings, runs
+this and condenses the ledger after it; `manage.py condense_runs [--dry-run]` and the Celery beat
+job `orchestration.condense_runs` call that.
+
+What a condensed run keeps and loses
+------------------------------------
+
+    kept     OrchestrationRun (metadata, commit marker), its UserRequest and TRIGGERED link, its
+             AgentInvocations (timings, statuses, errors, outputRefs; not their transcripts),
+             REPLAY_OF links, the GraphSnapshot node with its counts (nodeCount, edgeCount,
+             cypherCommandCount, cypherCommandsSize, checksum) and the ValidationReport node
+             with its outcome (valid, canProceed, summary, errorCount, warningCount,
+             criticalCount, checksum)
+    removed  UIConfig (the node), the GraphSnapshot payload (nodes, edges, metadata,
+             cypherCommands) and its blob, the ValidationReport details (errors, warnings,
+             criticalErrors, checks), AgentInvocation transcripts, and the CalculationResult
+             and the run's RecipeVersion link unless an active formulation holds them (below)
+
+The run node is marked `condensed: true, condensedAt` (the first condensation's time),
+`condensedRemoved` (the artifacts it lost, wire names, in stage order) and
+`condensedRetains` (it still links a recipe or a calculation that a formulation holds).
+`graphstore.replay.load_run` reads it back as a summary: `metadata.condensed` says when and
+what was removed, with the graph's counts and the validation's outcome, and the removed
+artifacts are absent (the contract allows that for a condensed run only).
+
+Integrity: the commit marker (commitChecksum, commitNodeCount, commitRelationshipCount) keeps
+describing what the run's write transaction wrote; condensation adds `condensedNodeCount` and
+`condensedRelationshipCount`, counted in the condensing transaction with the very query
+`verify_run` uses (cypher.VERIFY_RUN), and `verify_run` compares a condensed run with those.
+
+Formulations: what keeps a recipe or a calculation
+---------------------------------------------------
+
+Formulations live in the wider formulation graph; this module only reads them (and offers
+`formulation_link` to declare one). The link is explicit:
+
+    (:Formulation {formulationId, status})-[:USES_RECIPE]->(:RecipeVersion)
+    (:Formulation {formulationId, status})-[:USES_CALCULATION]->(:CalculationResult)
+
+Only a formulation whose `status` is exactly 'active' holds anything; a draft or retired one
+holds nothing. A condensed run keeps its CalculationResult when an active formulation uses it,
+and keeps its USED_RECIPE link when an active formulation uses that recipe or when its kept
+calculation needs it (a calculation is read against its recipe). A RecipeVersion node is
+deleted only when, after the link is dropped, no run at all (condensed or not) and no active
+formulation uses it: a recipe shared with a newer run, which is not condensed, always stays.
+Ingredient nodes are shared catalogue nodes and are never deleted here. When a formulation
+is later retired, the next pass revisits the condensed runs that still retain something
+(`condensedRetains`) and removes what no longer has a holder.
+
+Batches, idempotency, blobs
+---------------------------
+
+Candidates are the committed runs whose `startedAt` (native datetime; the run's
+metadata.timestamp) is before the cutoff and which are not condensed yet (or retain something
+that lost its holder), taken in (startedAt, runId) order with a cursor, `batch_size` runs per
+explicit write transaction. Each transaction plans (what the batch holds), applies (deletes and
+marks), deletes orphaned RecipeVersions and records the condensed counts. A second pass finds
+no candidates and changes nothing; a pass interrupted between batches resumes where it stopped.
+
+Blobs are content-addressed, so another GraphSnapshot may reference the same one. The blob
+references (blobUri, blobSha256) are collected in the transaction; only after the last batch
+committed, each blob that no GraphSnapshot references any more (by blobSha256, as the blob
+collector counts references) is deleted, the references checked again right before. Like the
+blob collector (graphstore/blob_gc.py), a blob modified within `blob_grace_s` is left alone:
+a writer re-puts (touches) a blob before the transaction that will reference it. A blob left
+behind by an interrupted pass is unreferenced, so the blob collector deletes it later.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from neo4j import Driver, ManagedTransaction
+
+from . import cypher
+from .blobstore import BlobStore
+
+logger = logging.getLogger(__name__)
+
+ACTIVE = "active"  # the Formulation.status that holds recipes and calculations
+ARTIFACT_ORDER = ("recipe", "calculation", "graph", "validation", "uiConfig")
+
+# --- fixed Cypher ------------------------------------------------------------------------------
+
+_CALC_HELD = ("EXISTS { MATCH (f:Formulation)-[:USES_CALCULATION]->(c) "
+              "WHERE f.status = $active }")
+_RECIPE_HELD = "EXISTS { MATCH (f:Formulation)-[:USES_RECIPE]->(rv) WHERE f.status = $active }"
+
+# Runs to condense, oldest first, after the cursor (startedAt, runId). A condensed run comes
+# back only when it retains a calculation or recipe link that no active formulation holds now.
+CANDIDATES = (
+    "MATCH (r:OrchestrationRun)\n"
+    "WHERE r.startedAt < $cutoff AND r.commitChecksum IS NOT NULL\n"
+    "  AND ($afterStartedAt IS NULL OR r.startedAt > $afterStartedAt\n"
+    "       OR (r.startedAt = $afterStartedAt AND r.runId > $afterRunId))\n"
+    "  AND (r.condensed IS NULL OR (r.condensedRetains = true AND (\n"
+    "       EXISTS { MATCH (r)-[:PRODUCED_CALCULATION]->(c:CalculationResult)\n"
+    f"                WHERE NOT {_CALC_HELD} }}\n"
+    "       OR EXISTS { MATCH (r)-[:USED_RECIPE]->(rv:RecipeVersion)\n"
+    f"                   WHERE NOT {_RECIPE_HELD}\n"
+    "                   AND NOT EXISTS { MATCH (r)-[:PRODUCED_CALCULATION]->(c)\n"
+    f"                                    WHERE {_CALC_HELD} }} }})))\n"
+    "RETURN r.runId AS runId, r.startedAt AS startedAt\n"
+    "ORDER BY startedAt, runId LIMIT $limit"
+)
+
+# What each run of a batch holds now (read in the condensing transaction, and by a dry run).
+PLAN = (
+    "UNWIND $runIds AS runId\n"
+    "MATCH (r:OrchestrationRun {runId: runId})\n"
+    "OPTIONAL MATCH (r)-[:PRODUCED_UI]->(ui:UIConfig)\n"
+    "OPTIONAL MATCH (r)-[:PRODUCED_GRAPH]->(g:GraphSnapshot)\n"
+    "OPTIONAL MATCH (r)-[:PRODUCED_VALIDATION]->(v:ValidationReport)\n"
+    "OPTIONAL MATCH (r)-[:PRODUCED_CALCULATION]->(c:CalculationResult)\n"
+    "OPTIONAL MATCH (r)-[:USED_RECIPE]->(rv:RecipeVersion)\n"
+    "RETURN r.runId AS runId, r.startedAt AS startedAt, r.status AS status,\n"
+    "       coalesce(r.condensedRemoved, []) AS removedBefore,\n"
+    "       ui IS NOT NULL AS hasUi,\n"
+    "       g IS NOT NULL AND (g.nodes IS NOT NULL OR g.edges IS NOT NULL\n"
+    "           OR g.cypherCommands IS NOT NULL OR g.blobSha256 IS NOT NULL) AS graphPayload,\n"
+    "       g.blobUri AS blobUri, g.blobSha256 AS blobSha256,\n"
+    "       v IS NOT NULL AND (v.errors IS NOT NULL OR v.checks IS NOT NULL)\n"
+    "           AS validationDetails,\n"
+    "       c IS NOT NULL AS hasCalculation,\n"
+    f"       c IS NOT NULL AND {_CALC_HELD} AS calculationHeld,\n"
+    "       rv.checksum AS recipe,\n"
+    f"       rv IS NOT NULL AND {_RECIPE_HELD} AS recipeHeld"
+)
+
+# The condensation of a batch; `rows` carry the decisions taken from PLAN in the same
+# transaction. Deleting or removing on a missing (null) node is a no-op.
+APPLY = (
+    "UNWIND $rows AS row\n"
+    "MATCH (r:OrchestrationRun {runId: row.runId})\n"
+    "CALL (r) { OPTIONAL MATCH (r)-[:PRODUCED_UI]->(ui:UIConfig) DETACH DELETE ui }\n"
+    "CALL (r) { OPTIONAL MATCH (r)-[:PRODUCED_GRAPH]->(g:GraphSnapshot)\n"
+    "           REMOVE g.nodes, g.edges, g.metadata, g.cypherCommands,\n"
+    "                  g.blobUri, g.blobSha256, g.blobSize }\n"
+    "CALL (r) { OPTIONAL MATCH (r)-[:PRODUCED_VALIDATION]->(v:ValidationReport)\n"
+    "           REMOVE v.errors, v.warnings, v.criticalErrors, v.checks }\n"
+    "CALL (r) { OPTIONAL MATCH (r)-[:HAS_AGENT_INVOCATION]->(a:AgentInvocation)\n"
+    "           REMOVE a.transcriptPrompt, a.transcriptResponse, a.transcriptRedacted }\n"
+    "CALL (r, row) { OPTIONAL MATCH (r)-[:PRODUCED_CALCULATION]->(c:CalculationResult)\n"
+    "                WITH c WHERE c IS NOT NULL AND NOT row.keepCalculation\n"
+    "                DETACH DELETE c }\n"
+    "CALL (r, row) { OPTIONAL MATCH (r)-[u:USED_RECIPE]->(:RecipeVersion)\n"
+    "                WITH u WHERE u IS NOT NULL AND NOT row.keepRecipe\n"
+    "                DELETE u }\n"
+    "SET r.condensed = true, r.condensedAt = coalesce(r.condensedAt, $now),\n"
+    "    r.condensedRemoved = row.removed, r.condensedRetains = row.retains"
+)
+
+# RecipeVersions whose last user was just unlinked (no run, no active formulation uses them).
+RECIPE_GC = (
+    "UNWIND $recipes AS key\n"
+    "MATCH (rv:RecipeVersion {checksum: key})\n"
+    "WHERE NOT EXISTS { MATCH (:OrchestrationRun)-[:USED_RECIPE]->(rv) }\n"
+    f"  AND NOT {_RECIPE_HELD}\n"
+    "DETACH DELETE rv\n"
+    "RETURN key"
+)
+
+SET_COUNTS = (
+    "UNWIND $rows AS row\n"
+    "MATCH (r:OrchestrationRun {runId: row.runId})\n"
+    "SET r.condensedNodeCount = row.nodes, r.condensedRelationshipCount = row.relationships"
+)
+
+# Who uses these recipes / blobs now (a dry run's whole-pass decisions; blob checks).
+RECIPE_USERS = (
+    "UNWIND $recipes AS key\n"
+    "MATCH (rv:RecipeVersion {checksum: key})\n"
+    "RETURN key, [(o:OrchestrationRun)-[:USED_RECIPE]->(rv) | o.runId] AS runs,\n"
+    f"       {_RECIPE_HELD} AS held"
+)
+BLOB_USERS = (
+    "UNWIND $shas AS sha\n"
+    "OPTIONAL MATCH (o:OrchestrationRun)-[:PRODUCED_GRAPH]->(g:GraphSnapshot {blobSha256: sha})\n"
+    "RETURN sha, collect(o.runId) AS runs"
+)
+
+# Declaring a formulation and what it uses (the formulation graph's side of the link).
+LINK_FORMULATION = (
+    "MATCH (r:OrchestrationRun {runId: $runId})\n"
+    "MERGE (f:Formulation {formulationId: $formulationId})\n"
+    "ON CREATE SET f.createdAt = $now\n"
+    "SET f.status = $status, f.updatedAt = $now\n"
+    "WITH f, r\n"
+    "CALL (f, r) { OPTIONAL MATCH (r)-[:USED_RECIPE]->(rv:RecipeVersion)\n"
+    "              WITH rv WHERE rv IS NOT NULL MERGE (f)-[:USES_RECIPE]->(rv) }\n"
+    "CALL (f, r) { OPTIONAL MATCH (r)-[:PRODUCED_CALCULATION]->(c:CalculationResult)\n"
+    "              WITH c WHERE c IS NOT NULL AND $withCalculation\n"
+    "              MERGE (f)-[:USES_CALCULATION]->(c) }\n"
+    "RETURN f.formulationId AS formulationId"
+)
+SET_FORMULATION_STATUS = (
+    "MATCH (f:Formulation {formulationId: $formulationId})\n"
+    "SET f.status = $status, f.updatedAt = $now RETURN f.formulationId AS formulationId"
+)
+
+
+# --- results -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    """What condensing one run removes and keeps (one row of PLAN plus the decisions)."""
+
+    run_id: str
+    started_at: str
+    status: str
+    removed: tuple[str, ...]  # artifacts removed by this pass (wire names, stage order)
+    removed_total: tuple[str, ...]  # with those removed by earlier passes
+    keep_calculation: bool
+    keep_recipe: bool
+    recipe: str | None  # RecipeVersion checksum the run links now
+    blob_uri: str | None
+    blob_sha256: str | None
+
+    @property
+    def retains(self) -> bool:
+        return self.keep_calculation or (self.keep_recipe and self.recipe is not None)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"runId": self.run_id, "startedAt": self.started_at, "status": self.status,
+                "removed": list(self.removed), "keptCalculation": self.keep_calculation,
+                "keptRecipe": self.keep_recipe and self.recipe is not None,
+                "blobUri": self.blob_uri}
+
+
+@dataclass
+class CondenseReport:
+    cutoff: datetime
+    dry_run: bool
+    runs: list[RunPlan] = field(default_factory=list)
+    batches: int = 0
+    nodes_deleted: int = 0
+    relationships_deleted: int = 0
+    properties_changed: int = 0
+    recipes_deleted: list[str] = field(default_factory=list)  # RecipeVersion checksums
+    blobs_deleted: list[str] = field(default_factory=list)  # uris (would be, on a dry run)
+    blobs_shared: list[str] = field(default_factory=list)  # still referenced: kept
+    blobs_recent: list[str] = field(default_factory=list)  # modified within the grace: kept
+
+    @property
+    def calculations_kept(self) -> int:
+        return sum(1 for p in self.runs if p.keep_calculation)
+
+    @property
+    def recipes_kept(self) -> int:
+        return sum(1 for p in self.runs if p.keep_recipe and p.recipe is not None)
+
+    def count(self, artifact: str) -> int:
+        return sum(1 for p in self.runs if artifact in p.removed)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "cutoff": self.cutoff.isoformat(), "dryRun": self.dry_run, "runs": len(self.runs),
+            "batches": self.batches,
+            "removed": {a: self.count(a) for a in ARTIFACT_ORDER},
+            "kept": {"calculations": self.calculations_kept, "recipeLinks": self.recipes_kept},
+            "recipesDeleted": len(self.recipes_deleted), "nodesDeleted": self.nodes_deleted,
+            "relationshipsDeleted": self.relationships_deleted,
+            "propertiesChanged": self.properties_changed,
+            "blobsDeleted": len(self.blobs_deleted), "blobsShared": len(self.blobs_shared),
+            "blobsRecent": len(self.blobs_recent),
+        }
+
+    def lines(self) -> list[str]:
+        """A human account of the pass (what `condense_runs` prints)."""
+        dry = self.dry_run
+        removes, deleted = ("would remove", "would be deleted") if dry else ("removed", "deleted")
+        out = [f"{len(self.runs)} run(s) started before {self.cutoff.isoformat()} "
+               f"{'would be' if dry else 'were'} condensed ({self.batches} batch(es))."]
+        for p in self.runs:
+            kept = [name for name, flag in (("calculation", p.keep_calculation),
+                                            ("recipe", p.keep_recipe and p.recipe is not None))
+                    if flag]
+            out.append(f"  {p.run_id} ({p.status}, started {p.started_at}): "
+                       f"{removes} {', '.join(p.removed) or 'nothing more'}"
+                       + (f"; keeps its {' and '.join(kept)} (an active formulation uses them)"
+                          if kept else "")
+                       + (f"; its blob {p.blob_uri}" if p.blob_uri else ""))
+        out.append(f"RecipeVersions no longer used, {deleted}: {len(self.recipes_deleted)}. "
+                   f"Blobs {deleted}: {len(self.blobs_deleted)}; kept because another snapshot "
+                   f"references them: {len(self.blobs_shared)}; kept because modified within "
+                   f"the grace period (the blob collector takes them later): "
+                   f"{len(self.blobs_recent)}.")
+        if not dry:
+            out.append(f"Neo4j: {self.nodes_deleted} nodes and {self.relationships_deleted} "
+                       f"relationships deleted, {self.properties_changed} properties set or "
+                       "removed.")
+        return out
+
+
+# --- the pass ----------------------------------------------------------------------------------
+
+
+def _iso(value: Any) -> str:
+    native = value.to_native() if hasattr(value, "to_native") else value
+    return native.isoformat() if hasattr(native, "isoformat") else str(native)
+
+
+def _decide(rec: Any) -> RunPlan:
+    keep_calculation = bool(rec["calculationHeld"])
+    keep_recipe = bool(rec["recipeHeld"]) or keep_calculation
+    now_removed = set()
+    if rec["hasUi"]:
+        now_removed.add("uiConfig")
+    if rec["graphPayload"]:
+        now_removed.add("graph")
+    if rec["validationDetails"]:
+        now_removed.add("validation")
+    if rec["hasCalculation"] and not keep_calculation:
+        now_removed.add("calculation")
+    if rec["recipe"] is not None and not keep_recipe:
+        now_removed.add("recipe")
+    total = now_removed | set(rec["removedBefore"])
+    return RunPlan(
+        run_id=rec["runId"], started_at=_iso(rec["startedAt"]), status=rec["status"],
+        removed=tuple(a for a in ARTIFACT_ORDER if a in now_removed),
+        removed_total=tuple(a for a in ARTIFACT_ORDER if a in total),
+        keep_calculation=keep_calculation, keep_recipe=keep_recipe, recipe=rec["recipe"],
+        blob_uri=rec["blobUri"], blob_sha256=rec["blobSha256"])
+
+
+def _candidates(driver: Driver, database: str, cutoff: datetime,
+                batch_size: int) -> Iterable[list[str]]:
+    after: tuple[Any, str] | None = None
+    while True:
+        records, _, _ = driver.execute_query(
+            CANDIDATES, cutoff=cutoff, afterStartedAt=after[0] if after else None,
+            afterRunId=after[1] if after else "", limit=batch_size, active=ACTIVE,
+            database_=database)
+        if not records:
+            return
+        after = (records[-1]["startedAt"], records[-1]["runId"])
+        yield [r["runId"] for r in records]
+
+
+@dataclass
+class _BatchOutcome:
+    plans: list[RunPlan]
+    recipes_deleted: list[str]
+    nodes_deleted: int
+    relationships_deleted: int
+    properties_changed: int
+
+
+def _condense_batch(tx: ManagedTransaction, run_ids: list[str], now: datetime) -> _BatchOutcome:
+    plans = [_decide(rec) for rec in tx.run(PLAN, runIds=run_ids, active=ACTIVE)]
+    rows = [{"runId": p.run_id, "keepCalculation": p.keep_calculation,
+             "keepRecipe": p.keep_recipe, "removed": list(p.removed_total),
+             "retains": p.retains} for p in plans]
+    applied = tx.run(APPLY, rows=rows, now=now).consume().counters
+    unlinked = sorted({p.recipe for p in plans if p.recipe is not None and not p.keep_recipe})
+    gc = tx.run(RECIPE_GC, recipes=unlinked, active=ACTIVE)
+    deleted = [r["key"] for r in gc]
+    gc_counters = gc.consume().counters
+    counts = []
+    for p in plans:  # what the graph holds for the run now, counted as verify_run counts
+        rec = tx.run(cypher.VERIFY_RUN, cypher.VERIFY_PARAMS, runId=p.run_id).single(strict=True)
+        counts.append({"runId": p.run_id, "nodes": rec["nodes"],
+                       "relationships": rec["relationships"]})
+    tx.run(SET_COUNTS, rows=counts).consume()
+    return _BatchOutcome(
+        plans=plans, recipes_deleted=deleted,
+        nodes_deleted=applied.nodes_deleted + gc_counters.nodes_deleted,
+        relationships_deleted=applied.relationships_deleted + gc_counters.relationships_deleted,
+        properties_changed=applied.properties_set)  # set or removed
+
+
+def condense_runs(*, driver: Driver, database: str, blob_store: BlobStore, cutoff: datetime,
+                  now: datetime, batch_size: int = 100, dry_run: bool = False,
+                  blob_grace_s: float = 3600.0,
+                  clock: Callable[[], float] | None = None) -> CondenseReport:
+    """Condense every committed run started before `cutoff` (see the module docstring).
+    `dry_run` reads the same plan and changes nothing. `clock` (epoch seconds) measures the
+    blobs' grace period; it defaults to `now`."""
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1, got {batch_size}.")
+    report = CondenseReport(cutoff=cutoff, dry_run=dry_run)
+    for run_ids in _candidates(driver, database, cutoff, batch_size):
+        report.batches += 1
+        if dry_run:
+            records, _, _ = driver.execute_query(PLAN, runIds=run_ids, active=ACTIVE,
+                                                 database_=database, routing_="r")
+            report.runs += [_decide(rec) for rec in records]
+            continue
+        with driver.session(database=database) as session:
+            outcome = session.execute_write(_condense_batch, run_ids, now)
+        report.runs += outcome.plans
+        report.recipes_deleted += outcome.recipes_deleted
+        report.nodes_deleted += outcome.nodes_deleted
+        report.relationships_deleted += outcome.relationships_deleted
+        report.properties_changed += outcome.properties_changed
+        logger.info("retention condensed a batch of %d runs", len(outcome.plans), extra={
+            "event": "retention", "runs": len(outcome.plans),
+            "nodesDeleted": outcome.nodes_deleted})
+    if dry_run:
+        report.recipes_deleted = _recipes_to_delete(driver, database, report.runs)
+    _blobs(driver, database, blob_store, report, grace_s=blob_grace_s,
+           now_s=clock() if clock else now.timestamp())
+    return report
+
+
+def _recipes_to_delete(driver: Driver, database: str, plans: list[RunPlan]) -> list[str]:
+    """Dry run: the RecipeVersions the whole pass would leave without a user."""
+    unlinking = {p.run_id for p in plans if p.recipe is not None and not p.keep_recipe}
+    recipes = sorted({p.recipe for p in plans if p.recipe is not None and not p.keep_recipe})
+    if not recipes:
+        return []
+    records, _, _ = driver.execute_query(RECIPE_USERS, recipes=recipes, active=ACTIVE,
+                                         database_=database, routing_="r")
+    return [r["key"] for r in records if not r["held"] and set(r["runs"]) <= unlinking]
+
+
+def _blobs(driver: Driver, database: str, store: BlobStore, report: CondenseReport, *,
+           grace_s: float, now_s: float) -> None:
+    """Blobs of the condensed snapshots: delete (or, on a dry run, list) those no other
+    snapshot references, after the graph change committed."""
+    blobs = {p.blob_sha256: p.blob_uri for p in report.runs
+             if p.blob_sha256 is not None and p.blob_uri is not None and "graph" in p.removed}
+    if not blobs:
+        return
+    condensing = {p.run_id for p in report.runs}
+    records, _, _ = driver.execute_query(BLOB_USERS, shas=sorted(blobs), database_=database,
+                                         routing_="r")
+    # On a real pass the condensed snapshots no longer reference their blobs; on a dry run
+    # they still do, and count as gone.
+    free = set()
+    for rec in records:
+        users = set(rec["runs"]) - (condensing if report.dry_run else set())
+        if users:
+            report.blobs_shared.append(blobs[rec["sha"]])
+        else:
+            free.add(rec["sha"])
+    if not free:
+        return
+    modified = {ref.sha256: ref.modified_at for ref in store.iter_blobs() if ref.sha256 in free}
+    for sha in sorted(free):
+        uri = blobs[sha]
+        if sha not in modified:
+            continue  # already gone (an earlier pass, the blob collector): nothing to do
+        mtime = modified[sha]
+        if mtime is not None and mtime > now_s - grace_s:
+            report.blobs_recent.append(uri)
+            continue
+        if not report.dry_run:
+            again, _, _ = driver.execute_query(BLOB_USERS, shas=[sha], database_=database,
+                                               routing_="r")
+            if again[0]["runs"]:  # referenced since the first look: keep it
+                report.blobs_shared.append(uri)
+                continue
+            store.delete(uri)
+        report.blobs_deleted.append(uri)
+
+
+# --- formulations ------------------------------------------------------------------------------
+
+
+def formulation_link(*, driver: Driver, database: str, formulation_id: str, run_id: str,
+                     now: datetime, status: str = ACTIVE, with_calculation: bool = True) -> None:
+    """Declare that formulation `formulation_id` (created if new, its status set) uses the
+    recipe of run `run_id` and, with `with_calculation`, that run's calculation."""
+    records, _, _ = driver.execute_query(
+        LINK_FORMULATION, formulationId=formulation_id, runId=run_id, status=status,
+        withCalculation=with_calculation, now=now, database_=database)
+    if not records:
+        raise LookupError(f"No persisted run has the runId {run_id!r}; the formulation "
+                          f"{formulation_id!r} was not linked.")
+
+
+def formulation_status_set(*, driver: Driver, database: str, formulation_id: str, status: str,
+                           now: datetime) -> None:
+    """Change a formulation's status ('active' holds its recipes and calculations)."""
+    records, _, _ = driver.execute_query(SET_FORMULATION_STATUS, formulationId=formulation_id,
+                                         status=status, now=now, database_=database)
+    if not records:
+        raise LookupError(f"No formulation has the id {formulation_id!r}.")

@@ -1,0 +1,295 @@
+"""Retention against the real Neo4j (issue part 1): runs with backdated timestamps are condensed
+(counts before and after), recipes and calculations an active formulation holds are kept, blobs
+are removed unless shared, a second pass and a dry run change nothing; the ledger, the command,
+the API and the run page follow."""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.core.management import call_command
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from graphstore.blobstore import LocalBlobStore
+from graphstore.replay import load_run, verify_run
+from graphstore.retention import condense_runs, formulation_link, formulation_status_set
+from graphstore.writer import RunWriter
+from orchestration import services, tasks
+from orchestration.contracts import RunResult
+from orchestration.models import RetentionSettings, RunRecord
+from orchestration.synthetic import make_run
+from tests.conftest import NOW, count_graph
+
+pytestmark = [pytest.mark.integration]
+
+OLD = NOW - timedelta(days=40)
+CUTOFF = NOW - timedelta(days=30)
+PADDING = 40_000  # cypherCommands past the 32 KB blob threshold
+
+
+def _db() -> str:
+    return str(settings.NEO4J_DATABASE)
+
+
+def _labels(driver: Any) -> dict[str, int]:
+    records, _, _ = driver.execute_query(
+        "MATCH (n) UNWIND labels(n) AS label RETURN label, count(*) AS n", database_=_db())
+    return {r["label"]: r["n"] for r in records}
+
+
+def _state(driver: Any) -> list[Any]:
+    """Every node and relationship with its properties: what "changes nothing" compares."""
+    nodes, _, _ = driver.execute_query(
+        "MATCH (n) RETURN labels(n) AS l, properties(n) AS p", database_=_db())
+    rels, _, _ = driver.execute_query(
+        "MATCH (a)-[r]->(b) RETURN elementId(a) AS a, type(r) AS t, properties(r) AS p, "
+        "elementId(b) AS b", database_=_db())
+    return sorted(repr(sorted(r.data().items())) for r in [*nodes, *rels])
+
+
+def _age_blobs(root: Path) -> list[Path]:
+    """Blobs as old as their runs (the blob grace period protects recently written ones)."""
+    files = [p for p in root.rglob("*") if p.is_file() and not p.name.startswith(".")]
+    old = OLD.timestamp()
+    for path in files:
+        os.utime(path, (old, old))
+    return files
+
+
+def _load(driver: Any, run_id: str, store: Any) -> RunResult:
+    return load_run(run_id, driver=driver, database=_db(), blob_store=store)
+
+
+@pytest.fixture
+def scenario(graph: Any, blob_store: LocalBlobStore) -> dict[str, RunResult]:
+    """Five old runs and one recent run:
+    old-blob      graph in a blob of its own
+    old-held      recipe and calculation held by an active formulation
+    old-shared    same recipe and same blob as the recent run
+    old-failed    failed at GraphBuilder (no graph, validation, UI)
+    old-retired   recipe held only by a retired formulation
+    new-shared    recent (not condensed), sharing recipe and blob with old-shared"""
+    writer = RunWriter(graph, database=_db(), blob_store=blob_store)
+    runs = {
+        "old-blob": make_run(11, now=OLD, run_id="run-old-blob", cypher_padding=PADDING),
+        "old-held": make_run(12, now=OLD, run_id="run-old-held"),
+        "old-shared": make_run(13, now=OLD, run_id="run-old-shared", cypher_padding=PADDING + 1),
+        "old-failed": make_run(14, now=OLD, run_id="run-old-failed", failed_agent="GraphBuilder"),
+        "old-retired": make_run(16, now=OLD, run_id="run-old-retired"),
+        "new-shared": make_run(13, now=NOW, run_id="run-new-shared", cypher_padding=PADDING + 1),
+    }
+    for run in runs.values():
+        writer.write(run)
+    formulation_link(driver=graph, database=_db(), formulation_id="f-held",
+                     run_id="run-old-held", now=NOW)
+    formulation_link(driver=graph, database=_db(), formulation_id="f-retired",
+                     run_id="run-old-retired", now=NOW, status="retired")
+    _age_blobs(blob_store.root)
+    return runs
+
+
+def _condense(graph: Any, store: Any, **kwargs: Any) -> Any:
+    return condense_runs(driver=graph, database=_db(), blob_store=store, cutoff=CUTOFF,
+                         now=NOW, clock=NOW.timestamp, **kwargs)
+
+
+def test_condensing_keeps_summaries_and_removes_payloads(graph, blob_store, scenario):
+    """Old runs lose UIConfig, graph payloads and blobs, validation details and unheld recipes
+    and calculations; each stays readable as a summary marked condensed, with a consistent
+    marker; the recent run and what it shares are untouched."""
+    before = _labels(graph)
+    blobs_before = _age_blobs(blob_store.root)
+    assert before["OrchestrationRun"] == 6 and before["UIConfig"] == 5
+    assert before["CalculationResult"] == 6 and len(blobs_before) == 2
+
+    report = _condense(graph, blob_store, batch_size=2)
+
+    old = sorted(r.run_id for k, r in scenario.items() if k.startswith("old"))
+    assert sorted(p.run_id for p in report.runs) == old and report.batches == 3
+    after = _labels(graph)
+    assert after["OrchestrationRun"] == 6 and after["AgentInvocation"] == before["AgentInvocation"]
+    assert after["UserRequest"] == before["UserRequest"]
+    assert after["UIConfig"] == 1  # the recent run's
+    assert after["GraphSnapshot"] == before["GraphSnapshot"]  # kept as counts
+    assert after["ValidationReport"] == before["ValidationReport"]  # kept as outcomes
+    assert after["CalculationResult"] == 2  # the recent run's and the one f-held holds
+    # old-blob's and old-failed's recipes are gone; old-retired's too (a retired formulation
+    # holds nothing); old-held's is held and old-shared's is used by the recent run.
+    assert after["RecipeVersion"] == before["RecipeVersion"] - 3
+    assert len(report.recipes_deleted) == 3
+
+    for key in ("old-blob", "old-held", "old-shared", "old-failed", "old-retired"):
+        run = _load(graph, scenario[key].run_id, blob_store)
+        condensed = run.metadata.condensed
+        assert condensed is not None and condensed.condensed_at == NOW
+        assert run.graph is None and run.validation is None and run.ui_config is None
+        assert run.request == scenario[key].request
+        assert [e.agent for e in run.agent_history] == [
+            e.agent for e in scenario[key].agent_history]
+        check = verify_run(run.run_id, driver=graph, database=_db())
+        assert check.condensed and check.complete, check
+    held = _load(graph, "run-old-held", blob_store)
+    assert held.recipe == scenario["old-held"].recipe
+    assert held.calculation == scenario["old-held"].calculation
+    assert held.metadata.condensed.removed == ["graph", "validation", "uiConfig"]
+    assert held.metadata.condensed.validation.valid is True
+    assert held.metadata.condensed.graph.node_count == len(scenario["old-held"].graph.nodes)
+    failed = _load(graph, "run-old-failed", blob_store)
+    assert failed.metadata.condensed.removed == ["recipe", "calculation"]
+    assert failed.metadata.condensed.validation is None
+    # The blob only old-blob used is gone; the one the recent run shares stays.
+    assert [Path(u.removeprefix("file://")) for u in report.blobs_deleted] == [
+        p for p in blobs_before if p.exists() is False]
+    assert len(report.blobs_deleted) == 1 and len(report.blobs_shared) == 1
+    recent = _load(graph, "run-new-shared", blob_store)
+    assert recent.graph == scenario["new-shared"].graph  # read back whole, its blob too
+    assert recent.ui_config is not None and recent.metadata.condensed is None
+    assert verify_run("run-new-shared", driver=graph, database=_db()).complete
+
+
+def test_second_pass_and_dry_run_change_nothing(graph, blob_store, scenario):
+    """A dry run changes nothing and plans exactly what the pass then does; after the pass, a
+    second one (dry or not) finds nothing and leaves the graph and the blobs as they are."""
+    state, files = _state(graph), sorted(_age_blobs(blob_store.root))
+    dry = _condense(graph, blob_store, dry_run=True)
+    assert _state(graph) == state and sorted(_age_blobs(blob_store.root)) == files
+    assert len(dry.runs) == 5 and dry.nodes_deleted == 0
+
+    real = _condense(graph, blob_store)
+    assert [p.as_dict() for p in real.runs] == [p.as_dict() for p in dry.runs]
+    assert sorted(real.recipes_deleted) == sorted(dry.recipes_deleted)
+    assert real.blobs_deleted == dry.blobs_deleted and real.blobs_shared == dry.blobs_shared
+    assert real.nodes_deleted > 0
+
+    state, files = _state(graph), sorted(_age_blobs(blob_store.root))
+    nodes_rels = count_graph(graph)
+    for dry_run in (True, False):
+        again = _condense(graph, blob_store, dry_run=dry_run)
+        assert again.runs == [] and again.nodes_deleted == 0 and again.blobs_deleted == []
+    assert _state(graph) == state and count_graph(graph) == nodes_rels
+    assert sorted(_age_blobs(blob_store.root)) == files
+
+
+def test_retiring_a_formulation_releases_what_it_held(graph, blob_store, scenario):
+    """A condensed run keeps its recipe and calculation while an active formulation uses them;
+    once the formulation is retired, the next pass removes them (and only then)."""
+    _condense(graph, blob_store)
+    assert _condense(graph, blob_store).runs == []
+    formulation_status_set(driver=graph, database=_db(), formulation_id="f-held",
+                           status="retired", now=NOW)
+    report = _condense(graph, blob_store)
+    assert [p.run_id for p in report.runs] == ["run-old-held"]
+    assert report.runs[0].removed == ("recipe", "calculation")
+    run = _load(graph, "run-old-held", blob_store)
+    assert run.recipe is None and run.calculation is None
+    assert run.metadata.condensed.removed == ["recipe", "calculation", "graph", "validation",
+                                              "uiConfig"]
+    assert verify_run("run-old-held", driver=graph, database=_db()).complete
+    assert _condense(graph, blob_store).runs == []
+
+
+def test_a_recipe_used_by_a_newer_run_is_never_deleted(graph, blob_store, scenario):
+    """old-shared's RecipeVersion loses old-shared's link but stays for the recent run."""
+    _condense(graph, blob_store)
+    records, _, _ = graph.execute_query(
+        "MATCH (r:OrchestrationRun)-[:USED_RECIPE]->(rv:RecipeVersion) "
+        "WHERE r.runId IN ['run-old-shared', 'run-new-shared'] RETURN r.runId AS run",
+        database_=_db())
+    assert [r["run"] for r in records] == ["run-new-shared"]
+    assert _load(graph, "run-new-shared", blob_store).recipe == scenario["new-shared"].recipe
+
+
+# --- the ledger, the command, the beat task, the API and the run page --------------------------
+
+
+@pytest.fixture
+def ingested(graph: Any, transactional_db: Any) -> dict[str, str]:
+    """An old run with a blob and a recent one, ingested as external runs (ledger + Neo4j)
+    through the configured blob store, the old run's blob as old as the run."""
+    now = timezone.now()
+    old = make_run(21, now=now - timedelta(days=40), run_id="run-ledger-old",
+                   cypher_padding=PADDING + 7)
+    new = make_run(22, now=now, run_id="run-ledger-new")
+    blob_uri = services.run_result_ingest(user=None, run=old).summary.blob_uri
+    services.run_result_ingest(user=None, run=new)
+    blob = Path(blob_uri.removeprefix("file://"))
+    stamp = (now - timedelta(days=40)).timestamp()
+    os.utime(blob, (stamp, stamp))
+    return {"old": old.run_id, "new": new.run_id, "blob": str(blob), "wire": old.to_wire()}
+
+
+def test_command_dry_run_then_condense_the_ledger_too(graph, ingested, django_user_model):
+    """`condense_runs --dry-run` prints the plan and changes nothing; `condense_runs` condenses
+    Neo4j and the ledger row (the removed payloads are gone from the Django database), deletes
+    the blob, and a second call does nothing. The API and the run page show a summary marked
+    condensed; the run list still lists it."""
+    from io import StringIO
+
+    state = _state(graph)
+    out = StringIO()
+    call_command("condense_runs", "--dry-run", stdout=out)
+    text = out.getvalue()
+    assert "Dry run" in text and "run-ledger-old" in text and "would remove" in text
+    assert "run-ledger-new" not in text and "1 ledger row(s) would be condensed" in text
+    assert _state(graph) == state and Path(ingested["blob"]).exists()
+    assert RunRecord.objects.get(run_id="run-ledger-old").condensed_at is None
+
+    out = StringIO()
+    call_command("condense_runs", stdout=out)
+    assert "1 run(s)" in out.getvalue() and "1 ledger row(s) were condensed" in out.getvalue()
+    assert not Path(ingested["blob"]).exists()
+    row = RunRecord.objects.get(run_id="run-ledger-old")
+    assert row.condensed_at is not None
+    assert {"graph", "validation", "uiConfig", "recipe", "calculation"}.isdisjoint(row.result)
+    assert RunResult.model_validate(row.result).metadata.condensed is not None
+    assert RunRecord.objects.get(run_id="run-ledger-new").condensed_at is None
+
+    state = _state(graph)
+    out = StringIO()
+    call_command("condense_runs", stdout=out)
+    assert "0 run(s)" in out.getvalue() and "0 ledger row(s)" in out.getvalue()
+    assert _state(graph) == state
+
+    user = django_user_model.objects.create_user("ret", password="a-long-password-42")
+    api = APIClient()
+    api.force_authenticate(user)
+    body = api.get("/api/orchestration/runs/run-ledger-old").json()
+    assert body["metadata"]["condensed"]["removed"] == ["recipe", "calculation", "graph",
+                                                        "validation", "uiConfig"]
+    assert "graph" not in body and body["agentHistory"]
+    listed = api.get("/api/orchestration/runs?text=run-ledger").json()["results"]
+    assert {r["runId"] for r in listed} == {"run-ledger-old", "run-ledger-new"}
+    # Posting the original again is the same run, already persisted: nothing is written back.
+    again = api.post("/api/orchestration/runs", data=json.dumps(ingested["wire"]),
+                     content_type="application/json")
+    assert again.status_code == 200 and again.json()["created"] is False, again.content
+    assert _state(graph) == state and not Path(ingested["blob"]).exists()
+    assert RunRecord.objects.get(run_id="run-ledger-old").status == row.status
+    from django.test import Client
+
+    web = Client()
+    web.force_login(user)
+    page = web.get("/runs/run-ledger-old/")
+    assert page.status_code == 200
+    assert b'data-testid="condensed"' in page.content and b"by retention" in page.content
+
+
+def test_beat_task_follows_the_retention_settings(graph, ingested):
+    """The periodic job does nothing while switched off, and condenses when on."""
+    RetentionSettings.objects.update_or_create(pk=1, defaults={"condense_enabled": False})
+    assert tasks.condense_runs() is None
+    assert RunRecord.objects.get(run_id="run-ledger-old").condensed_at is None
+    RetentionSettings.objects.update_or_create(pk=1, defaults={"condense_enabled": True,
+                                                               "full_retention_days": 30})
+    summary = tasks.condense_runs()
+    assert summary["runs"] == 1 and summary["ledgerRows"] == 1
+    assert summary["runIds"] == ["run-ledger-old"]
+    RetentionSettings.objects.update_or_create(pk=1, defaults={"full_retention_days": 0})
+    assert tasks.condense_runs()["runIds"] == ["run-ledger-new"]
