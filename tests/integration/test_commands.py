@@ -85,3 +85,28 @@ def test_schema_installer_is_idempotent_and_complete(graph):
     indexes, _, _ = graph.execute_query("SHOW INDEXES YIELD name RETURN collect(name) AS names",
                                         database_=settings.NEO4J_DATABASE)
     assert {"agent_invocation_run_seq", "graph_snapshot_hash"} <= set(indexes[0]["names"])
+
+
+def test_formulation_command_links_and_retires(graph, tmp_path, now):
+    """`formulation F --uses RUN` links F to the run's recipe and calculation; `--status
+    retired` changes it; an unknown run is a CommandError."""
+    run = make_run(53, now=now)
+    source = tmp_path / "run.json"
+    source.write_text(run.model_dump_json(by_alias=True, exclude_none=True), encoding="utf-8")
+    _call("ingest_run", str(source))
+    _call("formulation", "F-1", "--uses", run.run_id)
+    records, _, _ = graph.execute_query(
+        "MATCH (f:Formulation {formulationId: 'F-1'}) "
+        "OPTIONAL MATCH (f)-[:USES_RECIPE]->(rv:RecipeVersion) "
+        "OPTIONAL MATCH (f)-[:USES_CALCULATION]->(c:CalculationResult) "
+        "RETURN f.status AS status, rv.recipeId AS recipe, c.runId AS calc",
+        database_=settings.NEO4J_DATABASE)
+    assert (records[0]["status"], records[0]["recipe"], records[0]["calc"]) == (
+        "active", run.recipe.id, run.run_id)
+    _call("formulation", "F-1", "--status", "retired")
+    records, _, _ = graph.execute_query(
+        "MATCH (f:Formulation {formulationId: 'F-1'}) RETURN f.status AS status",
+        database_=settings.NEO4J_DATABASE)
+    assert records[0]["status"] == "retired"
+    with pytest.raises(CommandError, match="run-unknown"):
+        _call("formulation", "F-2", "--uses", "run-unknown")
