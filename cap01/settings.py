@@ -57,6 +57,10 @@ if not DEBUG and (SECRET_KEY == _PLACEHOLDER_SECRET or len(SECRET_KEY or "") < 3
         "DJANGO_SECRET_KEY must be set to a random value of at least 32 characters when "
         "DJANGO_DEBUG is off."
     )
+if not DEBUG:  # behind TLS in production: cookies only over HTTPS, HSTS on
+    SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env_bool("CAP01_SECURE_COOKIES", True)
+    SECURE_HSTS_SECONDS = env_int("CAP01_HSTS_SECONDS", 3600)
+    SECURE_CONTENT_TYPE_NOSNIFF = True
 ALLOWED_HOSTS = (env("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver") or "").split(",")
 
 INSTALLED_APPS = [

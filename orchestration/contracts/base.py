@@ -149,3 +149,25 @@ class ContractError(ValueError):
 def at(path: str, message: str) -> ValueError:
     """An error raised by a model validator for the field `path` inside that model."""
     return ValueError(f"@{path}: {message}")
+
+
+def nul_errors(value: Any, path: str = "") -> list[dict[str, str]]:
+    """Errors for every string (value or key) holding a NUL character: no text store keeps it
+    faithfully (PostgreSQL's jsonb refuses it), so the contract refuses it at the door."""
+    errors: list[dict[str, str]] = []
+    stack: list[tuple[str, Any]] = [(path, value)]
+    while stack:
+        where, item = stack.pop()
+        if isinstance(item, str) and "\x00" in item:
+            errors.append({"field": where or "(root)", "type": "nul_character",
+                           "message": "must not contain the NUL character (U+0000)"})
+        elif isinstance(item, Mapping):
+            for key, sub in item.items():
+                child = f"{where}.{key}" if where else str(key)
+                if "\x00" in str(key):
+                    errors.append({"field": where or "(root)", "type": "nul_character",
+                                   "message": "has a key containing the NUL character"})
+                stack.append((child, sub))
+        elif isinstance(item, list):
+            stack += [(f"{where}[{i}]", sub) for i, sub in enumerate(item)]
+    return sorted(errors, key=lambda e: e["field"])

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import AwareDatetime, Field, JsonValue, ValidationError, model_validator
 
@@ -24,6 +24,7 @@ from .base import (
     ShortText,
     at,
     checksum,
+    nul_errors,
 )
 from .units import Unit
 
@@ -40,6 +41,7 @@ STAGES: tuple[tuple[str, str], ...] = (
 ARTIFACT_OF: dict[str, str] = dict(STAGES)
 WIRE_NAME = {"recipe": "recipe", "calculation": "calculation", "graph": "graph",
              "validation": "validation", "ui_config": "uiConfig"}
+M = TypeVar("M", bound=ContractModel)
 RunStatus = Literal["succeeded", "failed"]
 BudgetKind = Literal["duration", "memory"]
 InvocationStatus = Literal["succeeded", "failed", "skipped"]
@@ -219,14 +221,22 @@ class RunResult(ContractModel):
         return self
 
 
-def parse_run_result(data: str | bytes | dict[str, Any]) -> RunResult:
-    """Validate one RunResult from JSON text or a dict; ContractError names every bad field."""
+def _parse(model: type[M], data: str | bytes | dict[str, Any], what: str) -> M:
     try:
         if isinstance(data, dict):
-            return RunResult.model_validate(data)
-        return RunResult.model_validate_json(data)
+            parsed = model.model_validate(data)
+        else:
+            parsed = model.model_validate_json(data)
     except ValidationError as exc:
-        raise ContractError.from_validation_error(exc, what="RunResult") from exc
+        raise ContractError.from_validation_error(exc, what=what) from exc
+    if errors := nul_errors(parsed.to_wire()):
+        raise ContractError(errors, what=what)
+    return parsed
+
+
+def parse_run_result(data: str | bytes | dict[str, Any]) -> RunResult:
+    """Validate one RunResult from JSON text or a dict; ContractError names every bad field."""
+    return _parse(RunResult, data, "RunResult")
 
 
 def parse_run_results_document(text: str) -> list[RunResult]:
@@ -262,12 +272,7 @@ def parse_run_results_document(text: str) -> list[RunResult]:
 
 def parse_input(data: str | bytes | dict[str, Any]) -> InputContract:
     """Validate one input contract; ContractError names every bad field."""
-    try:
-        if isinstance(data, dict):
-            return InputContract.model_validate(data)
-        return InputContract.model_validate_json(data)
-    except ValidationError as exc:
-        raise ContractError.from_validation_error(exc, what="request") from exc
+    return _parse(InputContract, data, "request")
 
 
 # --- agent hand-off envelope (section 6) -------------------------------------------------------

@@ -348,12 +348,13 @@ def test_status_is_the_ledger_view_before_neo4j_has_the_run(api, graph, now):
 # --- OpenAPI -----------------------------------------------------------------------------------
 
 
-def test_openapi_schema_is_served_valid_and_describes_the_contract(tmp_path):
-    """/api/schema/ serves a valid OpenAPI document, generated without warnings, whose request
-    bodies are the contract's own JSON Schemas."""
+def test_openapi_schema_is_served_valid_and_describes_the_contract(api, tmp_path):
+    """/api/schema/ serves (to an authenticated client) a valid OpenAPI document, generated
+    without warnings, whose request bodies are the contract's own JSON Schemas."""
     from openapi_spec_validator import validate
 
-    response = APIClient().get("/api/schema/?format=json")
+    assert APIClient().get("/api/schema/?format=json").status_code == 401
+    response = api.get("/api/schema/?format=json")
     assert response.status_code == 200
     schema = json.loads(response.content)
     validate(schema)

@@ -187,3 +187,17 @@ def test_models_are_exported():
     """RunResult and InputContract are the public entry points."""
     assert RunResult.model_fields["ui_config"].alias == "uiConfig"
     assert InputContract.model_fields["target_batch_size"].alias == "targetBatchSize"
+
+
+def test_nul_characters_are_refused_with_their_path(now):
+    """A NUL character in any string (which PostgreSQL's jsonb cannot store) is refused,
+    naming where it is; in a key too."""
+    wire = _wire(now)
+    wire["recipe"]["ingredients"][2]["name"] = "Olive\x00oil"
+    wire["recipe"]["metadata"]["bad\x00key"] = 1
+    with pytest.raises(ContractError) as info:
+        parse_run_result(wire)
+    assert set(_fields(info.value)) == {"recipe.ingredients[2].name", "recipe.metadata"}
+    with pytest.raises(ContractError) as info:
+        parse_input('{"userRequest": "lemon\\u0000", "targetBatchSize": 1, "targetUnit": "kg"}')
+    assert _fields(info.value) == ["userRequest"]

@@ -1,0 +1,489 @@
+"""Access control (issue part 5): every API endpoint needs credentials (walking the URL resolver,
+so new endpoints are covered without editing this file), the web pages need a login, the admin
+needs staff, forms need their CSRF token, bodies have a size limit, API tokens are per user,
+secrets come only from the environment, and cypherCommands are stored, never executed: labels and
+relationship types never come from input."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.test import Client
+from neo4j._sync.work.session import Session
+from neo4j._sync.work.transaction import TransactionBase
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from graphstore import cypher
+from graphstore.mapper import normalize_run
+from graphstore.replay import verify_run
+from orchestration.agents import DEFAULT_AGENTS, load_agents
+from orchestration.agents.graph_builder import GraphBuilder
+from orchestration.contracts import Graph, parse_input, parse_run_result
+from orchestration.models import RunRecord
+from orchestration.pipeline import (
+    STAGE_NAMES,
+    config_snapshot,
+    finish_run,
+    first_envelope,
+    run_stage,
+)
+from orchestration.synthetic import make_run
+from tests.conftest import NOW, count_graph, wait_for
+from tests.security.graph_checks import assert_only_schema_labels_and_types
+from tests.security.urlwalk import urls, view_methods
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+
+ROOT = Path(__file__).resolve().parents[2]
+PASSWORD = "a-long-test-password-42"
+
+# Documented as open (README): the health check, the Prometheus metrics, the login pages, and
+# the token endpoint (it is how a program logs in). The OpenAPI schema and its docs need a login
+# like the rest of the API.
+OPEN_API = {("/api/auth/token", "post")}
+OPEN_WEB = {"/healthz", "/metrics", "/login/", "/logout/"}
+OPEN_ADMIN = {"/admin/login/", "/admin/logout/"}
+
+
+# --- every URL ---------------------------------------------------------------------------------
+
+def api_endpoints() -> list[tuple[str, str]]:
+    """(URL, method) of every API endpoint: the methods its view class implements."""
+    out = []
+    for url, callback in urls():
+        if not url.startswith("/api/"):
+            continue
+        out += [(url, method) for method in view_methods(callback)]
+    return sorted(set(out))
+
+
+API_ENDPOINTS = api_endpoints()
+WEB_PAGES = sorted({url for url, _ in urls()
+                    if not url.startswith(("/api/", "/admin/")) and url not in OPEN_WEB})
+ADMIN_PAGES = sorted({url for url, _ in urls()
+                      if url.startswith("/admin/") and url not in OPEN_ADMIN})
+
+
+@pytest.fixture
+def ada(django_user_model: Any) -> Any:
+    return django_user_model.objects.create_user("ada", password=PASSWORD)
+
+
+def token_client(user: Any) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=user)[0].key}")
+    return client
+
+
+@pytest.fixture
+def api(ada: Any) -> APIClient:
+    return token_client(ada)
+
+
+def _call(client: Client, method: str, url: str) -> Any:
+    if method in ("post", "put", "patch"):
+        return getattr(client, method)(url, data="{}", content_type="application/json")
+    return getattr(client, method)(url)
+
+
+def test_the_walk_finds_the_api_and_the_documented_open_endpoints():
+    """The resolver walk sees the orchestration API, the token endpoint and the OpenAPI views,
+    and every documented open URL exists."""
+    paths = {url for url, _ in API_ENDPOINTS}
+    assert {"/api/orchestration/requests", "/api/orchestration/runs",
+            "/api/orchestration/runs/x", "/api/orchestration/runs/x/status",
+            "/api/auth/token", "/api/schema/", "/api/docs/"} <= paths
+    assert OPEN_API <= set(API_ENDPOINTS)
+    served = {url for url, _ in urls()}
+    assert OPEN_WEB | OPEN_ADMIN <= served
+
+
+@pytest.mark.parametrize(("url", "method"), API_ENDPOINTS,
+                         ids=[f"{m.upper()} {u}" for u, m in API_ENDPOINTS])
+def test_every_api_endpoint_needs_credentials(url, method):
+    """Without credentials every API endpoint (schema and docs included) is a 401 or 403 -
+    except POST /api/auth/token, which is how a program logs in."""
+    response = _call(APIClient(), method, url)
+    if (url, method) in OPEN_API:
+        assert response.status_code == 400  # no credentials given: refused, JSON, no token
+        assert "token" not in response.json()
+        return
+    assert response.status_code in (401, 403), (url, method, response.status_code)
+    if response["Content-Type"].startswith("application/json"):
+        body = response.json()
+        assert set(body) >= {"detail", "code", "errors"}
+        assert body["code"] in ("not_authenticated", "permission_denied")
+
+
+@pytest.mark.parametrize("url", sorted({u for u, _ in API_ENDPOINTS}))
+def test_a_bad_token_is_refused_everywhere(url):
+    """A made-up token is a 401 on every API URL, the token endpoint included."""
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION="Token 0123456789abcdef0123456789abcdef01234567")
+    assert client.get(url).status_code == 401
+
+
+def test_health_and_metrics_are_open_and_reveal_no_configuration():
+    """/healthz and /metrics answer without a login and carry no secret or address."""
+    client = Client()
+    for url in ("/healthz", "/metrics"):
+        response = client.get(url)
+        assert response.status_code in (200, 503), url
+        text = response.content.decode()
+        for secret in (settings.SECRET_KEY, settings.NEO4J_PASSWORD or "\0", settings.NEO4J_URI,
+                       settings.CELERY_BROKER_URL or "\0"):
+            assert secret not in text, url
+
+
+@pytest.mark.parametrize("url", WEB_PAGES)
+def test_every_web_page_needs_a_login(url):
+    """Anonymous visitors of any web page (GET or POST) get the login page or a 401/403/405,
+    never the page or its action."""
+    client = Client()
+    answers = [client.get(url), client.post(url, {})]
+    for response in answers:
+        code = response.status_code
+        if code == 302:
+            assert response["Location"].startswith(settings.LOGIN_URL), response["Location"]
+        else:
+            assert code in (401, 403, 405), (url, code)
+    assert any(r.status_code in (302, 401, 403) for r in answers), url
+
+
+@pytest.mark.parametrize("url", ADMIN_PAGES)
+def test_every_admin_page_sends_non_staff_to_the_admin_login(url, ada):
+    """Anonymous and logged-in non-staff users are redirected to the admin login on every
+    admin URL."""
+    visitor = Client()
+    visitor.force_login(ada)
+    for client in (Client(), visitor):
+        response = client.get(url)
+        assert response.status_code == 302, (url, response.status_code)
+        assert response["Location"].startswith("/admin/login/"), response["Location"]
+
+
+def test_staff_reach_the_admin(django_user_model):
+    """The redirects above are about staff: a staff user gets the admin index."""
+    staff = django_user_model.objects.create_user("grace", password=PASSWORD, is_staff=True)
+    client = Client()
+    client.force_login(staff)
+    assert client.get("/admin/").status_code == 200
+
+
+# --- CSRF ---------------------------------------------------------------------------------------
+
+
+def test_the_form_needs_its_csrf_token(ada):
+    """POST / without the CSRF token is a 403; with it the form is processed (here: a 400 for
+    an empty form, so no run is started)."""
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(ada)
+    assert client.post("/", {"user_request": "lemon vinaigrette", "target_batch_size": "5",
+                             "target_unit": "kg"}).status_code == 403
+    assert not RunRecord.objects.exists()
+    page = client.get("/")
+    token = page.cookies["csrftoken"].value
+    response = client.post("/", {"csrfmiddlewaretoken": token})
+    assert response.status_code == 400 and b"user_request" in response.content
+
+
+def test_login_and_session_api_writes_need_the_csrf_token(ada):
+    """The login form and session-authenticated API writes are 403 without the CSRF token."""
+    client = Client(enforce_csrf_checks=True)
+    assert client.post("/login/", {"username": "ada", "password": PASSWORD}).status_code == 403
+    session_api = APIClient(enforce_csrf_checks=True)
+    session_api.force_login(ada)
+    response = session_api.post("/api/orchestration/runs", make_run(1, now=NOW).to_wire(),
+                                format="json")
+    assert response.status_code == 403 and "CSRF" in response.json()["detail"]
+    assert not RunRecord.objects.exists()
+
+
+# --- body size ----------------------------------------------------------------------------------
+
+POST_ENDPOINTS = sorted(url for url, method in API_ENDPOINTS if method == "post")
+
+
+@pytest.mark.parametrize("url", POST_ENDPOINTS)
+def test_a_body_over_the_limit_is_413_json_before_anything_reads_it(api, url):
+    """Every API POST, the token endpoint included, answers a body over
+    DATA_UPLOAD_MAX_MEMORY_SIZE with 413 in the JSON error shape; nothing is recorded."""
+    body = b'{"padding": "' + b"x" * settings.DATA_UPLOAD_MAX_MEMORY_SIZE + b'"}'
+    for client in (api, APIClient()):
+        response = client.generic("POST", url, data=body, content_type="application/json")
+        assert response.status_code == 413, (url, response.status_code, response.content[:200])
+        error = response.json()
+        assert error["code"] == "body_too_large" and error["errors"] == []
+    assert not RunRecord.objects.exists()
+
+
+def test_a_form_body_over_the_limit_is_413(ada):
+    """The web form and the login form answer an oversized body with 413 too."""
+    client = Client()
+    client.force_login(ada)
+    padding = "x" * settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    assert client.post("/", {"user_request": padding}).status_code == 413
+    assert Client().post("/login/", {"username": padding}).status_code == 413
+    assert not RunRecord.objects.exists()
+
+
+# --- tokens -------------------------------------------------------------------------------------
+
+
+def test_tokens_are_per_user_and_authenticate_only_their_user(ada, django_user_model, graph):
+    """Each user gets a token of their own (the same one when asking again); a token acts as
+    its user only, stops working when deleted, and not at all for an inactive user."""
+    bob = django_user_model.objects.create_user("bob", password=PASSWORD)
+
+    def login(username: str) -> str:
+        response = APIClient().post("/api/auth/token", {"username": username,
+                                                        "password": PASSWORD})
+        assert response.status_code == 200
+        return str(response.json()["token"])
+
+    ada_token, bob_token = login("ada"), login("bob")
+    assert ada_token != bob_token and login("ada") == ada_token
+    assert APIClient().post("/api/auth/token", {"username": "ada", "password": "wrong"}
+                            ).status_code == 400
+    clients = {}
+    for name, token in (("ada", ada_token), ("bob", bob_token)):
+        clients[name] = APIClient()
+        clients[name].credentials(HTTP_AUTHORIZATION=f"Token {token}")
+        run = make_run(20 + len(name), now=NOW, run_id=f"run-owned-by-{name}").to_wire()
+        assert clients[name].post("/api/orchestration/runs", run, format="json"
+                                  ).status_code == 201
+    assert RunRecord.objects.get(run_id="run-owned-by-ada").submitted_by == ada
+    assert RunRecord.objects.get(run_id="run-owned-by-bob").submitted_by == bob
+    Token.objects.filter(user=ada).delete()
+    assert clients["ada"].get("/api/orchestration/runs").status_code == 401
+    assert clients["bob"].get("/api/orchestration/runs").status_code == 200
+    bob.is_active = False
+    bob.save()
+    assert clients["bob"].get("/api/orchestration/runs").status_code == 401
+
+
+# --- secrets from the environment only ------------------------------------------------------------
+
+GOOD_KEY = "k" * 16 + "-production-secret-key-0123456789"
+
+
+def _settings_in_subprocess(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    """Import cap01.settings in a fresh interpreter with only the given secrets in the
+    environment; prints SECRET_KEY and NEO4J_PASSWORD as JSON when it imports."""
+    base = {k: v for k, v in os.environ.items()
+            if k not in {"DJANGO_SECRET_KEY", "NEO4J_PASSWORD", "DJANGO_DEBUG"}}
+    # A local password file exists for the dev instance: it must not be used outside DEBUG.
+    (tmp_path / "neo4j").mkdir(exist_ok=True)
+    (tmp_path / "neo4j" / "password").write_text("local-dev-password\n")
+    base["CAP01_SERVICES_DIR"] = str(tmp_path)
+    code = ("import json, cap01.settings as s; "
+            "print(json.dumps([s.SECRET_KEY, s.NEO4J_PASSWORD, s.DEBUG]))")
+    return subprocess.run([sys.executable, "-c", code], cwd=ROOT, env={**base, **env},
+                          capture_output=True, text=True, timeout=60)
+
+
+@pytest.mark.parametrize(("env", "names"), [
+    ({"DJANGO_DEBUG": "0"}, "DJANGO_SECRET_KEY"),
+    ({"DJANGO_DEBUG": "0", "NEO4J_PASSWORD": "s3cret-neo4j"}, "DJANGO_SECRET_KEY"),
+    ({"DJANGO_DEBUG": "0", "DJANGO_SECRET_KEY": "insecure-local-development-key-do-not-use-in-"
+      "production", "NEO4J_PASSWORD": "s3cret-neo4j"}, "DJANGO_SECRET_KEY"),
+    ({"DJANGO_DEBUG": "0", "DJANGO_SECRET_KEY": "too-short-0123456789",
+      "NEO4J_PASSWORD": "s3cret-neo4j"}, "DJANGO_SECRET_KEY"),
+    ({"DJANGO_DEBUG": "0", "DJANGO_SECRET_KEY": GOOD_KEY}, "NEO4J_PASSWORD"),
+    ({"DJANGO_DEBUG": "perhaps"}, "DJANGO_DEBUG"),
+], ids=["no-secret-key", "no-secret-key-with-neo4j-password", "placeholder-key", "short-key",
+        "no-neo4j-password-despite-local-file", "debug-not-a-boolean"])
+def test_settings_refuse_placeholder_secrets_outside_debug(tmp_path, env, names):
+    """With DJANGO_DEBUG=0, a missing, placeholder or short secret key, or a missing Neo4j
+    password (a local password file notwithstanding), stops the settings with
+    ImproperlyConfigured naming the variable."""
+    result = _settings_in_subprocess(tmp_path, **env)
+    assert result.returncode != 0, result.stdout
+    assert "ImproperlyConfigured" in result.stderr and names in result.stderr, result.stderr[-800:]
+
+
+def test_settings_take_secrets_from_the_environment(tmp_path):
+    """With DJANGO_DEBUG=0 and both secrets set, the settings use exactly those values."""
+    result = _settings_in_subprocess(tmp_path, DJANGO_DEBUG="0", DJANGO_SECRET_KEY=GOOD_KEY,
+                                     NEO4J_PASSWORD="s3cret-neo4j")
+    assert result.returncode == 0, result.stderr[-800:]
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == [GOOD_KEY, "s3cret-neo4j", False]
+
+
+def test_no_secret_is_written_in_the_source():
+    """The only secret-looking literal in the settings is the refused local placeholder; no
+    password or key literal is assigned anywhere in cap01/, orchestration/ or graphstore/."""
+    assignment = re.compile(
+        r"""(?i)\b\w*(secret|password|passwd|api_key|token)\w*\s*=\s*["'][^"']{6,}["']""")
+    found = []
+    for folder in ("cap01", "orchestration", "graphstore"):
+        for path in (ROOT / folder).rglob("*.py"):
+            if "migrations" in path.parts:
+                continue
+            for number, line in enumerate(path.read_text().splitlines(), start=1):
+                if assignment.search(line) and "_PLACEHOLDER_SECRET" not in line:
+                    found.append(f"{path.relative_to(ROOT)}:{number}: {line.strip()}")
+    assert found == []
+
+
+# --- cypherCommands are stored, never executed ----------------------------------------------------
+
+DESTRUCTIVE = [
+    {"statement": "MATCH (n) DETACH DELETE n", "parameters": {}},
+    "CREATE (:Pwned {at: datetime()})",
+    {"statement": "MERGE (a:Pwned)-[:PWNED]->(b:Pwned) RETURN a, b", "parameters": {}},
+    {"statement": "DROP CONSTRAINT orchestrationrun_runid_unique IF EXISTS", "parameters": {}},
+    {"statement": "MATCH (r:OrchestrationRun) SET r.status = $status",
+     "parameters": {"status": "pwned"}},
+    "CALL db.clearQueryCaches()",
+]
+
+
+@pytest.fixture
+def cypher_spy(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The text of every Cypher statement this process sends to Neo4j (the real driver, the
+    real database: the calls are recorded on their way, nothing is replaced)."""
+    sent: list[str] = []
+    tx_run, session_run = TransactionBase.run, Session.run
+
+    def record_tx(self: Any, query: Any, *args: Any, **kwargs: Any) -> Any:
+        sent.append(str(getattr(query, "text", query)))
+        return tx_run(self, query, *args, **kwargs)
+
+    def record_session(self: Any, query: Any, *args: Any, **kwargs: Any) -> Any:
+        sent.append(str(getattr(query, "text", query)))
+        return session_run(self, query, *args, **kwargs)
+
+    monkeypatch.setattr(TransactionBase, "run", record_tx)
+    monkeypatch.setattr(Session, "run", record_session)
+    return sent
+
+
+def _constraints(graph: Any) -> set[str]:
+    records, _, _ = graph.execute_query("SHOW CONSTRAINTS YIELD name RETURN name",
+                                        database_=settings.NEO4J_DATABASE)
+    return {r["name"] for r in records}
+
+
+def _destructive_run(run_id: str, seed: int, commands: list[Any], padding: int = 0) -> dict:
+    wire = make_run(seed, now=NOW, run_id=run_id).to_wire()
+    wire["graph"]["cypherCommands"] = [*commands] + (
+        [{"statement": "RETURN $padding", "parameters": {"padding": "p" * padding}}]
+        if padding else [])
+    return wire
+
+
+def test_destructive_cypher_commands_are_stored_and_never_executed(api, graph, cypher_spy):
+    """A run whose cypherCommands would wipe the graph, create :Pwned nodes, drop a constraint
+    or rewrite other runs is persisted through POST /runs; the runs written before it stay
+    whole, no label or type outside the schema appears, the commands read back verbatim, and
+    the statements sent to Neo4j are the fixed ones whatever the data."""
+    bystander = make_run(5, now=NOW, run_id="run-bystander").to_wire()
+    assert api.post("/api/orchestration/runs", bystander, format="json").status_code == 201
+    constraints = _constraints(graph)
+    before = count_graph(graph)
+    statements_per_run = []
+    for i, padding in enumerate((0, 40_000)):  # inline, then offloaded to the blob store
+        cypher_spy.clear()
+        run = _destructive_run(f"run-destructive-{i}", 6 + i, DESTRUCTIVE, padding)
+        response = api.post("/api/orchestration/runs", run, format="json")
+        assert response.status_code == 201, response.content[:500]
+        assert (response.json()["summary"]["blobUri"] is not None) == bool(padding)
+        statements_per_run.append(sorted(set(cypher_spy)))
+        replayed = api.get(f"/api/orchestration/runs/{run['metadata']['id']}").json()
+        assert replayed == normalize_run(parse_run_result(run)).to_wire()
+    # The bystander is whole and unchanged, nothing was deleted, no constraint dropped.
+    check = verify_run("run-bystander", driver=graph, database=settings.NEO4J_DATABASE)
+    assert check.complete
+    expected = normalize_run(parse_run_result(bystander)).to_wire()
+    assert api.get("/api/orchestration/runs/run-bystander").json() == expected
+    assert count_graph(graph)[0] > before[0]
+    assert _constraints(graph) >= constraints
+    assert_only_schema_labels_and_types(graph)
+    records, _, _ = graph.execute_query(
+        "MATCH (r:OrchestrationRun) WHERE r.status = 'pwned' RETURN count(r) AS n",
+        database_=settings.NEO4J_DATABASE)
+    assert records[0]["n"] == 0
+    # What went to Neo4j: the writer's and replay's fixed statements, the same for both runs,
+    # none of the run's commands.
+    assert statements_per_run[0] == statements_per_run[1]
+    assert cypher.WRITE_RUN in statements_per_run[0]
+    for text in statements_per_run[0]:
+        for command in DESTRUCTIVE:
+            statement = command if isinstance(command, str) else command["statement"]
+            assert statement not in text
+
+
+class HostileGraphBuilder(GraphBuilder):
+    """The reference GraphBuilder, plus statements that would destroy the graph if run."""
+
+    def run(self, ctx: Any) -> Graph:
+        graph = super().run(ctx)
+        wire = graph.model_dump(by_alias=True)
+        wire["cypherCommands"] += DESTRUCTIVE
+        return Graph.model_validate(wire)
+
+
+def _pipeline_run(run_id: str, request: dict[str, Any], agents: dict[str, Any]) -> dict:
+    """A run made by the pipeline's own stage code with the given agents (in this process)."""
+    parsed = parse_input(request)
+    ttl = timedelta(minutes=5)
+    envelope = first_envelope(run_id=run_id, request=parsed, now=NOW, ttl=ttl,
+                              snapshot=config_snapshot(parsed, agents=DEFAULT_AGENTS))
+    outcome = None
+    for i, name in enumerate(STAGE_NAMES):
+        outcome = run_stage(envelope, agents[name], now=NOW + timedelta(milliseconds=25 * i),
+                            ttl=ttl, timer=lambda: 0.0, measure_memory=False)
+        if outcome.next_envelope is None:
+            break
+        envelope = outcome.next_envelope
+    assert outcome is not None
+    return finish_run(outcome.state, now=NOW + timedelta(seconds=1)).to_wire()
+
+
+LEMON = {"userRequest": "lemon vinaigrette, 5 kg", "targetBatchSize": 5, "targetUnit": "kg"}
+
+
+def test_cypher_commands_made_by_agents_are_stored_not_executed(api, graph):
+    """GraphBuilder's own commands (which would create :Recipe, :Function, :Category nodes and
+    CONTAINS edges) and a hostile GraphBuilder's destructive ones are stored with the run, and
+    none of them runs: only schema labels and types exist afterwards."""
+    agents = load_agents(DEFAULT_AGENTS)
+    reference = _pipeline_run("run-agents-reference", LEMON, agents)
+    hostile = _pipeline_run("run-agents-hostile", LEMON,
+                            {**agents, "GraphBuilder": HostileGraphBuilder()})
+    assert any("Recipe" in c["statement"] for c in reference["graph"]["cypherCommands"])
+    assert hostile["graph"]["cypherCommands"][-len(DESTRUCTIVE):][0]["statement"] == \
+        DESTRUCTIVE[0]["statement"]
+    for run in (reference, hostile):
+        assert api.post("/api/orchestration/runs", run, format="json").status_code == 201
+    for run in (reference, hostile):
+        check = verify_run(run["metadata"]["id"], driver=graph, database=settings.NEO4J_DATABASE)
+        assert check.complete
+        replayed = api.get(f"/api/orchestration/runs/{run['metadata']['id']}").json()
+        assert replayed["graph"]["cypherCommands"] == \
+            normalize_run(parse_run_result(run)).to_wire()["graph"]["cypherCommands"]
+    assert_only_schema_labels_and_types(graph)
+
+
+def test_a_run_through_the_celery_pipeline_executes_no_cypher_command(api, graph, celery_worker):
+    """POST /requests through the real worker: the persisted run carries GraphBuilder's
+    cypherCommands, and the graph holds only schema labels and relationship types."""
+    response = api.post("/api/orchestration/requests", LEMON, format="json")
+    assert response.status_code == 202, response.content
+    status_url = response.json()["statusUrl"]
+    status = wait_for(lambda: (s := api.get(status_url).json())["persistedAt"] and s)
+    assert status["status"] == "succeeded"
+    run = api.get(response["Location"]).json()
+    assert run["graph"]["cypherCommands"]
+    assert_only_schema_labels_and_types(graph)
