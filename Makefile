@@ -9,7 +9,7 @@ TEST_ENV    := CAP01_SERVICES_DIR=$(TEST_DIR) NEO4J_BOLT_PORT=17687 REDIS_PORT=1
 BENCH_RUNS  ?= 200
 
 .PHONY: bootstrap services-up services-down services-status run stop examples test test-only \
-        bench lint schemas loadtest-smoke
+        bench lint schemas loadtest-smoke test-postgres
 
 bootstrap:
 	@ops/bootstrap.sh
@@ -43,8 +43,17 @@ examples: services-up
 test: bootstrap
 	@$(TEST_ENV) ops/services.sh up all
 	@$(TEST_ENV) $(PY) -m pytest
+	@$(MAKE) --no-print-directory test-postgres
 	@$(TEST_ENV) $(MANAGE) bench_persist --runs 200 --naive-runs 50
 	@$(MAKE) --no-print-directory loadtest-smoke
+
+# The Django-database-heavy tests again on PostgreSQL (Debian's), through DATABASE_URL.
+test-postgres:
+	@ops/postgres.sh up
+	@$(TEST_ENV) DATABASE_URL=$$(ops/postgres.sh url) $(PY) -m pytest -q \
+	  tests/integration/test_api.py tests/integration/test_pipeline.py \
+	  tests/integration/test_backpressure.py tests/integration/test_web.py \
+	  tests/integration/test_admin.py tests/integration/test_replay.py
 
 # The load test against a real worker, as CI runs it: fails when a stage breaks its budget.
 loadtest-smoke:

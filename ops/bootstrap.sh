@@ -13,6 +13,7 @@ command -v java >/dev/null || need_apt+=(openjdk-17-jdk-headless)
 command -v javac >/dev/null || need_apt+=(openjdk-17-jdk-headless)
 command -v mvn >/dev/null || need_apt+=(maven)
 command -v chromium >/dev/null || need_apt+=(chromium)  # the browser test drives Debian's chromium
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_apt+=(postgresql)  # DATABASE_URL tests
 command -v promtool >/dev/null || need_apt+=(prometheus)  # promtool tests the alert rules; a real Prometheus scrapes the app in a test
 if [ ${#need_apt[@]} -gt 0 ]; then
   log "installing Debian packages: ${need_apt[*]}"
