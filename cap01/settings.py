@@ -213,6 +213,15 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CAP01_VISIBILITY_TIMEOUT_S", 300)}
 CELERY_TASK_ALWAYS_EAGER = False
+# Celery 5.7 / kombu 5.7: with remote control on, a worker can exit ("'NoneType' object has no
+# attribute 'hostname'") while it tears down a connection Redis dropped; nothing here uses
+# `celery inspect` or `control`, so it is off (tests/resilience/test_redis_faults.py).
+CELERY_WORKER_ENABLE_REMOTE_CONTROL = False
+# Publishing (a stage handing on to the next) retries across a Redis restart of a few seconds
+# instead of the default ~0.6 s; what still fails is recovered by the outbox reconciler.
+CELERY_TASK_PUBLISH_RETRY = True
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 10, "interval_start": 0.2,
+                                    "interval_step": 0.5, "interval_max": 2.0}
 
 # One JSON object per line (CAP01_LOG_FORMAT=plain for people reading a terminal).
 LOGGING = {

@@ -168,7 +168,7 @@ def stage_run(*, agent_name: str, envelope: dict[str, Any]) -> dict[str, Any] | 
         admission().release(run_id)
         runs_dispatch()
         return None
-    admission().refresh(run_id)
+    _bookkeeping(admission().refresh, run_id)
     _record_stage(run_id, agent_name, {"status": "running", "sequence": parsed.metadata.sequence,
                                        "startedAt": _now().isoformat()}, RunStatus.RUNNING)
     outcome = pipeline.run_stage(parsed, agents()[agent_name], now=_now(), ttl=_ttl(),
@@ -179,7 +179,8 @@ def stage_run(*, agent_name: str, envelope: dict[str, Any]) -> dict[str, Any] | 
                                      patterns=tuple(settings.CAP01_REDACT_PATTERNS)))
     entry = outcome.entry
     if entry.get("rssMb") is not None:
-        admission().report_memory(f"{socket.gethostname()}:{os.getpid()}", entry["rssMb"])
+        _bookkeeping(admission().report_memory, f"{socket.gethostname()}:{os.getpid()}",
+                     entry["rssMb"])
     _observe_stage(run_id, entry)
     _record_stage(run_id, agent_name, {
         "status": entry["status"], "sequence": entry["sequence"],
@@ -190,6 +191,18 @@ def stage_run(*, agent_name: str, envelope: dict[str, Any]) -> dict[str, Any] | 
         return outcome.next_envelope.model_dump(mode="json", by_alias=True)
     run_finish(state=outcome.state)
     return None
+
+
+def _bookkeeping(call: Any, *args: Any) -> None:
+    """A lease renewal or memory report: advisory. Redis unreachable for a moment (a restart)
+    must not fail the stage, which would end the run's chain for good; the next stage reports
+    again."""
+    from redis.exceptions import RedisError
+
+    try:
+        call(*args)
+    except RedisError as exc:
+        logger.warning("backpressure bookkeeping skipped: %s", exc)
 
 
 def _observe_stage(run_id: str, entry: dict[str, Any]) -> None:
@@ -254,6 +267,8 @@ def run_finish(*, state: dict[str, Any]) -> RunRecord:
                    "failedAgent": meta.failed_agent, "budgetBreaches": meta.budget_breaches})
     with transaction.atomic():
         record = RunRecord.objects.select_for_update().get(run_id=run.run_id)
+        if record.result is not None:  # a redelivered last stage: the first finish stands
+            return record
         record.result = run.to_wire()
         record.checksum = checksum(record.result)
         record.status = RunStatus.PERSISTING
@@ -261,6 +276,8 @@ def run_finish(*, state: dict[str, Any]) -> RunRecord:
         record.error = next((e.error or "" for e in run.agent_history if e.status == "failed"),
                             "")
         record.finished_at = timezone.now()
+        # Should the write's message be lost (the broker down now), the reconciler sends it.
+        record.persist_next_at = record.finished_at + outbox_backoff(1)
         record.total_duration_ms = run.metadata.total_duration
         record.save()
         transaction.on_commit(lambda: enqueue_persist(run.run_id))
@@ -407,8 +424,11 @@ def outbox_reconcile(*, limit: int = 200) -> dict[str, list[str]]:
     """Hand back to the workers what was accepted but is not done (run every 10 s by beat):
 
     - finished runs not yet persisted whose backoff has elapsed: the write is enqueued again;
-    - queued runs the Redis queue no longer knows (Redis lost its state): queued again.
-    Both are idempotent, so running this while the original work is still under way is harmless.
+    - queued runs the Redis queue no longer knows (Redis lost its state): queued again;
+    - running runs whose slot lease expired (no stage for CAP01_SLOT_TTL_S: their chain died
+      with a lost message or a stage that could not hand on): queued again, from the start.
+    All are idempotent (a run's first finish stands), so running this while the original work
+    is still under way is harmless.
     """
     from .tasks import enqueue_persist
 
@@ -425,6 +445,13 @@ def outbox_reconcile(*, limit: int = 200) -> dict[str, list[str]]:
     lost = [run_id for run_id in RunRecord.objects.filter(
         status=RunStatus.QUEUED, created_at__lte=now - timedelta(seconds=30),
     ).values_list("run_id", flat=True)[:limit] if run_id not in known]
+    stalled = [run_id for run_id in RunRecord.objects.filter(
+        status=RunStatus.RUNNING, result__isnull=True,
+        started_at__lte=now - timedelta(seconds=30),
+    ).values_list("run_id", flat=True)[:limit] if run_id not in known]
+    lost += [run_id for run_id in stalled if RunRecord.objects.filter(
+        run_id=run_id, status=RunStatus.RUNNING, result__isnull=True,
+    ).update(status=RunStatus.QUEUED)]
     for run_id in lost:
         gate.enqueue(run_id)
     if lost:
