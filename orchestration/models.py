@@ -3,8 +3,12 @@ also the outbox the Neo4j write is made from) and the retention settings."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
+
+from .contracts import STAGES
 
 
 class RunStatus(models.TextChoices):
@@ -70,6 +74,12 @@ class RunRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.run_id} ({self.status})"
+
+    @property
+    def ordered_stages(self) -> dict[str, Any]:
+        """`stages` in pipeline order (PostgreSQL's jsonb does not keep the order of keys)."""
+        order = {agent: i for i, (agent, _) in enumerate(STAGES)}
+        return dict(sorted(self.stages.items(), key=lambda kv: order.get(kv[0], len(order))))
 
     @property
     def is_finished(self) -> bool:

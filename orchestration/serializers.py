@@ -273,8 +273,8 @@ class RunLedgerStatusSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=RunStatus.choices)
     source = serializers.ChoiceField(choices=RunSource.choices)
     stages = serializers.DictField(
-        child=serializers.DictField(), help_text="Per agent: status, sequence, startedAt, "
-        "durationMs, error.")
+        source="ordered_stages", child=serializers.DictField(),
+        help_text="Per agent, in pipeline order: status, sequence, startedAt, durationMs, error.")
     queuePosition = serializers.IntegerField(
         source="queue_position", allow_null=True,
         help_text="1-based place in the intake queue while the run waits; null once started.")
