@@ -4,6 +4,7 @@ unless CAP01_ALLOW_GRAPH_WIPE=1 (set by `make test`)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -183,3 +184,31 @@ def wait_for(predicate, timeout: float = 60.0, interval: float = 0.2):  # type: 
             return value
         time.sleep(interval)
     pytest.fail(f"condition not met within {timeout} s")
+
+
+# --- a real browser -----------------------------------------------------------------------------
+
+CHROMIUM = Path("/usr/bin/chromium")  # Debian's, installed by ops/bootstrap.sh
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync"]
+
+
+@contextlib.contextmanager
+def chromium_page():  # type: ignore[no-untyped-def]
+    """A page of headless Chromium driven by Playwright; fails (never skips) without Chromium.
+    Open it after the test's database work: Playwright's sync API runs an event loop in this
+    thread, next to which Django's ORM refuses to run."""
+    from playwright.sync_api import sync_playwright
+
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: ops/bootstrap.sh installs Debian's chromium.")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True,
+                                             args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.set_default_timeout(30_000)
+            yield page
+        finally:
+            browser.close()

@@ -17,6 +17,7 @@ from rest_framework.test import APIClient
 
 from graphstore import analytics, retrieval
 from graphstore.connection import database, get_writer
+from tests.conftest import chromium_page
 from tests.insight_seed import AGENTS, seeded_run
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
@@ -317,58 +318,46 @@ def test_analytics_page_needs_login_and_wires_the_endpoints(graph, django_user_m
         "http://www.w3.org/2000/svg", "")
 
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync"]
 
 
 @pytest.mark.e2e
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium")
 def test_analytics_page_draws_the_charts_in_a_browser(seeded, live_server, django_user_model):
     """In headless Chromium the page draws every chart from the API with the session, with no
     script error, and the search lists the similar run."""
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     django_user_model.objects.create_user("dee", password="a-long-test-password")
     errors: list[str] = []
     shot = Path(settings.BASE_DIR) / "reports" / "analytics-page.png"
     shot.parent.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True,
-                                    args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 900})
-            page.set_default_timeout(30_000)
-            page.on("pageerror", lambda exc: errors.append(str(exc)))
-            page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error"
-                    and not msg.location.get("url", "").endswith("/favicon.ico") else None)
-            page.goto(f"{live_server.url}/login/?next=/analytics/%3Fsince%3D2026-11-24"
-                      "%26until%3D2026-11-26")
-            page.fill("#id_username", "dee")
-            page.fill("#id_password", "a-long-test-password")
-            page.locator("form [type=submit]").click()
-            expect(page.get_by_role("heading", name="Analytics", exact=True)).to_be_visible()
-            expect(page.locator("#window-status")).to_contain_text("Updated")
-            # One row of two bars per agent, one bar per ingredient, a line per recipe.
-            expect(page.locator("#agents-chart svg rect")).to_have_count(10)
-            expect(page.locator("#failures-chart svg")).to_contain_text("16.7 %")
-            expect(page.locator("#breaches-chart svg")).to_contain_text("QAValidator · duration")
-            expect(page.locator("#ingredients-chart svg rect")).to_have_count(5)
-            expect(page.locator("#costs-chart svg polyline")).to_have_count(2)
-            expect(page.locator("#costs-legend")).to_contain_text("Basil pesto (USD)")
-            expect(page.locator("#validation-chart svg")).to_contain_text(
-                "calculation.scaledIngredients[*].scaledQuantity (error)")
-            expect(page.locator("#agents-totals")).to_contain_text("6 runs, 2 failed")
-            page.select_option("#costs-recipe", "recipe-pesto")
-            expect(page.locator("#costs-chart svg polyline")).to_have_count(1)
-            page.fill("#similar-q", "lemon vinaigrette")
-            page.get_by_role("button", name="Search").click()
-            expect(page.locator("#similar-results li").first).to_contain_text("Lemon vinaigrette")
-            page.screenshot(path=str(shot), full_page=True)
-        finally:
-            browser.close()
+    with chromium_page() as page:
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error"
+                and not msg.location.get("url", "").endswith("/favicon.ico") else None)
+        page.goto(f"{live_server.url}/login/?next=/analytics/%3Fsince%3D2026-11-24"
+                  "%26until%3D2026-11-26")
+        page.fill("#id_username", "dee")
+        page.fill("#id_password", "a-long-test-password")
+        page.locator("form [type=submit]").click()
+        expect(page.get_by_role("heading", name="Analytics", exact=True)).to_be_visible()
+        expect(page.locator("#window-status")).to_contain_text("Updated")
+        # One row of two bars per agent, one bar per ingredient, a line per recipe.
+        expect(page.locator("#agents-chart svg rect")).to_have_count(10)
+        expect(page.locator("#failures-chart svg")).to_contain_text("16.7 %")
+        expect(page.locator("#breaches-chart svg")).to_contain_text("QAValidator · duration")
+        expect(page.locator("#ingredients-chart svg rect")).to_have_count(5)
+        expect(page.locator("#costs-chart svg polyline")).to_have_count(2)
+        expect(page.locator("#costs-legend")).to_contain_text("Basil pesto (USD)")
+        expect(page.locator("#validation-chart svg")).to_contain_text(
+            "calculation.scaledIngredients[*].scaledQuantity (error)")
+        expect(page.locator("#agents-totals")).to_contain_text("6 runs, 2 failed")
+        page.select_option("#costs-recipe", "recipe-pesto")
+        expect(page.locator("#costs-chart svg polyline")).to_have_count(1)
+        page.fill("#similar-q", "lemon vinaigrette")
+        page.get_by_role("button", name="Search").click()
+        expect(page.locator("#similar-results li").first).to_contain_text("Lemon vinaigrette")
+        page.screenshot(path=str(shot), full_page=True)
     assert errors == []
 
 
