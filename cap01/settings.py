@@ -14,6 +14,8 @@ from urllib.parse import quote
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from contracts.stages import DEFAULT_BUDGETS, STAGE_TABLE
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -77,6 +79,7 @@ INSTALLED_APPS = [
     "django_neomodel",
     "orchestration",
     "graphstore",
+    "tools",  # dev tooling: bench_persist, loadtest, generate_examples (not imported by the apps)
 ]
 
 MIDDLEWARE = [
@@ -241,16 +244,7 @@ CAP01_WORKER_METRICS_PORT = env_int("CAP01_WORKER_METRICS_PORT", 9808)
 
 # --- Agents and the pipeline ------------------------------------------------------------------
 # A dotted path per stage: point one at your own class (an LLM-backed agent, say) to plug it in.
-CAP01_AGENTS = {
-    "RecipeEngineer": env("CAP01_AGENT_RECIPE_ENGINEER",
-                          "orchestration.agents.recipe_engineer.RecipeEngineer"),
-    "ScalingCalculator": env("CAP01_AGENT_SCALING_CALCULATOR",
-                             "orchestration.agents.scaling_calculator.ScalingCalculator"),
-    "GraphBuilder": env("CAP01_AGENT_GRAPH_BUILDER",
-                        "orchestration.agents.graph_builder.GraphBuilder"),
-    "QAValidator": env("CAP01_AGENT_QA_VALIDATOR", "orchestration.agents.qa_validator.QAValidator"),
-    "UIDesigner": env("CAP01_AGENT_UI_DESIGNER", "orchestration.agents.ui_designer.UIDesigner"),
-}
+CAP01_AGENTS = {stage.agent: env(stage.env_var, stage.default_agent) for stage in STAGE_TABLE}
 # How long a hand-off envelope stays valid between two stages.
 CAP01_HANDOFF_TTL_S = env_int("CAP01_HANDOFF_TTL_S", 300)
 
@@ -258,15 +252,7 @@ CAP01_HANDOFF_TTL_S = env_int("CAP01_HANDOFF_TTL_S", 300)
 # (duration ms, memory MB) per stage, the persistence transaction and the whole run. Stage memory
 # is the stage's tracemalloc peak; the run's is the worker process's peak RSS. Override any row
 # with CAP01_BUDGETS='{"QAValidator": [400, 80]}'.
-CAP01_BUDGETS: dict[str, tuple[float, float]] = {
-    "RecipeEngineer": (800, 150),
-    "ScalingCalculator": (500, 120),
-    "GraphBuilder": (1200, 200),
-    "QAValidator": (400, 80),
-    "UIDesigner": (300, 60),
-    "Persistence": (450, 70),
-    "Run": (4000, 600),
-}
+CAP01_BUDGETS: dict[str, tuple[float, float]] = dict(DEFAULT_BUDGETS)  # contracts/stages.py
 _budget_overrides = env("CAP01_BUDGETS")
 if _budget_overrides:
     import json as _json

@@ -42,9 +42,7 @@ from typing import Any
 
 from neo4j import Driver, ManagedTransaction
 
-from orchestration.contracts import STAGES
-
-_STAGE_ORDER = {agent: i for i, (agent, _) in enumerate(STAGES)}
+from contracts.stages import stage_index
 
 # The window every statement starts with (range index orchestration_run_started).
 _WINDOW = (
@@ -304,7 +302,7 @@ def agent_report(window: Window, *, driver: Driver, database: str) -> AgentRepor
     stats = [AgentStats(agent=r["agent"], invocations=r["invocations"], runs=r["runs"],
                         failures=r["failures"], p50=r["p50"], p95=r["p95"], mean=r["mean"],
                         max=r["max"]) for r in agents]
-    stats.sort(key=lambda a: (_STAGE_ORDER.get(a.agent, len(_STAGE_ORDER)), a.agent))
+    stats.sort(key=lambda a: (stage_index(a.agent), a.agent))
     return AgentReport(window, _totals(totals[0]), stats)
 
 

@@ -18,8 +18,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from orchestration.contracts import (
+from contracts import (
     ARTIFACT_OF,
+    WIRE_NAME,
     RunMetadata,
     RunResult,
     canonical_json,
@@ -133,7 +134,7 @@ def normalize_run(run: RunResult) -> RunResult:
 
 
 def _wire_artifact(agent: str) -> str:
-    return "uiConfig" if ARTIFACT_OF[agent] == "ui_config" else ARTIFACT_OF[agent]
+    return WIRE_NAME[ARTIFACT_OF[agent]]
 
 
 def _json(value: Any) -> str:

@@ -12,7 +12,7 @@ from typing import Any
 from neo4j import Driver
 from pydantic import ValidationError
 
-from orchestration.contracts import RunResult
+from contracts import RunResult
 
 from . import cypher
 from .blobstore import BlobCorrupted, BlobStore

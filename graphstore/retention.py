@@ -78,13 +78,15 @@ from typing import Any
 
 from neo4j import Driver, ManagedTransaction
 
+from contracts.stages import STAGE_TABLE
+
 from . import cypher
 from .blobstore import BlobStore
 
 logger = logging.getLogger(__name__)
 
 ACTIVE = "active"  # the Formulation.status that holds recipes and calculations
-ARTIFACT_ORDER = ("recipe", "calculation", "graph", "validation", "uiConfig")
+ARTIFACT_ORDER = tuple(stage.wire for stage in STAGE_TABLE)
 
 # --- fixed Cypher ------------------------------------------------------------------------------
 

@@ -24,7 +24,7 @@ from typing import Any
 from neo4j import Driver, ManagedTransaction
 from neo4j.exceptions import DriverError, IncompleteCommit, Neo4jError
 
-from orchestration.contracts import RunResult
+from contracts import RunResult
 
 from . import cypher
 from .blobstore import BlobRef, BlobStore

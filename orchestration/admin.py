@@ -27,8 +27,9 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.text import Truncator
 
+from contracts.stages import STAGE_NAMES, STAGE_ORDER
+
 from .models import RetentionSettings, RunRecord
-from .pipeline import STAGE_NAMES
 
 # Fixed colours per status (never taken from data); white text reads on all of them.
 _STATUS_COLOURS = {
@@ -190,7 +191,7 @@ class RunRecordAdmin(admin.ModelAdmin):
         stages = obj.stages or {}
         if not stages:
             return _EMPTY
-        order = {name: i for i, name in enumerate(STAGE_NAMES)}
+        order = STAGE_ORDER
 
         def key(item: tuple[str, dict[str, Any]]) -> tuple[int, int]:
             seq = item[1].get("sequence")

@@ -51,15 +51,15 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from graphstore.errors import ReplayError, RunConflict, RunNotFound
-from graphstore.mapper import MappingError, WriteSetTooLarge
-from orchestration.contracts import (
+from contracts import (
     ContractError,
     InputContract,
     RunResult,
     parse_input,
     parse_run_result,
 )
+from graphstore.errors import ReplayError, RunConflict, RunNotFound
+from graphstore.mapper import MappingError, WriteSetTooLarge
 
 from .backpressure import QueueFull
 from .errors import RunIdConflict, RunNotKnown

@@ -32,7 +32,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from orchestration.contracts import RunResult, ValidationSummary
+from contracts import RunResult, ValidationSummary
 
 TOLERANCE = 1e-9  # numbers closer than this (relative or absolute) are equal
 

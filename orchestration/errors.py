@@ -3,7 +3,7 @@
     OrchestrationError
     ├── RunNotKnown           no run with that runId (404)
     └── RunIdConflict         the runId exists with different content (409)
-    (contract errors: orchestration.contracts.ContractError (400);
+    (contract errors: contracts.ContractError (400);
      graph store errors: graphstore.errors)
 """
 

@@ -1,7 +1,7 @@
 """The request form of the web page: text, batch size, unit and optional cost and density maps.
 
 Thin: it parses what a person types (maps as `ingredient-id = number` lines, or a JSON object)
-and hands the result to the v1 contract (orchestration.contracts.parse_input), whose errors are
+and hands the result to the v1 contract (contracts.parse_input), whose errors are
 mapped back to the form field they concern. A valid form carries the InputContract in
 `form.contract`.
 """
@@ -15,9 +15,9 @@ from typing import Any, get_args
 
 from django import forms
 
+from contracts import ContractError, InputContract, parse_input
+from contracts.units import MASS_UNITS, Unit
 from orchestration.agents.catalogue import PRODUCTS
-from orchestration.contracts import ContractError, InputContract, parse_input
-from orchestration.contracts.units import MASS_UNITS, Unit
 
 UNIT_NAMES = {
     "mg": "milligram", "g": "gram", "kg": "kilogram", "t": "tonne", "oz": "ounce",

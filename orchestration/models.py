@@ -8,7 +8,7 @@ from typing import Any
 from django.conf import settings
 from django.db import models
 
-from .contracts import STAGES
+from contracts import STAGE_ORDER
 
 
 class RunStatus(models.TextChoices):
@@ -78,7 +78,7 @@ class RunRecord(models.Model):
     @property
     def ordered_stages(self) -> dict[str, Any]:
         """`stages` in pipeline order (PostgreSQL's jsonb does not keep the order of keys)."""
-        order = {agent: i for i, (agent, _) in enumerate(STAGES)}
+        order = STAGE_ORDER
         return dict(sorted(self.stages.items(), key=lambda kv: order.get(kv[0], len(order))))
 
     @property

@@ -22,8 +22,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from orchestration.agents import Agent, AgentContext, AgentOutput
-from orchestration.contracts import (
+from contracts import (
+    STAGE_NAMES,
     STAGES,
     WIRE_NAME,
     Calculation,
@@ -42,8 +42,8 @@ from orchestration.contracts import (
     open_envelope,
     seal,
 )
+from orchestration.agents import Agent, AgentContext, AgentOutput
 
-STAGE_NAMES: tuple[str, ...] = tuple(agent for agent, _ in STAGES)
 _ARTIFACT_MODELS: dict[str, type[ContractModel]] = {
     "recipe": Recipe, "calculation": Calculation, "graph": Graph, "validation": Validation,
     "ui_config": UIConfig,

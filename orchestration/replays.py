@@ -22,8 +22,8 @@ from typing import Any
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from neo4j.exceptions import DriverError, Neo4jError
 
+from contracts import RunResult
 from graphstore.errors import ReplayError, RunNotFound
-from orchestration.contracts import RunResult
 
 from .diff import diff_rows, diff_runs
 from .models import RunRecord

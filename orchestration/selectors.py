@@ -10,9 +10,9 @@ from datetime import datetime
 
 from django.db.models import Q, QuerySet
 
+from contracts import RunResult
 from graphstore.connection import database, get_blob_store, get_driver
 from graphstore.replay import load_run
-from orchestration.contracts import RunResult
 
 from .errors import RunNotKnown
 from .models import RunRecord

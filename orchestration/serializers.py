@@ -2,7 +2,7 @@
 filters of the run list, the error shape, and how the OpenAPI schema describes the v1 contract.
 
 Request bodies are not re-modelled here: they are parsed by the Pydantic contract
-(orchestration.contracts), and the OpenAPI schema describes them with the JSON Schemas the contract
+(contracts), and the OpenAPI schema describes them with the JSON Schemas the contract
 generates (ContractModelSchema below).
 """
 
@@ -19,12 +19,12 @@ from drf_spectacular.utils import extend_schema_field
 from pydantic import BaseModel
 from rest_framework import serializers
 
-from orchestration import contracts
-from orchestration.contracts import STAGES
-from orchestration.contracts.artifacts import Severity
-from orchestration.contracts.run import AgentName, InvocationStatus
-from orchestration.contracts.run import RunStatus as RunOutcome
-from orchestration.contracts.units import Unit
+import contracts
+from contracts import STAGES
+from contracts.artifacts import Severity
+from contracts.run import AgentName, InvocationStatus
+from contracts.run import RunStatus as RunOutcome
+from contracts.units import Unit
 
 from .models import RunRecord, RunSource, RunStatus
 
@@ -158,7 +158,7 @@ class ContractModelSchema(OpenApiSerializerExtension):
     takes precedence over drf-spectacular's generic Pydantic extension (which writes the 2020-12
     dialect into an OpenAPI 3.0 document)."""
 
-    target_class = "orchestration.contracts.base.ContractModel"
+    target_class = "contracts.base.ContractModel"
     match_subclasses = True
     priority = 1
 

@@ -24,11 +24,11 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import transaction
 from django.utils import timezone
 
+from contracts import HandoffEnvelope, InputContract, RunResult, checksum
 from graphstore.connection import get_writer
 from graphstore.errors import Neo4jWriteFailed, RunConflict
 from graphstore.writer import RetryPolicy, WriteSummary
 from orchestration.agents import Agent, load_agents
-from orchestration.contracts import HandoffEnvelope, InputContract, RunResult, checksum
 
 from . import metrics, pipeline
 from .backpressure import Admission, Limits, QueueFull

@@ -12,6 +12,7 @@ from typing import Any
 from celery import chain, shared_task
 from celery.exceptions import Ignore
 
+from contracts.stages import STAGE_TABLE, Stage
 from graphstore.errors import Neo4jWriteFailed
 
 from . import services
@@ -28,29 +29,17 @@ def _stage(agent_name: str, envelope: dict[str, Any] | None) -> dict[str, Any]:
     return next_envelope
 
 
-@shared_task(name="orchestration.recipe_engineer", **_STAGE_OPTIONS)
-def recipe_engineer(envelope: dict[str, Any]) -> dict[str, Any]:
-    return _stage("RecipeEngineer", envelope)
+def _make_stage_task(stage: Stage) -> Any:
+    def run_stage(envelope: dict[str, Any]) -> dict[str, Any]:
+        return _stage(stage.agent, envelope)
+
+    run_stage.__name__ = run_stage.__qualname__ = stage.task.rpartition(".")[2]
+    run_stage.__doc__ = f"Run {stage.agent} on its hand-off envelope; return the next one."
+    return shared_task(name=stage.task, **_STAGE_OPTIONS)(run_stage)
 
 
-@shared_task(name="orchestration.scaling_calculator", **_STAGE_OPTIONS)
-def scaling_calculator(envelope: dict[str, Any]) -> dict[str, Any]:
-    return _stage("ScalingCalculator", envelope)
-
-
-@shared_task(name="orchestration.graph_builder", **_STAGE_OPTIONS)
-def graph_builder(envelope: dict[str, Any]) -> dict[str, Any]:
-    return _stage("GraphBuilder", envelope)
-
-
-@shared_task(name="orchestration.qa_validator", **_STAGE_OPTIONS)
-def qa_validator(envelope: dict[str, Any]) -> dict[str, Any]:
-    return _stage("QAValidator", envelope)
-
-
-@shared_task(name="orchestration.ui_designer", **_STAGE_OPTIONS)
-def ui_designer(envelope: dict[str, Any]) -> dict[str, Any]:
-    return _stage("UIDesigner", envelope)
+# One task per stage, generated from the stage table (contracts/stages.py), in pipeline order.
+STAGE_TASKS: dict[str, Any] = {stage.agent: _make_stage_task(stage) for stage in STAGE_TABLE}
 
 
 @shared_task(name="orchestration.persist_run", bind=True, acks_late=True,
@@ -63,8 +52,8 @@ def persist_run(self: Any, run_id: str) -> dict[str, Any] | None:
 
 def start_pipeline(envelope: dict[str, Any]) -> None:
     """Enqueue the five stages as one chain; the last stage enqueues the write."""
-    chain(recipe_engineer.s(envelope), scaling_calculator.s(), graph_builder.s(),
-          qa_validator.s(), ui_designer.s()).apply_async()
+    first, *rest = STAGE_TASKS.values()
+    chain(first.s(envelope), *(task.s() for task in rest)).apply_async()
 
 
 def enqueue_persist(run_id: str) -> None:

@@ -28,8 +28,8 @@ from neo4j.exceptions import DriverError, Neo4jError
 from pydantic import ValidationError
 from redis.exceptions import RedisError
 
+from contracts import STAGE_NAMES, RunResult
 from graphstore.errors import ReplayError, RunNotFound
-from orchestration.contracts import STAGES, RunResult
 
 from . import replays, selectors
 from .backpressure import QueueFull
@@ -41,7 +41,6 @@ from .services import run_request_create
 
 logger = logging.getLogger(__name__)
 
-STAGE_NAMES: tuple[str, ...] = tuple(agent for agent, _ in STAGES)
 FINISHED = {RunStatus.SUCCEEDED.value, RunStatus.FAILED.value}
 OVERLOADED = ("The system cannot accept new requests right now: its task queue is not "
               "reachable or is overloaded. Nothing was started. Please try again in a minute.")

@@ -1,7 +1,7 @@
 """Seed runs with chosen values (start time, request text, recipe, ingredients, agent durations
 and outcomes, cost, validation issues, budget breaches) for the analytics and retrieval tests.
 
-`seeded_run` starts from `orchestration.synthetic.make_run` (a contract-valid run) and overrides
+`seeded_run` starts from `tools.synthetic.make_run` (a contract-valid run) and overrides
 the parts a test states, so that the answers of the analytics are known exactly; the result is
 validated by the contract like any other run and written by the real writer.
 """
@@ -12,8 +12,8 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from orchestration.contracts import STAGES, RunResult
-from orchestration.synthetic import make_run
+from contracts import STAGES, RunResult
+from tools.synthetic import make_run
 
 AGENTS = tuple(agent for agent, _ in STAGES)
 WIRE_ARTIFACTS = ("recipe", "calculation", "graph", "validation", "uiConfig")

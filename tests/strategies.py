@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 from hypothesis import strategies as st
 
-from orchestration.contracts import STAGES, RunResult
-from orchestration.synthetic import make_run
+from contracts import STAGES, RunResult
+from tools.synthetic import make_run
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 AGENTS = [agent for agent, _ in STAGES]

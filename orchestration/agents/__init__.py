@@ -4,7 +4,7 @@
        recipe          calculation          graph          validation     uiConfig
 
 Each agent is pure and deterministic: `run(AgentContext) -> artifact`, where the artifact is
-the v1 contract model of its stage (orchestration.contracts).
+the v1 contract model of its stage (contracts).
 
 PURE: imports neither django, neo4j, celery nor the clock.
 """

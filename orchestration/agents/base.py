@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol, TypeVar
 
-from orchestration.contracts import (
+from contracts import (
     STAGES,
     Calculation,
     Graph,

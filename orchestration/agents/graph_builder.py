@@ -21,7 +21,7 @@ from collections.abc import Iterable, Iterator
 
 from pydantic import JsonValue
 
-from orchestration.contracts import CypherCommand, Graph, GraphEdge, GraphNode, Recipe, sha256_hex
+from contracts import CypherCommand, Graph, GraphEdge, GraphNode, Recipe, sha256_hex
 
 from .base import AgentContext, require
 from .text import slug

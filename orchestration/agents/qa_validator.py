@@ -26,9 +26,9 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Iterator
 
-from orchestration.contracts import Calculation, Check, Recipe, Validation, ValidationIssue
-from orchestration.contracts.artifacts import Severity
-from orchestration.contracts.units import is_volume
+from contracts import Calculation, Check, Recipe, Validation, ValidationIssue
+from contracts.artifacts import Severity
+from contracts.units import is_volume
 
 from .base import AgentContext, require
 

@@ -23,7 +23,7 @@ from collections.abc import Iterable
 
 from pydantic import JsonValue
 
-from orchestration.contracts import MAX_INGREDIENTS, Ingredient, Recipe, canonical_json, sha256_hex
+from contracts import MAX_INGREDIENTS, Ingredient, Recipe, canonical_json, sha256_hex
 
 from .base import AgentContext, RequestNotUnderstood, TooManyIngredients
 from .catalogue import FUNCTION_IN_DOMAIN, INGREDIENTS, PRODUCTS, Product

@@ -11,19 +11,10 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Mapping
-from types import MappingProxyType
 
-from orchestration.contracts import STAGES
+from contracts import DEFAULT_AGENTS, STAGE_NAMES
 
 from .base import Agent, AgentLoadError
-
-DEFAULT_AGENTS: Mapping[str, str] = MappingProxyType({
-    "RecipeEngineer": "orchestration.agents.recipe_engineer.RecipeEngineer",
-    "ScalingCalculator": "orchestration.agents.scaling_calculator.ScalingCalculator",
-    "GraphBuilder": "orchestration.agents.graph_builder.GraphBuilder",
-    "QAValidator": "orchestration.agents.qa_validator.QAValidator",
-    "UIDesigner": "orchestration.agents.ui_designer.UIDesigner",
-})
 
 
 def load_agent(stage: str, path: str) -> Agent:
@@ -52,7 +43,7 @@ def load_agent(stage: str, path: str) -> Agent:
 def load_agents(paths: Mapping[str, str] = DEFAULT_AGENTS) -> dict[str, Agent]:
     """An agent for each of the five stages, in pipeline order; stages not in `paths` get the
     reference agent. AgentLoadError names the first stage that cannot be loaded."""
-    stages = [stage for stage, _ in STAGES]
+    stages = list(STAGE_NAMES)
     for stage in paths:
         if stage not in stages:
             raise AgentLoadError(f"agents.{stage}", f"is not a stage; the stages are "

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 from collections import ChainMap
 
-from orchestration.contracts import Calculation, Costs, Recipe, ScaledIngredient, Yield
-from orchestration.contracts.units import GRAMS_PER, MILLILITRES_PER, is_volume
+from contracts import Calculation, Costs, Recipe, ScaledIngredient, Yield
+from contracts.units import GRAMS_PER, MILLILITRES_PER, is_volume
 
 from .base import AgentContext, require
 from .catalogue import COST_PER_KG, DENSITY

@@ -9,7 +9,7 @@ PURE: imports neither django, neo4j, celery nor the clock.
 
 from __future__ import annotations
 
-from orchestration.contracts import Position, UIComponent, UIConfig
+from contracts import Position, UIComponent, UIConfig
 
 from .base import AgentContext, require
 

@@ -13,8 +13,8 @@ from django.test import Client
 from graphstore import admin as graph_admin
 from graphstore.connection import get_writer
 from orchestration.models import RetentionSettings, RunRecord, RunSource, RunStatus
-from orchestration.synthetic import make_run
 from tests.conftest import NOW
+from tools.synthetic import make_run
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 

@@ -17,8 +17,8 @@ from rest_framework.test import APIClient
 
 from orchestration import services
 from orchestration.models import RunRecord, RunSource, RunStatus
-from orchestration.synthetic import make_run
 from tests.conftest import wait_for
+from tools.synthetic import make_run
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 

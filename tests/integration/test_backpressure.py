@@ -9,9 +9,9 @@ import redis
 from django.conf import settings
 from django.test import override_settings
 
+from contracts import parse_input
 from orchestration import services
 from orchestration.backpressure import Admission, Limits, QueueFull
-from orchestration.contracts import parse_input
 from orchestration.models import RunRecord, RunStatus
 from tests.conftest import wait_for
 

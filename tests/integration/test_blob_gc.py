@@ -14,8 +14,8 @@ from graphstore.blob_gc import collect_garbage
 from graphstore.errors import Neo4jWriteFailed
 from graphstore.replay import load_run
 from graphstore.writer import RunWriter
-from orchestration.synthetic import make_run
 from tests.unit.graphstore.test_mapper import with_commands_size
+from tools.synthetic import make_run
 
 pytestmark = pytest.mark.integration
 DB = settings.NEO4J_DATABASE

@@ -10,11 +10,11 @@ import pytest
 from django.conf import settings
 from django.core.management import CommandError, call_command
 
+from contracts import checksum
 from graphstore.mapper import map_run_to_graph
 from graphstore.schema import CONSTRAINTS, LABELS, SCHEMA_STATEMENTS
-from orchestration.contracts import checksum
-from orchestration.synthetic import make_run
 from tests.conftest import count_graph
+from tools.synthetic import make_run
 
 pytestmark = pytest.mark.integration
 

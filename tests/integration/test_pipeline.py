@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from django.conf import settings
 
+from contracts import checksum, parse_input
 from graphstore.connection import get_blob_store
 from graphstore.replay import load_run, verify_run
-from orchestration.contracts import checksum, parse_input
 from orchestration.models import RunRecord, RunStatus
 from orchestration.services import run_request_create
 from tests.conftest import wait_for

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from orchestration.contracts import parse_input
+from contracts import parse_input
 from orchestration.models import RunRecord
 from orchestration.services import run_request_create
 from tests.conftest import free_port, wait_for

@@ -15,11 +15,11 @@ from django.test import Client
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from contracts import Recipe, RunResult, parse_input
 from orchestration import services
 from orchestration.agents import DEFAULT_AGENTS, load_agents
 from orchestration.agents.base import AgentContext
 from orchestration.agents.recipe_engineer import RecipeEngineer
-from orchestration.contracts import Recipe, RunResult, parse_input
 from orchestration.models import RunRecord, RunStatus
 from orchestration.pipeline import (
     STAGE_NAMES,

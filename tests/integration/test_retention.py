@@ -17,15 +17,15 @@ from django.core.management import call_command
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from contracts import RunResult
 from graphstore.blobstore import LocalBlobStore
 from graphstore.replay import load_run, verify_run
 from graphstore.retention import condense_runs, formulation_link, formulation_status_set
 from graphstore.writer import RunWriter
 from orchestration import services, tasks
-from orchestration.contracts import RunResult
 from orchestration.models import RetentionSettings, RunRecord
-from orchestration.synthetic import make_run
 from tests.conftest import NOW, count_graph
+from tools.synthetic import make_run
 
 pytestmark = [pytest.mark.integration]
 

@@ -14,13 +14,13 @@ from django.conf import settings
 from django.test import Client, override_settings
 from django.utils import timezone
 
+from contracts import RunResult, checksum, parse_input
 from graphstore.connection import get_writer
 from orchestration import pipeline
-from orchestration.contracts import RunResult, checksum, parse_input
 from orchestration.forms import parse_number_map
 from orchestration.models import RunRecord, RunStatus
 from orchestration.services import admission, agents
-from orchestration.synthetic import make_run
+from tools.synthetic import make_run
 
 pytestmark = [pytest.mark.integration]
 

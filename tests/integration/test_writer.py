@@ -11,16 +11,16 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from neo4j.exceptions import ClientError, TransientError
 
+from contracts import RunResult, checksum
 from graphstore.blobstore import BlobCorrupted
 from graphstore.errors import Neo4jWriteFailed, ReplayError, RunConflict, RunNotFound
 from graphstore.mapper import WriteSetTooLarge, map_run_to_graph
 from graphstore.replay import load_run, verify_run
 from graphstore.writer import RetryPolicy, RunWriter
-from orchestration.contracts import RunResult, checksum
-from orchestration.synthetic import make_run
 from tests.conftest import count_graph
 from tests.strategies import run_results
 from tests.unit.graphstore.test_mapper import with_commands_size
+from tools.synthetic import make_run
 
 pytestmark = pytest.mark.integration
 DB = settings.NEO4J_DATABASE

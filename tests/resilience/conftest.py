@@ -460,7 +460,7 @@ REQUESTS = [("lemon vinaigrette", 5, "kg"), ("mayonnaise", 20, "lb"), ("hummus",
 
 
 def pipeline_requests(n: int) -> list[Any]:
-    from orchestration.contracts import parse_input
+    from contracts import parse_input
 
     return [parse_input({"userRequest": text, "targetBatchSize": batch, "targetUnit": unit})
             for text, batch, unit in itertools.islice(itertools.cycle(REQUESTS), n)]

@@ -10,8 +10,8 @@ from neo4j import GraphDatabase
 
 from graphstore.writer import RetryPolicy, RunWriter
 from ops.faults.bolt_proxy import BoltProxy
-from orchestration.synthetic import make_run
 from tests.resilience.conftest import audit
+from tools.synthetic import make_run
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 

@@ -9,8 +9,8 @@ import time
 import pytest
 
 from orchestration.models import RunRecord
-from orchestration.synthetic import make_run
 from tests.resilience.conftest import ApiLoad, PipelineLoad, audit, pipeline_requests
+from tools.synthetic import make_run
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 

@@ -12,10 +12,10 @@ from django.utils import timezone
 
 from graphstore.mapper import map_run_to_graph
 from orchestration.models import RunRecord, RunSource, RunStatus
-from orchestration.synthetic import make_run
 from orchestration.tasks import enqueue_persist
 from tests.conftest import wait_for
 from tests.resilience.conftest import FAST_REDELIVERY, PipelineLoad, audit, pipeline_requests
+from tools.synthetic import make_run
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 

@@ -1,6 +1,6 @@
 """The hostile-input corpus: malformed and hostile bodies for the two JSON endpoints that take one.
 
-Built programmatically from one valid RunResult (`orchestration.synthetic.make_run`) and one valid
+Built programmatically from one valid RunResult (`tools.synthetic.make_run`) and one valid
 input contract, so that each case differs from a valid body in one way and names the field that
 makes it invalid. Categories (`Case.category`):
 
@@ -41,8 +41,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from orchestration.contracts import ContractError, parse_run_result
-from orchestration.synthetic import make_run
+from contracts import ContractError, parse_run_result
+from tools.synthetic import make_run
 
 REQUESTS = "/api/orchestration/requests"
 RUNS = "/api/orchestration/runs"

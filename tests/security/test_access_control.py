@@ -23,12 +23,12 @@ from neo4j._sync.work.transaction import TransactionBase
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from contracts import Graph, parse_input, parse_run_result
 from graphstore import cypher
 from graphstore.mapper import normalize_run
 from graphstore.replay import verify_run
 from orchestration.agents import DEFAULT_AGENTS, load_agents
 from orchestration.agents.graph_builder import GraphBuilder
-from orchestration.contracts import Graph, parse_input, parse_run_result
 from orchestration.models import RunRecord
 from orchestration.pipeline import (
     STAGE_NAMES,
@@ -37,10 +37,10 @@ from orchestration.pipeline import (
     first_envelope,
     run_stage,
 )
-from orchestration.synthetic import make_run
 from tests.conftest import NOW, count_graph, wait_for
 from tests.security.graph_checks import assert_only_schema_labels_and_types
 from tests.security.urlwalk import urls, view_methods
+from tools.synthetic import make_run
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 

@@ -13,14 +13,14 @@ import pytest
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from contracts import parse_run_result
 from graphstore.mapper import normalize_run
-from orchestration.contracts import parse_run_result
 from orchestration.models import RunRecord
-from orchestration.synthetic import make_run
 from tests.conftest import count_graph
 from tests.security import corpus
 from tests.security.graph_checks import assert_only_schema_labels_and_types
 from tests.security.urlwalk import urls, view_methods
+from tools.synthetic import make_run
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 

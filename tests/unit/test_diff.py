@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from orchestration.contracts import ContractError, RunResult, parse_run_result
+from contracts import ContractError, RunResult, parse_run_result
 from orchestration.diff import diff_rows, diff_runs
-from orchestration.synthetic import make_run
 from tests.strategies import NOW
+from tools.synthetic import make_run
 
 ROOT = Path(__file__).resolve().parents[2]
 

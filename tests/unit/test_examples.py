@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
+from contracts import parse_run_results_document
 from graphstore.mapper import map_run_to_graph
-from orchestration.contracts import parse_run_results_document
 
 ROOT = Path(__file__).resolve().parents[2]
 

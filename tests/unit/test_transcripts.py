@@ -8,9 +8,9 @@ from datetime import timedelta
 
 from django.conf import settings
 
+from contracts import parse_input
 from graphstore.mapper import map_run_to_graph
 from orchestration.agents import DEFAULT_AGENTS, AgentOutput, RecipeEngineer, load_agents
-from orchestration.contracts import parse_input
 from orchestration.pipeline import (
     STAGE_NAMES,
     TranscriptPolicy,

@@ -7,10 +7,10 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from contracts import ContractError, parse_run_results_document
 from graphstore.connection import get_writer
 from graphstore.errors import GraphStoreError
 from graphstore.mapper import MappingError, map_run_to_graph
-from orchestration.contracts import ContractError, parse_run_results_document
 
 
 class Command(BaseCommand):

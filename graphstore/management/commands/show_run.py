@@ -5,10 +5,10 @@ from argparse import ArgumentParser
 
 from django.core.management.base import BaseCommand, CommandError
 
+from contracts import checksum
 from graphstore.connection import database, get_blob_store, get_driver
 from graphstore.errors import GraphStoreError
 from graphstore.replay import load_run, verify_run
-from orchestration.contracts import checksum
 
 
 class Command(BaseCommand):

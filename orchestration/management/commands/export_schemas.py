@@ -6,7 +6,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from orchestration.contracts import generate_schemas
+from contracts import generate_schemas
 
 
 class Command(BaseCommand):

@@ -5,7 +5,7 @@ from argparse import ArgumentParser
 
 from django.core.management.base import BaseCommand, CommandError
 
-from orchestration.contracts import ContractError, parse_input
+from contracts import ContractError, parse_input
 from orchestration.services import run_request_create
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from contracts import InputContract, RequestContext, UIConfig
 from orchestration.agents import (
     AgentContext,
     GraphBuilder,
@@ -17,7 +18,6 @@ from orchestration.agents import (
     ScalingCalculator,
     UIDesigner,
 )
-from orchestration.contracts import InputContract, RequestContext, UIConfig
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 STAGES_BEFORE_UI = (("recipe", RecipeEngineer()), ("calculation", ScalingCalculator()),

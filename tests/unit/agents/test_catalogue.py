@@ -7,8 +7,8 @@ import re
 
 import pytest
 
+from contracts import MAX_INGREDIENTS
 from orchestration.agents.catalogue import COST_PER_KG, DENSITY, INGREDIENTS, PRODUCTS, Product
-from orchestration.contracts import MAX_INGREDIENTS
 
 
 def _slug(product: Product) -> str:

@@ -8,10 +8,10 @@ from collections.abc import Callable
 
 import pytest
 
+from contracts import Ingredient, Recipe
 from orchestration.agents import AgentContext, GraphBuilder, RecipeEngineer
 from orchestration.agents.catalogue import PRODUCTS, Product
 from orchestration.agents.graph_builder import EDGE_STATEMENT, ENDPOINTS, NODE_STATEMENT, term_id
-from orchestration.contracts import Ingredient, Recipe
 
 MakeContext = Callable[..., AgentContext]
 IDENTIFIER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:\-]*$")

@@ -13,10 +13,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from contracts import UIConfig
+from contracts.units import GRAMS_PER, MILLILITRES_PER
 from orchestration.agents import AgentContext
 from orchestration.agents.catalogue import PRODUCTS, Product
-from orchestration.contracts import UIConfig
-from orchestration.contracts.units import GRAMS_PER, MILLILITRES_PER
 
 MakeContext = Callable[..., AgentContext]
 RunStages = Callable[[AgentContext], tuple[AgentContext, UIConfig]]

@@ -6,13 +6,13 @@ from collections.abc import Callable
 
 import pytest
 
+from contracts import Ingredient, Recipe, UIConfig
 from orchestration.agents import AgentContext, MissingArtifact, QAValidator, RecipeEngineer
 from orchestration.agents.qa_validator import (
     CHECKS,
     check_duplicate_ingredients,
     check_percentage_ranges,
 )
-from orchestration.contracts import Ingredient, Recipe, UIConfig
 
 MakeContext = Callable[..., AgentContext]
 RunStages = Callable[[AgentContext], tuple[AgentContext, UIConfig]]

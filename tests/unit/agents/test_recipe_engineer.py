@@ -10,13 +10,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from contracts import Recipe
 from orchestration.agents import (
     AgentContext,
     RecipeEngineer,
     RequestNotUnderstood,
     TooManyIngredients,
 )
-from orchestration.contracts import Recipe
 
 MakeContext = Callable[..., AgentContext]
 

@@ -7,6 +7,7 @@ import types
 
 import pytest
 
+from contracts import STAGES
 from orchestration.agents import (
     DEFAULT_AGENTS,
     AgentError,
@@ -18,7 +19,6 @@ from orchestration.agents import (
     UIDesigner,
     load_agents,
 )
-from orchestration.contracts import STAGES
 
 
 class StrictQA(QAValidator):

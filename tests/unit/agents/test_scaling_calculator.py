@@ -6,8 +6,8 @@ from collections.abc import Callable
 
 import pytest
 
+from contracts import Calculation, Ingredient, Recipe, UIConfig
 from orchestration.agents import AgentContext, MissingArtifact, ScalingCalculator
-from orchestration.contracts import Calculation, Ingredient, Recipe, UIConfig
 
 MakeContext = Callable[..., AgentContext]
 RunStages = Callable[[AgentContext], tuple[AgentContext, UIConfig]]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from contracts import UIConfig, canonical_json
 from orchestration.agents import AgentContext
-from orchestration.contracts import UIConfig, canonical_json
 
 MakeContext = Callable[..., AgentContext]
 RunStages = Callable[[AgentContext], tuple[AgentContext, UIConfig]]

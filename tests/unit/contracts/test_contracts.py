@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from orchestration.contracts import (
+from contracts import (
     ContractError,
     EnvelopeError,
     InputContract,
@@ -21,7 +21,7 @@ from orchestration.contracts import (
     parse_run_results_document,
     seal,
 )
-from orchestration.synthetic import make_run
+from tools.synthetic import make_run
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -177,7 +177,7 @@ def test_schemas_committed_match_the_models():
 
 def test_contract_is_pure():
     """The contract package imports neither django, neo4j nor celery."""
-    code = ("import sys, orchestration.contracts, orchestration.synthetic;"
+    code = ("import sys, contracts, tools.synthetic;"
             "bad = [m for m in ('django', 'neo4j', 'celery') if m in sys.modules];"
             "assert not bad, bad")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)

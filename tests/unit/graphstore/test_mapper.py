@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 
+from contracts import RunResult, canonical_json
 from graphstore.mapper import (
     BLOB_THRESHOLD_BYTES,
     CONFIG_SNAPSHOT_MAX_BYTES,
@@ -17,9 +18,8 @@ from graphstore.mapper import (
     normalize_run,
 )
 from graphstore.schema import LABEL_BY_NAME, REL_BY_NAME
-from orchestration.contracts import RunResult, canonical_json
-from orchestration.synthetic import make_run
 from tests.strategies import run_results
+from tools.synthetic import make_run
 
 ROOT = Path(__file__).resolve().parents[3]
 

@@ -26,21 +26,13 @@ from .base import (
     checksum,
     nul_errors,
 )
+from .stages import ARTIFACT_OF, STAGES, WIRE_NAME
 from .units import Unit
 
-# The five stages, in pipeline order, and the artifact each one produces.
+# The stage names as a type (checked against stages.STAGE_TABLE by a test: a Literal cannot be
+# built from a table and still be read by the type checker).
 AgentName = Literal["RecipeEngineer", "ScalingCalculator", "GraphBuilder", "QAValidator",
                     "UIDesigner"]
-STAGES: tuple[tuple[str, str], ...] = (
-    ("RecipeEngineer", "recipe"),
-    ("ScalingCalculator", "calculation"),
-    ("GraphBuilder", "graph"),
-    ("QAValidator", "validation"),
-    ("UIDesigner", "ui_config"),
-)
-ARTIFACT_OF: dict[str, str] = dict(STAGES)
-WIRE_NAME = {"recipe": "recipe", "calculation": "calculation", "graph": "graph",
-             "validation": "validation", "ui_config": "uiConfig"}
 M = TypeVar("M", bound=ContractModel)
 RunStatus = Literal["succeeded", "failed"]
 BudgetKind = Literal["duration", "memory"]

@@ -19,10 +19,9 @@ from typing import Any
 
 from django.conf import settings
 
-from .contracts import parse_input
-from .models import RunRecord
-from .pipeline import STAGE_NAMES
-from .services import run_request_create
+from contracts import STAGE_NAMES, parse_input
+from orchestration.models import RunRecord
+from orchestration.services import run_request_create
 
 REQUESTS = [  # (text, batch size, unit): food and personal care, mass and volume, metric and US
     ("lemon vinaigrette", 5, "kg"), ("mayonnaise", 20, "lb"), ("tomato ketchup", 2, "gal"),

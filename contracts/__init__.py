@@ -35,9 +35,6 @@ from .base import (
     strip_transient,
 )
 from .run import (
-    ARTIFACT_OF,
-    STAGES,
-    WIRE_NAME,
     AgentHistoryEntry,
     Condensation,
     EnvelopeError,
@@ -59,8 +56,24 @@ from .run import (
     seal,
 )
 from .schemas import SCHEMA_MODELS, generate_schemas
+from .stages import (
+    ARTIFACT_OF,
+    DEFAULT_AGENTS,
+    DEFAULT_BUDGETS,
+    STAGE_BY_AGENT,
+    STAGE_NAMES,
+    STAGE_ORDER,
+    STAGE_TABLE,
+    STAGES,
+    WIRE_NAME,
+    Stage,
+    stage_index,
+)
 
 __all__ = [
+    "DEFAULT_AGENTS", "DEFAULT_BUDGETS", "STAGE_BY_AGENT", "STAGE_NAMES", "STAGE_ORDER",
+    "STAGE_TABLE", "Stage",
+    "stage_index",
     "ARTIFACT_OF", "CONTRACT_VERSION", "MAX_INGREDIENTS", "SCHEMA_MODELS", "STAGES", "WIRE_NAME",
     "AgentHistoryEntry", "Calculation", "Check", "Condensation", "ContractError", "ContractModel",
     "Costs", "CypherCommand", "EnvelopeError", "Graph", "GraphEdge", "GraphNode", "GraphSummary",

@@ -10,7 +10,7 @@ import random
 from datetime import datetime, timedelta
 from typing import Any
 
-from orchestration.contracts import STAGES, RunResult
+from contracts import STAGE_NAMES, STAGE_TABLE, STAGES, RunResult
 
 _INGREDIENTS = [
     ("ing-water", "Water", "solvent", "water"), ("ing-olive-oil", "Olive oil", "base", "oil"),
@@ -110,8 +110,7 @@ def make_run(seed: int, *, now: datetime, ingredients: int = 8, status: str = "s
     stop = len(STAGES)
     if failed_agent is not None:
         status = "failed"
-        stop = [agent for agent, _ in STAGES].index(failed_agent)
-    wire_names = ["recipe", "calculation", "graph", "validation", "uiConfig"]
+        stop = STAGE_NAMES.index(failed_agent)
     entries = []
     count = history if history is not None else min(stop + 1, len(STAGES))
     for seq in range(1, count + 1):
@@ -137,6 +136,6 @@ def make_run(seed: int, *, now: datetime, ingredients: int = 8, status: str = "s
                     "context": {"costMap": {}, "densityMap": {}}},
         "agentHistory": entries,
     }
-    for name in wire_names[:stop]:
-        run[name] = artifacts[name]
+    for stage_ in STAGE_TABLE[:stop]:
+        run[stage_.wire] = artifacts[stage_.wire]
     return RunResult.model_validate(run)

@@ -14,8 +14,8 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
+from contracts import RunResult, parse_input
 from orchestration.agents import DEFAULT_AGENTS, load_agents
-from orchestration.contracts import RunResult, parse_input
 from orchestration.pipeline import (
     STAGE_NAMES,
     config_snapshot,

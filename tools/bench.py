@@ -16,12 +16,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from orchestration.contracts import RunResult
-from orchestration.synthetic import make_run
-
-from . import nodes as ogm
-from .mapper import map_run_to_graph
-from .writer import RunWriter
+from contracts import STAGE_NAMES, RunResult
+from graphstore import nodes as ogm
+from graphstore.mapper import map_run_to_graph
+from graphstore.writer import RunWriter
+from tools.synthetic import make_run
 
 
 @dataclass(frozen=True)
@@ -52,7 +51,7 @@ def percentile(values: Sequence[float], q: float) -> float:
 def synthetic_runs(prefix: str, count: int, *, seed0: int = 0) -> list[RunResult]:
     """Typical runs: 6 to 14 ingredients, five agent stages, every tenth one failed."""
     now = datetime.now(UTC)
-    agents = ["ScalingCalculator", "GraphBuilder", "QAValidator", "UIDesigner"]
+    agents = STAGE_NAMES[1:]  # a run can fail at any stage after the first
     return [
         make_run(seed0 + i, now=now, ingredients=6 + (seed0 + i) % 9, run_id=f"{prefix}-{i:05d}",
                  failed_agent=agents[(i // 10) % 4] if i % 10 == 9 else None)
@@ -106,7 +105,7 @@ _ATTRIBUTE = {("CalculationResult", "yield"): "yield_", ("GraphSnapshot", "nodes
 def naive_persist(run: RunResult) -> None:
     """The same write set, saved node by node and connected relationship by relationship
     (no single transaction: a failure half-way leaves a partial run, which is the point)."""
-    from .schema import LABEL_BY_NAME, REL_BY_NAME
+    from graphstore.schema import LABEL_BY_NAME, REL_BY_NAME
 
     ws = map_run_to_graph(run)
     saved: dict[tuple[str, str], Any] = {}

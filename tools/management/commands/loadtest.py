@@ -7,7 +7,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from orchestration.loadtest import drive, markdown, write_reports
+from tools.loadtest import drive, markdown, write_reports
 
 
 class Command(BaseCommand):

@@ -4,8 +4,8 @@ from argparse import ArgumentParser
 
 from django.core.management.base import BaseCommand
 
-from graphstore.bench import HEADER, run_benchmark
 from graphstore.connection import get_writer
+from tools.bench import HEADER, run_benchmark
 
 
 class Command(BaseCommand):
