@@ -8,11 +8,17 @@ TEST_ENV    := CAP01_SERVICES_DIR=$(TEST_DIR) NEO4J_BOLT_PORT=17687 REDIS_PORT=1
                DATABASE_URL=sqlite:///$(TEST_DIR)/db.sqlite3
 BENCH_RUNS  ?= 200
 
-.PHONY: bootstrap services-up services-down services-status run stop examples test test-only \
-        bench lint schemas loadtest-smoke test-postgres
+.PHONY: bootstrap bootstrap-test services-up services-down services-status run stop examples test \
+        test-only bench lint typecheck schemas loadtest-smoke test-postgres
 
+# What running needs (requirements/base.txt); `make run` does the same through ops/main.sh.
 bootstrap:
-	@ops/bootstrap.sh
+	@ops/bootstrap.sh base
+
+# What the tests need as well: requirements/test.txt (base + dev tooling + test runners), chromium,
+# PostgreSQL, prometheus.
+bootstrap-test:
+	@ops/bootstrap.sh test
 
 services-up: bootstrap
 	@ops/services.sh up all
@@ -39,8 +45,11 @@ examples: services-up
 	@$(MANAGE) ingest_run examples/runs.jsonl
 	@$(MANAGE) show_run run-example-lemon-vinaigrette
 
-# The tests: bootstrap, the test services, every test, then the benchmark as a smoke run.
-test: bootstrap
+# The tests: bootstrap, the linter and the type checker, the test services, every test, then the
+# benchmark and the load test as smoke runs.
+test: bootstrap-test
+	@$(MAKE) --no-print-directory lint
+	@$(MAKE) --no-print-directory typecheck
 	@$(TEST_ENV) ops/services.sh up all
 	@$(TEST_ENV) $(PY) -m pytest
 	@$(MAKE) --no-print-directory test-postgres
@@ -72,6 +81,15 @@ bench: bootstrap
 
 lint:
 	@.venv/bin/ruff check .
+
+# mypy with django-stubs and the pydantic plugin; configuration and the strict modules:
+# pyproject.toml [tool.mypy]. The cache (.mypy_cache) keeps a re-run to seconds; it is dropped when
+# cap01/settings.py changes, because django-stubs' `settings.X` types do not invalidate it.
+typecheck:
+	@key="$$(sha256sum cap01/settings.py | cut -c1-16)"; \
+	  [ "$$(cat .mypy_cache/cap01-settings.key 2>/dev/null)" = "$$key" ] || rm -rf .mypy_cache; \
+	  .venv/bin/mypy; status=$$?; \
+	  mkdir -p .mypy_cache && echo "$$key" > .mypy_cache/cap01-settings.key; exit $$status
 
 schemas:
 	@$(MANAGE) export_schemas

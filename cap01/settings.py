@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import overload
 from urllib.parse import quote
 
 import dj_database_url
@@ -19,7 +20,12 @@ from contracts.stages import DEFAULT_BUDGETS, STAGE_TABLE
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
+@overload
+def env(name: str, default: str) -> str: ...
+@overload
+def env(name: str, default: None = None) -> str | None: ...
 def env(name: str, default: str | None = None) -> str | None:
+    """The variable's value; `default` when it is unset or empty."""
     value = os.environ.get(name)
     return default if value is None or value == "" else value
 
@@ -66,7 +72,7 @@ if not DEBUG:  # behind TLS in production: cookies only over HTTPS, HSTS on
 ALLOWED_HOSTS = (env("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver") or "").split(",")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "cap01.apps.Cap01AdminConfig",  # django.contrib.admin with cap01.admin.Cap01AdminSite
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -85,7 +91,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     # 413 for a body over DATA_UPLOAD_MAX_MEMORY_SIZE before anything reads it (parsers, CSRF).
-    "orchestration.apis.BodySizeLimitMiddleware",
+    "orchestration.api.middleware.BodySizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -154,7 +160,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "orchestration.apis.exception_handler",
+    "EXCEPTION_HANDLER": "orchestration.api.errors.exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "CAP-01 Orchestration API",

@@ -10,10 +10,10 @@ from orchestration.health import healthz
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
-    path("api/orchestration/", include("orchestration.api_urls")),
+    path("api/orchestration/", include("orchestration.api.urls")),
     path("api/auth/token", obtain_auth_token, name="api-token"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("", include("django_prometheus.urls")),
-    path("", include("orchestration.web_urls")),
+    path("", include("orchestration.web.urls")),
 ]

@@ -267,7 +267,7 @@ def parse_input(data: str | bytes | dict[str, Any]) -> InputContract:
     return _parse(InputContract, data, "request")
 
 
-# --- agent hand-off envelope (section 6) -------------------------------------------------------
+# --- agent hand-off envelope (design section 6) ---------------------------------------------------
 
 
 class HandoffMetadata(ContractModel):

@@ -25,9 +25,9 @@ Patching each layer would mean a fork of both libraries, so the admin gets its o
 
 What this module does instead
 -----------------------------
-Three staff-only views are added to the default admin site (its `get_urls` is extended, and
-`get_app_list` gains a "Neo4j graph (read-only)" section, so they appear on the admin index and
-in the sidebar):
+Three staff-only views, which the project's admin site (cap01/admin.py, `Cap01AdminSite`) adds
+to its URLs and to its app list as a "Neo4j graph (read-only)" section, so they appear on the
+admin index and in the sidebar:
 
     /admin/graph/                       labels with their node counts
     /admin/graph/<label>/               nodes of a label, paged, searchable by the merge key
@@ -35,7 +35,8 @@ in the sidebar):
 
 Nodes are read with the neomodel classes of graphstore/nodes.py (NodeSet filter/order/slice,
 `inflate`); relationships come from the schema tables (graphstore/schema.py), both directions,
-one fixed query per relationship type whose text is built from those tables, never from input.
+one fixed query per relationship type whose text is built from those tables, never from input
+(graphstore/cypher/admin.py). The list columns are the codecs' (graphstore/codecs/).
 Nothing here writes. (django_neomodel stays installed: its app config hands
 settings.NEOMODEL_NEO4J_BOLT_URL to neomodel.)
 """
@@ -43,10 +44,10 @@ settings.NEOMODEL_NEO4J_BOLT_URL to neomodel.)
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from django.contrib import admin
 from django.core.paginator import Paginator
@@ -57,6 +58,8 @@ from django.utils.text import Truncator
 from neo4j.exceptions import ServiceUnavailable, SessionExpired
 from neomodel import NodeSet, StructuredNode, db
 
+from .codecs import NODE_CODECS
+from .cypher.admin import RELATED, ordering
 from .nodes import NODE_CLASSES
 from .schema import LABELS, REL_TYPES
 
@@ -76,25 +79,10 @@ class Browse:
     ordering: tuple[str, ...]  # neomodel order_by arguments ("-x" = descending)
 
 
-_COLUMNS: dict[str, tuple[str, ...]] = {
-    "UserRequest": ("userRequest", "targetBatchSize", "targetUnit", "writeCount", "createdAt"),
-    "RecipeVersion": ("recipeId", "name", "ingredientCount", "totalPercentage", "createdAt"),
-    "Ingredient": ("name", "writeCount", "createdAt"),
-    "OrchestrationRun": ("status", "failedAgent", "startedAt", "totalDuration", "committedAt"),
-    "CalculationResult": ("recipeId", "targetBatchSize", "targetUnit", "totalCost", "currency"),
-    "GraphSnapshot": ("nodeCount", "edgeCount", "cypherCommandCount", "blobUri", "createdAt"),
-    "ValidationReport": ("valid", "canProceed", "errorCount", "warningCount", "summary"),
-    "UIConfig": ("componentCount", "createdAt"),
-    "AgentInvocation": ("runId", "sequence", "agent", "status", "duration"),
-}
-_ORDERING: dict[str, tuple[str, ...]] = {
-    "OrchestrationRun": ("-startedAt", "runId"),
-    "AgentInvocation": ("runId", "sequence"),
-}
 _CLASS_BY_LABEL = {cls.__label__: cls for cls in NODE_CLASSES}
 BROWSE: dict[str, Browse] = {
     label.name: Browse(label.name, _CLASS_BY_LABEL[label.name], label.key,
-                       _COLUMNS[label.name], _ORDERING.get(label.name, (label.key,)))
+                       NODE_CODECS[label.name].columns(), ordering(label.name))
     for label in LABELS
 }
 
@@ -170,11 +158,6 @@ def _listing(browse: Browse, search: str) -> Any:
     return nodes.order_by(*browse.ordering)
 
 
-def _cypher_order(browse: Browse, var: str) -> str:
-    return ", ".join(f"{var}.{p[1:]} DESC" if p.startswith("-") else f"{var}.{p}"
-                     for p in browse.ordering)
-
-
 def _relationships(browse: Browse, key_value: str) -> list[dict[str, Any]]:
     """Every relationship type the schema gives this label, in both directions, with the first
     RELATED_LIMIT neighbours (inflated with their neomodel class) and the relationship
@@ -185,12 +168,7 @@ def _relationships(browse: Browse, key_value: str) -> list[dict[str, Any]]:
             if (rel.start if direction == "out" else rel.end) != browse.label:
                 continue
             other = BROWSE[other_label]
-            arrow = f"-[r:{rel.name}]->" if direction == "out" else f"<-[r:{rel.name}]-"
-            query = (f"MATCH (n:{browse.label} {{{browse.key}: $key}}) "
-                     f"CALL (n) {{ MATCH (n){arrow}(m:{other.label}) RETURN r, m "
-                     f"ORDER BY {_cypher_order(other, 'm')} LIMIT $limit }} "
-                     f"RETURN properties(r) AS rel, m, "
-                     f"COUNT {{ (n){arrow.replace('r:', ':')}(:{other.label}) }} AS total")
+            query = RELATED[(browse.label, rel.name, direction)]
             results, _ = db.cypher_query(query, {"key": key_value, "limit": RELATED_LIMIT})
             neighbours = [other.node_class.inflate(m) for _, m, _ in results]
             sections.append({
@@ -241,7 +219,9 @@ def graph_index(site: admin.AdminSite, request: HttpRequest) -> HttpResponse:
 def graph_nodes(site: admin.AdminSite, request: HttpRequest, label: str) -> HttpResponse:
     browse = _browse(label)
     search = request.GET.get("q", "").strip()
-    paginator = Paginator(_NodePages(lambda: _listing(browse, search)), PAGE_SIZE)
+    # _NodePages has what the Paginator uses (count, slicing), not the full sequence protocol.
+    pages = cast("Sequence[StructuredNode]", _NodePages(lambda: _listing(browse, search)))
+    paginator: Paginator[StructuredNode] = Paginator(pages, PAGE_SIZE)
     page = paginator.get_page(request.GET.get("p"))
     rows = [{"key": getattr(node, browse.key),
              "cells": [_cell(getattr(node, c)) for c in browse.columns]} for node in page]
@@ -288,29 +268,3 @@ def graph_app(site: admin.AdminSite) -> dict[str, Any]:
             "add_url": None, "view_only": True,
         } for b in BROWSE.values()],
     }
-
-
-def install(site: admin.AdminSite) -> None:
-    """Add the graph views to `site` (once)."""
-    if getattr(site, "_graphstore_installed", False):
-        return
-    get_urls, get_app_list = site.get_urls, site.get_app_list
-
-    def get_urls_with_graph() -> list[URLPattern | URLResolver]:
-        # First: the admin's own list ends with a catch-all.
-        return [*graph_urls(site), *get_urls()]
-
-    def get_app_list_with_graph(request: HttpRequest,
-                                app_label: str | None = None) -> list[dict[str, Any]]:
-        apps = get_app_list(request, app_label)
-        if app_label is None and site.has_permission(request):
-            apps = sorted([*apps, graph_app(site)], key=lambda app: app["name"].lower())
-        return apps
-
-    site.get_urls = get_urls_with_graph  # type: ignore[method-assign]
-    site.get_app_list = get_app_list_with_graph  # type: ignore[method-assign]
-    site._graphstore_installed = True  # type: ignore[attr-defined]
-
-
-install(admin.site)
-

@@ -20,22 +20,17 @@ Percentiles are `percentileDisc` (nearest rank: an observed duration, the smalle
 least p of the invocations at or below it). Skipped invocations count in neither percentiles
 nor failure rates.
 
-Validation error frequency reads ValidationReport.errors (or .warnings), which the mapper stores
-as canonical JSON text: sorted keys, no whitespace, so every issue is exactly
-`{"agent":"…","field":"…","message":"…","severity":"…"}` (the contract's ValidationIssue has
-these four keys and refuses others). The statement cuts that text with `split` on the separators
-`{"agent":"`, `","field":"`, `","message":"` and `","severity":"`. This is sound, not a guess:
-inside a JSON string every `"` is escaped as `\\"`, so a separator that contains an unescaped
-`"` right after `{` or `,` cannot occur inside a value; a message such as
-`he wrote "},{"agent":"X` stays one message (a test stores exactly that). Values come out JSON
-escaped (grouping is unaffected: escaping is one-to-one) and are unescaped in Python for display.
-Array indices in field paths are folded (`recipe.ingredients[3].percentage` ->
-`recipe.ingredients[*].percentage`) so that one kind of error is counted once, whatever the row.
+Validation error frequency reads the issue lists the writer stores beside the issues' JSON text
+(ValidationReport.errorAgents / errorFields / errorSeverities, and the same for warnings; see
+graphstore/codecs/validation.py): Cypher reads them directly, no JSON is parsed. Array indices in
+field paths are folded (`recipe.ingredients[3].percentage` -> `recipe.ingredients[*].percentage`)
+so that one kind of error is counted once, whatever the row.
+
+The statements live in graphstore/cypher/analytics.py.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -44,99 +39,17 @@ from neo4j import Driver, ManagedTransaction
 
 from contracts.stages import stage_index
 
-# The window every statement starts with (range index orchestration_run_started).
-_WINDOW = (
-    "MATCH (r:OrchestrationRun)\n"
-    "WHERE r.startedAt >= $since AND r.startedAt < $until AND r.commitChecksum IS NOT NULL\n"
+from .cypher.analytics import (
+    AGENT_STATS,
+    BUDGET_BREACHES,
+    BUDGET_BREACHES_BY_DAY,
+    COST_PER_RECIPE_DAY,
+    RUN_TOTALS,
+    TOP_INGREDIENTS,
+    VALIDATION_ISSUES,
+    VALIDATION_TOTALS,
 )
-# The UTC calendar day a run started on (startedAt keeps the offset it was recorded with).
-_DAY = "date(datetime({datetime: r.startedAt, timezone: 'UTC'}))"
-
-RUN_TOTALS = _WINDOW + (
-    "RETURN count(r) AS runs,\n"
-    "       count(CASE WHEN r.status = 'failed' THEN 1 END) AS failed,\n"
-    "       count(CASE WHEN size(coalesce(r.budgetBreaches, [])) > 0 THEN 1 END) AS breached,\n"
-    "       percentileDisc(r.totalDuration, 0.5) AS p50, percentileDisc(r.totalDuration, 0.95)"
-    " AS p95"
-)
-
-AGENT_STATS = _WINDOW + (
-    "MATCH (r)-[:HAS_AGENT_INVOCATION]->(a:AgentInvocation)\n"
-    "WITH r, a WHERE a.status <> 'skipped'\n"
-    "RETURN a.agent AS agent, count(a) AS invocations, count(DISTINCT r) AS runs,\n"
-    "       count(CASE WHEN a.status = 'failed' THEN 1 END) AS failures,\n"
-    "       percentileDisc(a.duration, 0.5) AS p50, percentileDisc(a.duration, 0.95) AS p95,\n"
-    "       avg(a.duration) AS mean, max(a.duration) AS max\n"
-    "ORDER BY agent"
-)
-
-BUDGET_BREACHES = _WINDOW + (
-    "UNWIND r.budgetBreaches AS breach\n"
-    "WITH r, split(breach, '.') AS parts\n"
-    "RETURN parts[0] AS stage, parts[1] AS kind, count(*) AS breaches,\n"
-    "       count(DISTINCT r) AS runs\n"
-    "ORDER BY breaches DESC, stage, kind"
-)
-
-BUDGET_BREACHES_BY_DAY = _WINDOW + (
-    "UNWIND r.budgetBreaches AS breach\n"
-    f"WITH r, breach, {_DAY} AS day\n"
-    "RETURN day, count(breach) AS breaches, count(DISTINCT r) AS runs\n"
-    "ORDER BY day"
-)
-
-TOP_INGREDIENTS = _WINDOW + (
-    "MATCH (r)-[:USED_RECIPE]->(rv:RecipeVersion)-[h:HAS_INGREDIENT]->(i:Ingredient)\n"
-    "RETURN i.ingredientId AS ingredientId, i.name AS name, count(DISTINCT r) AS runs,\n"
-    "       count(DISTINCT rv.recipeId) AS recipes, avg(h.percentage) AS avgPercentage\n"
-    "ORDER BY runs DESC, name, ingredientId\n"
-    "LIMIT $limit"
-)
-
-# The `limit` recipes with the most costed runs in the window (or the one asked for), then their
-# cost per UTC day and currency.
-COST_PER_RECIPE_DAY = _WINDOW + (
-    "MATCH (r)-[:USED_RECIPE]->(rv:RecipeVersion)\n"
-    "WHERE $recipe IS NULL OR rv.recipeId = $recipe\n"
-    "MATCH (r)-[:PRODUCED_CALCULATION]->(c:CalculationResult)\n"
-    f"WITH rv.recipeId AS recipeId, rv.name AS name, c.currency AS currency, {_DAY} AS day,\n"
-    "     c.totalCost AS cost\n"
-    "WITH recipeId, collect({name: name, currency: currency, day: day, cost: cost}) AS rows,\n"
-    "     count(*) AS recipeRuns\n"
-    "ORDER BY recipeRuns DESC, recipeId\n"
-    "LIMIT $limit\n"
-    "UNWIND rows AS row\n"
-    "WITH recipeId, recipeRuns, row.currency AS currency, row.day AS day, row.name AS name,\n"
-    "     row.cost AS cost\n"
-    "RETURN recipeId, recipeRuns, min(name) AS name, currency, day, count(*) AS runs,\n"
-    "       avg(cost) AS avgCost, min(cost) AS minCost, max(cost) AS maxCost,\n"
-    "       sum(cost) AS totalCost\n"
-    "ORDER BY recipeRuns DESC, recipeId, currency, day"
-)
-
-VALIDATION_TOTALS = _WINDOW + (
-    "MATCH (r)-[:PRODUCED_VALIDATION]->(v:ValidationReport)\n"
-    "WITH v, CASE $kind WHEN 'warnings' THEN v.warningCount ELSE v.errorCount END AS n,\n"
-    "     CASE $kind WHEN 'warnings' THEN v.warnings ELSE v.errors END AS issues\n"
-    "RETURN count(v) AS validated, count(CASE WHEN n > 0 THEN 1 END) AS withIssues,\n"
-    "       count(CASE WHEN n > 0 AND issues IS NULL THEN 1 END) AS detailsRemoved"
-)
-
-VALIDATION_ISSUES = _WINDOW + (
-    "MATCH (r)-[:PRODUCED_VALIDATION]->(v:ValidationReport)\n"
-    "WITH r, CASE $kind WHEN 'warnings' THEN v.warnings ELSE v.errors END AS issues\n"
-    "UNWIND split(issues, '{\"agent\":\"')[1..] AS item\n"
-    "WITH r, split(item, '\",\"field\":\"') AS a\n"
-    "WITH r, a[0] AS agent, split(a[1], '\",\"message\":\"') AS b\n"
-    "WITH r, agent, b[0] AS rawField, split(b[1], '\",\"severity\":\"') AS c\n"
-    "WITH r, agent, split(c[1], '\"')[0] AS severity, split(rawField, '[') AS parts\n"
-    "WITH r, agent, severity, reduce(f = head(parts), p IN tail(parts) |\n"
-    "     f + '[*]' + substring(p, size(split(p, ']')[0]) + 1)) AS field\n"
-    "RETURN agent, field, severity, count(*) AS occurrences, count(DISTINCT r) AS runs\n"
-    "ORDER BY occurrences DESC, runs DESC, agent, field, severity\n"
-    "LIMIT $limit"
-)
-
+from .errors import InvalidAnalyticsQuery
 
 # --- results ------------------------------------------------------------------------------------
 
@@ -349,27 +262,18 @@ def cost_report(window: Window, *, recipe: str | None, limit: int, driver: Drive
     return CostReport(window, recipe, series)
 
 
-def _unescape(text: str) -> str:
-    """A JSON string's content (as cut from the canonical JSON text) -> the text."""
-    try:
-        value = json.loads(f'"{text}"')
-    except ValueError:
-        return text
-    return value if isinstance(value, str) else text
-
-
 def validation_report(window: Window, *, kind: str, limit: int, driver: Driver,
                       database: str) -> ValidationReportStats:
     """How often each kind of validation issue (agent, field path with indices folded, severity)
     occurred, and in how many runs. `kind` is "errors" (critical included) or "warnings"."""
     if kind not in ("errors", "warnings"):
-        raise ValueError(f"kind must be 'errors' or 'warnings', got {kind!r}")
+        raise InvalidAnalyticsQuery(f"kind must be 'errors' or 'warnings', got {kind!r}.")
     params = {**_window(window), "kind": kind}
     totals, rows = _read(driver, database, [(VALIDATION_TOTALS, params),
                                             (VALIDATION_ISSUES, {**params, "limit": limit})])
     return ValidationReportStats(
         window, kind, validated=totals[0]["validated"], with_issues=totals[0]["withIssues"],
         details_removed=totals[0]["detailsRemoved"],
-        issues=[IssueCount(agent=_unescape(r["agent"]), field=_unescape(r["field"]),
+        issues=[IssueCount(agent=r["agent"], field=r["field"],
                            severity=r["severity"], occurrences=r["occurrences"], runs=r["runs"])
                 for r in rows])

@@ -15,14 +15,7 @@ from dataclasses import dataclass, field
 from neo4j import Driver
 
 from .blobstore import BlobStore
-
-REFERENCED = (
-    "MATCH (g:GraphSnapshot) WHERE g.blobSha256 IS NOT NULL "
-    "RETURN collect(DISTINCT g.blobSha256) AS shas"
-)
-IS_REFERENCED = (
-    "MATCH (g:GraphSnapshot {blobSha256: $sha}) RETURN count(g) > 0 AS referenced"
-)
+from .cypher.blob_gc import IS_REFERENCED, REFERENCED
 
 
 @dataclass

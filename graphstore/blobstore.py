@@ -34,6 +34,13 @@ from urllib.parse import urlsplit
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
+from .errors import BlobCorrupted, BlobNotFound, BlobStoreConfigError, BlobStoreError
+
+__all__ = [
+    "BlobCorrupted", "BlobNotFound", "BlobRef", "BlobStore", "BlobStoreConfigError",
+    "BlobStoreError", "LocalBlobStore", "S3BlobStore", "open_blob_store",
+]
+
 _SHA256_RE = re.compile(r"[0-9a-f]{64}")
 _S3_NOT_FOUND_CODES = frozenset({"404", "NoSuchKey", "NotFound"})
 
@@ -48,31 +55,6 @@ class BlobRef:
     # When the blob was last written (or re-put): the garbage collector's grace period runs
     # from here. Filled by iter_blobs; None where unknown.
     modified_at: float | None = field(default=None, compare=False)
-
-
-class BlobStoreError(Exception):
-    """Root of all blob store errors."""
-
-
-class BlobNotFound(BlobStoreError):
-    """The requested blob does not exist in the store."""
-
-
-class BlobCorrupted(BlobStoreError):
-    """The stored bytes do not hash to the expected SHA-256."""
-
-    def __init__(self, uri: str, expected: str, actual: str) -> None:
-        super().__init__(
-            f"The blob at {uri} is corrupted: expected SHA-256 {expected} but the stored "
-            f"bytes hash to {actual}, so the blob is not served."
-        )
-        self.uri = uri
-        self.expected = expected
-        self.actual = actual
-
-
-class BlobStoreConfigError(BlobStoreError):
-    """A store URL or blob URI is malformed or does not belong to the store."""
 
 
 class BlobStore(Protocol):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from neo4j import Driver
 
-from .schema import SCHEMA_STATEMENTS
+from .cypher.schema import AWAIT_INDEXES, SCHEMA_STATEMENTS
 
 
 def install_schema(driver: Driver, *, database: str) -> list[str]:
@@ -12,5 +12,5 @@ def install_schema(driver: Driver, *, database: str) -> list[str]:
     with driver.session(database=database) as session:
         for statement in SCHEMA_STATEMENTS:
             session.run(statement).consume()
-        session.run("CALL db.awaitIndexes(300)").consume()
+        session.run(AWAIT_INDEXES).consume()
     return list(SCHEMA_STATEMENTS)

@@ -7,13 +7,17 @@ deduplicates RecipeVersion and UserRequest by content checksum, and lays out the
 relationships the writer sends in a few fixed UNWIND statements. Large cypherCommands are marked
 for the blob store instead of being inlined.
 
-Node properties hold scalars for querying and canonical JSON text for nested artifact parts; replay
-(graphstore/replay.py) reads them back into an equal RunResult.
+Which properties each node and relationship carries is the codecs' business (graphstore/codecs/:
+scalars for querying, canonical JSON text for nested artifact parts); replay
+(graphstore/replay.py) reads them back with the same codecs into an equal RunResult. The mapper
+decides the layout: keys, relationships, order, limits, the blob offload.
+
+The run is serialized once and validated once here (`_normalized`); its wire dict is hashed and
+encoded as it is.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,15 +25,34 @@ from typing import Any
 from contracts import (
     ARTIFACT_OF,
     WIRE_NAME,
-    RunMetadata,
     RunResult,
     canonical_json,
     checksum,
-    sha256_hex,
     strip_transient,
 )
 
+from .codecs import (
+    AgentInvocationCodec,
+    CalculationResultCodec,
+    GraphSnapshotCodec,
+    HasAgentInvocationCodec,
+    HasIngredientCodec,
+    IngredientCodec,
+    OrchestrationRunCodec,
+    RecipeVersionCodec,
+    TriggeredCodec,
+    UIConfigCodec,
+    UserRequestCodec,
+    ValidationReportCodec,
+)
+from .errors import MappingError, WriteSetTooLarge
 from .schema import GRAPH_SCHEMA_VERSION, LABELS, REL_TYPES
+
+__all__ = [
+    "BLOB_THRESHOLD_BYTES", "CONFIG_SNAPSHOT_MAX_BYTES", "MAX_WRITE_SET_ELEMENTS", "BlobOffload",
+    "GraphWriteSet", "MappingError", "NodeMerge", "RelationshipMerge", "WriteSetTooLarge",
+    "map_run_to_graph", "normalize_run",
+]
 
 MAX_WRITE_SET_ELEMENTS = 500  # design section 7: "no more than 500 nodes/edges per run"
 BLOB_THRESHOLD_BYTES = 32_768  # design section 5.6: cypherCommands over 32 KB go to the blob store
@@ -37,21 +60,6 @@ CONFIG_SNAPSHOT_MAX_BYTES = 4_096  # design section 3: configSnapshot "truncated
 
 _LABEL_ORDER = {label.name: i for i, label in enumerate(LABELS)}
 _REL_ORDER = {rel.name: i for i, rel in enumerate(REL_TYPES)}
-
-
-class MappingError(ValueError):
-    """A run that cannot be mapped to the graph. Nothing is written."""
-
-
-class WriteSetTooLarge(MappingError):
-    def __init__(self, run_id: str, nodes: int, relationships: int, limit: int) -> None:
-        self.run_id, self.limit = run_id, limit
-        self.nodes, self.relationships = nodes, relationships
-        super().__init__(
-            f"Run {run_id} maps to {nodes} nodes and {relationships} relationships "
-            f"({nodes + relationships} in all), over the limit of {limit} per run (design "
-            "section 7); nothing was written. Split the run or shorten its agentHistory."
-        )
 
 
 @dataclass(frozen=True)
@@ -116,9 +124,16 @@ def _bounded_snapshot(snapshot: Mapping[str, Any], limit: int) -> tuple[dict[str
 
 def normalize_run(run: RunResult) -> RunResult:
     """The run as it is stored: transient keys dropped, bounded, ordered, outputRefs filled."""
-    wire = run.to_wire()
-    wire = strip_transient(wire)  # free-form objects carry "_"-prefixed transient keys
-    assert isinstance(wire, dict)
+    return _normalized(run)[0]
+
+
+def _normalized(run: RunResult) -> tuple[RunResult, dict[str, Any]]:
+    """The normalized run and its wire dict: serialized once and validated once. The wire dict
+    is what the validated run serializes to (a property test says so), so it is not serialized
+    again."""
+    stripped = strip_transient(run.to_wire())  # free-form objects carry "_"-prefixed keys
+    assert isinstance(stripped, dict)
+    wire: dict[str, Any] = stripped
     meta = wire["metadata"]
     snapshot, truncated = _bounded_snapshot(meta.get("configSnapshot", {}),
                                             CONFIG_SNAPSHOT_MAX_BYTES)
@@ -130,15 +145,11 @@ def normalize_run(run: RunResult) -> RunResult:
         if "outputRef" not in entry and entry["status"] == "succeeded" and artifact is not None:
             entry["outputRef"] = f"sha256:{checksum(artifact)}"
     wire["agentHistory"] = history
-    return RunResult.model_validate(wire)
+    return RunResult.model_validate(wire), wire
 
 
 def _wire_artifact(agent: str) -> str:
     return WIRE_NAME[ARTIFACT_OF[agent]]
-
-
-def _json(value: Any) -> str:
-    return canonical_json(value)
 
 
 # --- mapping -----------------------------------------------------------------------------------
@@ -147,156 +158,57 @@ def _json(value: Any) -> str:
 def map_run_to_graph(run: RunResult, *, max_elements: int = MAX_WRITE_SET_ELEMENTS,
                      blob_threshold: int = BLOB_THRESHOLD_BYTES) -> GraphWriteSet:
     """Lay out one run as node merges and relationships. Refuses a write set over the limit."""
-    run = normalize_run(run)
-    wire = run.to_wire()
+    run, wire = _normalized(run)
     run_id = run.run_id
     run_checksum = checksum(wire)
     nodes: list[NodeMerge] = []
     rels: list[RelationshipMerge] = []
     blob: BlobOffload | None = None
 
-    meta: RunMetadata = run.metadata
-    nodes.append(NodeMerge("OrchestrationRun", run_id, {
-        "status": meta.status,
-        "totalDuration": meta.total_duration,
-        "timestamp": wire["metadata"]["timestamp"],
-        "startedAt": meta.timestamp,
-        "configSnapshot": _json(wire["metadata"]["configSnapshot"]),
-        "configSnapshotTruncated": meta.config_snapshot_truncated,
-        "failedAgent": meta.failed_agent,
-        "replayOf": meta.replay_of,
-        "peakRssMb": meta.peak_rss_mb,
-        "budgetBreaches": list(meta.budget_breaches),
-        "budgetBreached": bool(meta.budget_breaches),
-        "checksum": run_checksum,
-        "schemaVersion": GRAPH_SCHEMA_VERSION,
-        "contractVersion": run.request.config.version,
-    }))
+    nodes.append(NodeMerge("OrchestrationRun", run_id, OrchestrationRunCodec.encode(
+        wire["metadata"], started_at=run.metadata.timestamp, checksum=run_checksum,
+        schema_version=GRAPH_SCHEMA_VERSION, contract_version=run.request.config.version)))
 
     request = wire["request"]
     request_key = checksum(request)
-    nodes.append(NodeMerge("UserRequest", request_key, {
-        "userRequest": request["userRequest"],
-        "targetBatchSize": request["targetBatchSize"],
-        "targetUnit": request["targetUnit"],
-        "context": _json(request.get("context", {})),
-        "config": _json(request.get("config", {})),
-    }))
-    rels.append(RelationshipMerge("TRIGGERED", request_key, run_id, {"runId": run_id}))
+    nodes.append(NodeMerge("UserRequest", request_key, UserRequestCodec.encode(request)))
+    rels.append(RelationshipMerge("TRIGGERED", request_key, run_id,
+                                  TriggeredCodec.encode(run_id)))
 
-    if run.recipe is not None:
-        recipe = wire["recipe"]
+    if (recipe := wire.get("recipe")) is not None:
         recipe_key = checksum(recipe)
-        nodes.append(NodeMerge("RecipeVersion", recipe_key, {
-            "recipeId": recipe["id"],
-            "name": recipe["name"],
-            "totalPercentage": recipe["totalPercentage"],
-            "ingredientCount": len(recipe["ingredients"]),
-            "metadata": _json(recipe.get("metadata", {})),
-        }))
+        nodes.append(NodeMerge("RecipeVersion", recipe_key, RecipeVersionCodec.encode(recipe)))
         rels.append(RelationshipMerge("USED_RECIPE", run_id, recipe_key))
         for position, ing in enumerate(recipe["ingredients"]):
-            nodes.append(NodeMerge("Ingredient", ing["id"], {"name": ing["name"]}))
-            rels.append(RelationshipMerge("HAS_INGREDIENT", recipe_key, ing["id"], {
-                "position": position,
-                "name": ing["name"],
-                "percentage": ing["percentage"],
-                "function": ing.get("function"),
-                "category": ing.get("category"),
-            }))
+            nodes.append(NodeMerge("Ingredient", ing["id"], IngredientCodec.encode(ing)))
+            rels.append(RelationshipMerge("HAS_INGREDIENT", recipe_key, ing["id"],
+                                          HasIngredientCodec.encode(ing, position)))
 
-    if run.calculation is not None:
-        calc = wire["calculation"]
-        nodes.append(NodeMerge("CalculationResult", run_id, {
-            "checksum": checksum(calc),
-            "recipeId": calc["recipeId"],
-            "targetBatchSize": calc["targetBatchSize"],
-            "targetUnit": calc["targetUnit"],
-            "totalCost": calc["costs"]["total"],
-            "currency": calc["costs"]["currency"],
-            "timestamp": calc["timestamp"],
-            "scaledIngredients": _json(calc["scaledIngredients"]),
-            "costs": _json(calc["costs"]),
-            "yield": _json(calc["yield"]),
-            "warnings": _json(calc.get("warnings", [])),
-        }))
+    if (calc := wire.get("calculation")) is not None:
+        nodes.append(NodeMerge("CalculationResult", run_id, CalculationResultCodec.encode(calc)))
         rels.append(RelationshipMerge("PRODUCED_CALCULATION", run_id, run_id))
 
-    if run.graph is not None:
-        graph = wire["graph"]
-        commands = _json(graph["cypherCommands"]).encode("utf-8")
-        props: dict[str, Any] = {
-            "checksum": checksum(graph),
-            "nodeCount": len(graph["nodes"]),
-            "edgeCount": len(graph["edges"]),
-            "nodes": _json(graph["nodes"]),
-            "edges": _json(graph["edges"]),
-            "metadata": _json(graph.get("metadata", {})),
-            "cypherCommandCount": len(graph["cypherCommands"]),
-            "cypherCommandsSize": len(commands),
-        }
-        if len(commands) > blob_threshold:
-            blob = BlobOffload(sha256_hex(commands), commands)
-            props["blobSha256"] = blob.sha256
-            props["blobSize"] = len(commands)  # blobUri is added by the writer after the put
-        else:
-            props["cypherCommands"] = commands.decode("utf-8")
+    if (graph := wire.get("graph")) is not None:
+        props, offload = GraphSnapshotCodec.encode(graph, blob_threshold=blob_threshold)
+        if offload is not None:
+            blob = BlobOffload(props["blobSha256"], offload)
         nodes.append(NodeMerge("GraphSnapshot", run_id, props))
         rels.append(RelationshipMerge("PRODUCED_GRAPH", run_id, run_id))
 
-    if run.validation is not None:
-        val = wire["validation"]
-        nodes.append(NodeMerge("ValidationReport", run_id, {
-            "checksum": checksum(val),
-            "valid": val["valid"],
-            "canProceed": val["canProceed"],
-            "summary": val["summary"],
-            "timestamp": val["timestamp"],
-            "errorCount": len(val["errors"]),
-            "warningCount": len(val["warnings"]),
-            "criticalCount": len(val["criticalErrors"]),
-            "errors": _json(val["errors"]),
-            "warnings": _json(val["warnings"]),
-            "criticalErrors": _json(val["criticalErrors"]),
-            "checks": _json(val["checks"]),
-        }))
+    if (val := wire.get("validation")) is not None:
+        nodes.append(NodeMerge("ValidationReport", run_id, ValidationReportCodec.encode(val)))
         rels.append(RelationshipMerge("PRODUCED_VALIDATION", run_id, run_id))
 
-    if run.ui_config is not None:
-        ui = wire["uiConfig"]
-        nodes.append(NodeMerge("UIConfig", run_id, {
-            "checksum": checksum(ui),
-            "componentCount": len(ui["components"]),
-            "layout": _json(ui["layout"]),
-            "components": _json(ui["components"]),
-            "theme": _json(ui["theme"]),
-        }))
+    if (ui := wire.get("uiConfig")) is not None:
+        nodes.append(NodeMerge("UIConfig", run_id, UIConfigCodec.encode(ui)))
         rels.append(RelationshipMerge("PRODUCED_UI", run_id, run_id))
 
     for entry in wire["agentHistory"]:
-        invocation_id = f"{run_id}#{entry['sequence']:04d}"
-        nodes.append(NodeMerge("AgentInvocation", invocation_id, {
-            "runId": run_id,
-            "sequence": entry["sequence"],
-            "agent": entry["agent"],
-            "timestamp": entry["timestamp"],
-            "duration": entry["duration"],
-            "status": entry["status"],
-            "error": entry.get("error"),
-            "outputRef": entry.get("outputRef"),
-            "memoryMb": entry.get("memoryMb"),
-            "rssMb": entry.get("rssMb"),
-            "budgetDurationMs": entry.get("budgetDurationMs"),
-            "budgetMemoryMb": entry.get("budgetMemoryMb"),
-            "budgetBreaches": entry.get("budgetBreaches", []),
-            "budgetBreached": bool(entry.get("budgetBreaches")),
-            **({"transcriptPrompt": entry["transcript"]["prompt"],
-                "transcriptResponse": entry["transcript"]["response"],
-                "transcriptRedacted": entry["transcript"]["redacted"]}
-               if entry.get("transcript") else {}),
-        }))
+        invocation_id = AgentInvocationCodec.invocation_id(run_id, entry["sequence"])
+        nodes.append(NodeMerge("AgentInvocation", invocation_id,
+                               AgentInvocationCodec.encode(entry, run_id=run_id)))
         rels.append(RelationshipMerge("HAS_AGENT_INVOCATION", run_id, invocation_id,
-                                      {"sequence": entry["sequence"]}))
+                                      HasAgentInvocationCodec.encode(entry)))
 
     size = len(nodes) + len(rels)
     if size > max_elements:
@@ -319,8 +231,3 @@ def _drop_nulls(node: NodeMerge) -> NodeMerge:
     """Neo4j stores no nulls; an absent property reads back as None."""
     present = {k: v for k, v in node.on_create.items() if v is not None}
     return NodeMerge(node.label, node.key, present, node.on_match)
-
-
-def parse_json_property(value: str | None, default: Any) -> Any:
-    """Inverse of the JSON text properties written above (used by replay)."""
-    return default if value is None else json.loads(value)

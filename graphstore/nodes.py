@@ -2,8 +2,9 @@
 
 They serve reading and browsing (django-neomodel's admin, ad-hoc queries) and the naive baseline of
 the benchmark. Runs are WRITTEN by graphstore/writer.py in one transaction of fixed UNWIND
-statements, never through these classes. Nested artifact parts are JSON text (see mapper.py).
-A unit test checks that these classes and schema.py agree.
+statements, never through these classes. Nested artifact parts are JSON text. A label's
+properties are defined by its codec (graphstore/codecs/); unit tests check that these classes
+declare exactly the codecs' properties, with matching types, and agree with schema.py.
 """
 
 from __future__ import annotations
@@ -122,6 +123,13 @@ class ValidationReport(_Written):
     warnings = StringProperty()
     criticalErrors = StringProperty()  # noqa: N815
     checks = StringProperty()
+    # The issues' agents, fields and severities, parallel lists that analytics reads directly.
+    errorAgents = ArrayProperty(StringProperty())  # noqa: N815
+    errorFields = ArrayProperty(StringProperty())  # noqa: N815
+    errorSeverities = ArrayProperty(StringProperty())  # noqa: N815
+    warningAgents = ArrayProperty(StringProperty())  # noqa: N815
+    warningFields = ArrayProperty(StringProperty())  # noqa: N815
+    warningSeverities = ArrayProperty(StringProperty())  # noqa: N815
 
 
 class UIConfig(_Written):
@@ -177,6 +185,13 @@ class OrchestrationRun(_Written):
     commitNodeCount = IntegerProperty()  # noqa: N815
     commitRelationshipCount = IntegerProperty()  # noqa: N815
     committedAt = DateTimeNeo4jFormatProperty()  # noqa: N815
+    # Set when retention condenses the run (graphstore/retention.py).
+    condensed = BooleanProperty()
+    condensedAt = DateTimeNeo4jFormatProperty()  # noqa: N815
+    condensedRemoved = ArrayProperty(StringProperty())  # noqa: N815
+    condensedRetains = BooleanProperty()  # noqa: N815
+    condensedNodeCount = IntegerProperty()  # noqa: N815
+    condensedRelationshipCount = IntegerProperty()  # noqa: N815
 
     request = RelationshipFrom(UserRequest, "TRIGGERED", model=RequestTrigger,
                                cardinality=ZeroOrOne)

@@ -5,7 +5,6 @@ contract. I/O. The result's checksum equals the checksum of the normalized origi
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,132 +13,69 @@ from pydantic import ValidationError
 
 from contracts import RunResult
 
-from . import cypher
-from .blobstore import BlobCorrupted, BlobStore
-from .errors import ReplayError, RunNotFound
-
-
-def _j(value: str | None, default: Any = None) -> Any:
-    return default if value is None else json.loads(value)
-
-
-def _present(**fields: Any) -> dict[str, Any]:
-    return {k: v for k, v in fields.items() if v is not None}
+from .blobstore import BlobStore
+from .codecs import (
+    AgentInvocationCodec,
+    CalculationResultCodec,
+    GraphSnapshotCodec,
+    OrchestrationRunCodec,
+    RecipeVersionCodec,
+    UIConfigCodec,
+    UserRequestCodec,
+    ValidationReportCodec,
+)
+from .cypher.read import LOAD_RUN, VERIFY_PARAMS, VERIFY_RUN_WITH_CONDENSATION
+from .errors import BlobCorrupted, ReplayError, RunNotFound
 
 
 def load_run(run_id: str, *, driver: Driver, database: str, blob_store: BlobStore) -> RunResult:
     """The committed run `run_id`; RunNotFound when there is none, ReplayError if damaged."""
-    records, _, _ = driver.execute_query(cypher.LOAD_RUN, runId=run_id, database_=database,
+    records, _, _ = driver.execute_query(LOAD_RUN, runId=run_id, database_=database,
                                          routing_="r")
     if not records or records[0]["run"].get("commitChecksum") is None:
         raise RunNotFound(run_id)
     rec = records[0]
-    run, request = rec["run"], rec["request"]
+    run = rec["run"]
     # A condensed run (graphstore/retention.py) reads back as a summary: what retention removed
     # is absent, even if a later write put some of it back.
-    condensed = _condensation(run, rec["graph"], rec["validation"])
+    condensed = OrchestrationRunCodec.condensation(run, rec["graph"], rec["validation"])
     removed = set(condensed["removed"]) if condensed else set()
+    metadata = OrchestrationRunCodec.decode(run)
+    if condensed is not None:
+        metadata["condensed"] = condensed
     wire: dict[str, Any] = {
-        "metadata": _present(
-            id=run["runId"], status=run["status"], totalDuration=run["totalDuration"],
-            timestamp=run["timestamp"], configSnapshot=_j(run.get("configSnapshot"), {}),
-            configSnapshotTruncated=run.get("configSnapshotTruncated", False),
-            failedAgent=run.get("failedAgent"), replayOf=run.get("replayOf"),
-            peakRssMb=run.get("peakRssMb"),
-            budgetBreaches=run.get("budgetBreaches") or [], condensed=condensed,
-        ),
-        "request": {
-            "userRequest": request["userRequest"],
-            "targetBatchSize": request["targetBatchSize"],
-            "targetUnit": request["targetUnit"],
-            "context": _j(request["context"]),
-            "config": _j(request["config"]),
-        },
-        "agentHistory": [
-            _present(agent=a["agent"], sequence=a["sequence"], timestamp=a["timestamp"],
-                     duration=a["duration"], status=a["status"], error=a.get("error"),
-                     outputRef=a.get("outputRef"), memoryMb=a.get("memoryMb"),
-                     rssMb=a.get("rssMb"), budgetDurationMs=a.get("budgetDurationMs"),
-                     budgetMemoryMb=a.get("budgetMemoryMb"),
-                     budgetBreaches=a.get("budgetBreaches") or [],
-                     transcript=None if a.get("transcriptRedacted") is None or condensed
-                     else {
-                         "prompt": a.get("transcriptPrompt", ""),
-                         "response": a.get("transcriptResponse", ""),
-                         "redacted": a["transcriptRedacted"]})
-            for a in rec["invocations"]
-        ],
+        "metadata": metadata,
+        "request": UserRequestCodec.decode(rec["request"]),
+        "agentHistory": [AgentInvocationCodec.decode(a, condensed=condensed is not None)
+                         for a in rec["invocations"]],
     }
-    if (rv := rec["recipe"]) is not None and "recipe" not in removed:
-        wire["recipe"] = {
-            "id": rv["recipeId"], "name": rv["name"], "totalPercentage": rv["totalPercentage"],
-            "metadata": _j(rv.get("metadata"), {}),
-            "ingredients": [
-                _present(id=h["ingredientId"], name=h["name"], percentage=h["percentage"],
-                         function=h.get("function"), category=h.get("category"))
-                for h in rec["ingredients"]
-            ],
-        }
-    if (c := rec["calculation"]) is not None and "calculation" not in removed:
-        wire["calculation"] = {
-            "recipeId": c["recipeId"], "targetBatchSize": c["targetBatchSize"],
-            "targetUnit": c["targetUnit"], "scaledIngredients": _j(c["scaledIngredients"]),
-            "costs": _j(c["costs"]), "yield": _j(c["yield"]), "timestamp": c["timestamp"],
-            "warnings": _j(c.get("warnings"), []),
-        }
-    if (g := rec["graph"]) is not None and "graph" not in removed:
-        wire["graph"] = {
-            "nodes": _j(g["nodes"]), "edges": _j(g["edges"]), "metadata": _j(g.get("metadata"), {}),
-            "cypherCommands": _cypher_commands(run_id, g, blob_store),
-        }
-    if (v := rec["validation"]) is not None and "validation" not in removed:
-        wire["validation"] = {
-            "valid": v["valid"], "errors": _j(v["errors"]), "warnings": _j(v["warnings"]),
-            "checks": _j(v["checks"]), "summary": v["summary"], "timestamp": v["timestamp"],
-            "canProceed": v["canProceed"], "criticalErrors": _j(v["criticalErrors"]),
-        }
-    if (ui := rec["ui"]) is not None and "uiConfig" not in removed:
-        wire["uiConfig"] = {"layout": _j(ui["layout"]), "components": _j(ui["components"]),
-                            "theme": _j(ui["theme"])}
     try:
+        if (rv := rec["recipe"]) is not None and "recipe" not in removed:
+            wire["recipe"] = RecipeVersionCodec.decode(rv, rec["ingredients"])
+        if (c := rec["calculation"]) is not None and "calculation" not in removed:
+            wire["calculation"] = CalculationResultCodec.decode(c)
+        if (g := rec["graph"]) is not None and "graph" not in removed:
+            wire["graph"] = GraphSnapshotCodec.decode(g, _blob(run_id, g, blob_store))
+        if (v := rec["validation"]) is not None and "validation" not in removed:
+            wire["validation"] = ValidationReportCodec.decode(v)
+        if (ui := rec["ui"]) is not None and "uiConfig" not in removed:
+            wire["uiConfig"] = UIConfigCodec.decode(ui)
         return RunResult.model_validate(wire)
     except ValidationError as exc:
         raise ReplayError(f"Run {run_id} is stored but does not read back into the v1 contract: "
                           f"{exc}") from exc
 
 
-def _condensation(run: dict[str, Any], graph: dict[str, Any] | None,
-                  validation: dict[str, Any] | None) -> dict[str, Any] | None:
-    """metadata.condensed of a condensed run: when, what was removed, what is kept of it."""
-    if not run.get("condensed"):
+def _blob(run_id: str, snapshot: dict[str, Any], blob_store: BlobStore) -> bytes | None:
+    """The cypherCommands blob of a snapshot that has one (verified), else None."""
+    if (ref := GraphSnapshotCodec.blob_of(snapshot)) is None:
         return None
-    at = run["condensedAt"]
-    removed = list(run.get("condensedRemoved") or [])
-    out: dict[str, Any] = {"condensedAt": at.to_native().isoformat() if hasattr(
-        at, "to_native") else str(at), "removed": removed}
-    if graph is not None and "graph" in removed:
-        out["graph"] = {"nodeCount": graph.get("nodeCount", 0),
-                        "edgeCount": graph.get("edgeCount", 0),
-                        "cypherCommandCount": graph.get("cypherCommandCount", 0)}
-    if validation is not None and "validation" in removed:
-        out["validation"] = {
-            "valid": validation["valid"], "canProceed": validation["canProceed"],
-            "errorCount": validation.get("errorCount", 0),
-            "warningCount": validation.get("warningCount", 0),
-            "criticalCount": validation.get("criticalCount", 0),
-            "summary": validation.get("summary", "")}
-    return out
-
-
-def _cypher_commands(run_id: str, snapshot: dict[str, Any], blob_store: BlobStore) -> Any:
-    if snapshot.get("blobUri") is None:
-        return _j(snapshot["cypherCommands"])
+    uri, sha256 = ref
     try:
-        data = blob_store.get(snapshot["blobUri"], sha256=snapshot["blobSha256"])
+        return blob_store.get(uri, sha256=sha256)
     except BlobCorrupted as exc:
         raise ReplayError(f"Run {run_id}: its cypherCommands blob is corrupted and is not "
                           f"served: {exc}") from exc
-    return json.loads(data.decode("utf-8"))
 
 
 @dataclass(frozen=True)
@@ -165,18 +101,11 @@ class Verification:
         return self.checksum is not None and expected == (self.nodes, self.relationships)
 
 
-# VERIFY_RUN and the condensation's counts (graphstore/retention.py), in one round trip.
-assert cypher.VERIFY_RUN.endswith("AS relationships")
-VERIFY_RUN = (cypher.VERIFY_RUN + ",\n       coalesce(r.condensed, false) AS condensed, "
-              "r.condensedNodeCount AS condensedNodes,\n"
-              "       r.condensedRelationshipCount AS condensedRelationships")
-
-
 def verify_run(run_id: str, *, driver: Driver, database: str) -> Verification:
     """Compare a run's commit marker (or, condensed, its condensation's counts) with what the
     graph holds for it."""
-    records, _, _ = driver.execute_query(VERIFY_RUN, cypher.VERIFY_PARAMS, runId=run_id,
-                                         database_=database, routing_="r")
+    records, _, _ = driver.execute_query(VERIFY_RUN_WITH_CONDENSATION, VERIFY_PARAMS,
+                                         runId=run_id, database_=database, routing_="r")
     if not records:
         raise RunNotFound(run_id)
     r = records[0]

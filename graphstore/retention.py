@@ -1,8 +1,8 @@
 """Retention (design section 6): runs older than the full-retention period are condensed.
 
-I/O (Neo4j and the blob store; no Django). orchestration/retention.py reads the settings, runs
-this and condenses the ledger after it; `manage.py condense_runs [--dry-run]` and the Celery beat
-job `orchestration.condense_runs` call that.
+I/O (Neo4j and the blob store; no Django). orchestration/services/retention.py reads the
+settings, runs this and condenses the ledger after it; `manage.py condense_runs [--dry-run]`
+and the Celery beat job `orchestration.condense_runs` call that.
 
 What a condensed run keeps and loses
 ------------------------------------
@@ -15,7 +15,8 @@ What a condensed run keeps and loses
              criticalCount, checksum)
     removed  UIConfig (the node), the GraphSnapshot payload (nodes, edges, metadata,
              cypherCommands) and its blob, the ValidationReport details (errors, warnings,
-             criticalErrors, checks), AgentInvocation transcripts, and the CalculationResult
+             criticalErrors, checks and the issue lists beside them), AgentInvocation
+             transcripts, and the CalculationResult
              and the run's RecipeVersion link unless an active formulation holds them (below)
 
 The run node is marked `condensed: true, condensedAt` (the first condensation's time),
@@ -28,7 +29,7 @@ artifacts are absent (the contract allows that for a condensed run only).
 Integrity: the commit marker (commitChecksum, commitNodeCount, commitRelationshipCount) keeps
 describing what the run's write transaction wrote; condensation adds `condensedNodeCount` and
 `condensedRelationshipCount`, counted in the condensing transaction with the very query
-`verify_run` uses (cypher.VERIFY_RUN), and `verify_run` compares a condensed run with those.
+`verify_run` uses (cypher.read.VERIFY_RUN), and `verify_run` compares a condensed run with those.
 
 Formulations: what keeps a recipe or a calculation
 ---------------------------------------------------
@@ -48,6 +49,9 @@ formulation uses it: a recipe shared with a newer run, which is not condensed, a
 Ingredient nodes are shared catalogue nodes and are never deleted here. When a formulation
 is later retired, the next pass revisits the condensed runs that still retain something
 (`condensedRetains`) and removes what no longer has a holder.
+
+The properties removed are those the codecs mark as details (graphstore/codecs/, `details()`);
+the statements are in graphstore/cypher/retention.py.
 
 Batches, idempotency, blobs
 ---------------------------
@@ -80,132 +84,25 @@ from neo4j import Driver, ManagedTransaction
 
 from contracts.stages import STAGE_TABLE
 
-from . import cypher
 from .blobstore import BlobStore
+from .cypher.read import VERIFY_PARAMS, VERIFY_RUN
+from .cypher.retention import (
+    ACTIVE,
+    APPLY,
+    BLOB_USERS,
+    CANDIDATES,
+    LINK_FORMULATION,
+    PLAN,
+    RECIPE_GC,
+    RECIPE_USERS,
+    SET_COUNTS,
+    SET_FORMULATION_STATUS,
+)
+from .errors import FormulationNotFound, InvalidBatchSize, RunNotFound
 
 logger = logging.getLogger(__name__)
 
-ACTIVE = "active"  # the Formulation.status that holds recipes and calculations
 ARTIFACT_ORDER = tuple(stage.wire for stage in STAGE_TABLE)
-
-# --- fixed Cypher ------------------------------------------------------------------------------
-
-_CALC_HELD = ("EXISTS { MATCH (f:Formulation)-[:USES_CALCULATION]->(c) "
-              "WHERE f.status = $active }")
-_RECIPE_HELD = "EXISTS { MATCH (f:Formulation)-[:USES_RECIPE]->(rv) WHERE f.status = $active }"
-
-# Runs to condense, oldest first, after the cursor (startedAt, runId). A condensed run comes
-# back only when it retains a calculation or recipe link that no active formulation holds now.
-CANDIDATES = (
-    "MATCH (r:OrchestrationRun)\n"
-    "WHERE r.startedAt < $cutoff AND r.commitChecksum IS NOT NULL\n"
-    "  AND ($afterStartedAt IS NULL OR r.startedAt > $afterStartedAt\n"
-    "       OR (r.startedAt = $afterStartedAt AND r.runId > $afterRunId))\n"
-    "  AND (r.condensed IS NULL OR (r.condensedRetains = true AND (\n"
-    "       EXISTS { MATCH (r)-[:PRODUCED_CALCULATION]->(c:CalculationResult)\n"
-    f"                WHERE NOT {_CALC_HELD} }}\n"
-    "       OR EXISTS { MATCH (r)-[:USED_RECIPE]->(rv:RecipeVersion)\n"
-    f"                   WHERE NOT {_RECIPE_HELD}\n"
-    "                   AND NOT EXISTS { MATCH (r)-[:PRODUCED_CALCULATION]->(c)\n"
-    f"                                    WHERE {_CALC_HELD} }} }})))\n"
-    "RETURN r.runId AS runId, r.startedAt AS startedAt\n"
-    "ORDER BY startedAt, runId LIMIT $limit"
-)
-
-# What each run of a batch holds now (read in the condensing transaction, and by a dry run).
-PLAN = (
-    "UNWIND $runIds AS runId\n"
-    "MATCH (r:OrchestrationRun {runId: runId})\n"
-    "OPTIONAL MATCH (r)-[:PRODUCED_UI]->(ui:UIConfig)\n"
-    "OPTIONAL MATCH (r)-[:PRODUCED_GRAPH]->(g:GraphSnapshot)\n"
-    "OPTIONAL MATCH (r)-[:PRODUCED_VALIDATION]->(v:ValidationReport)\n"
-    "OPTIONAL MATCH (r)-[:PRODUCED_CALCULATION]->(c:CalculationResult)\n"
-    "OPTIONAL MATCH (r)-[:USED_RECIPE]->(rv:RecipeVersion)\n"
-    "RETURN r.runId AS runId, r.startedAt AS startedAt, r.status AS status,\n"
-    "       coalesce(r.condensedRemoved, []) AS removedBefore,\n"
-    "       ui IS NOT NULL AS hasUi,\n"
-    "       g IS NOT NULL AND (g.nodes IS NOT NULL OR g.edges IS NOT NULL\n"
-    "           OR g.cypherCommands IS NOT NULL OR g.blobSha256 IS NOT NULL) AS graphPayload,\n"
-    "       g.blobUri AS blobUri, g.blobSha256 AS blobSha256,\n"
-    "       v IS NOT NULL AND (v.errors IS NOT NULL OR v.checks IS NOT NULL)\n"
-    "           AS validationDetails,\n"
-    "       c IS NOT NULL AS hasCalculation,\n"
-    f"       c IS NOT NULL AND {_CALC_HELD} AS calculationHeld,\n"
-    "       rv.checksum AS recipe,\n"
-    f"       rv IS NOT NULL AND {_RECIPE_HELD} AS recipeHeld"
-)
-
-# The condensation of a batch; `rows` carry the decisions taken from PLAN in the same
-# transaction. Deleting or removing on a missing (null) node is a no-op.
-APPLY = (
-    "UNWIND $rows AS row\n"
-    "MATCH (r:OrchestrationRun {runId: row.runId})\n"
-    "CALL (r) { OPTIONAL MATCH (r)-[:PRODUCED_UI]->(ui:UIConfig) DETACH DELETE ui }\n"
-    "CALL (r) { OPTIONAL MATCH (r)-[:PRODUCED_GRAPH]->(g:GraphSnapshot)\n"
-    "           REMOVE g.nodes, g.edges, g.metadata, g.cypherCommands,\n"
-    "                  g.blobUri, g.blobSha256, g.blobSize }\n"
-    "CALL (r) { OPTIONAL MATCH (r)-[:PRODUCED_VALIDATION]->(v:ValidationReport)\n"
-    "           REMOVE v.errors, v.warnings, v.criticalErrors, v.checks }\n"
-    "CALL (r) { OPTIONAL MATCH (r)-[:HAS_AGENT_INVOCATION]->(a:AgentInvocation)\n"
-    "           REMOVE a.transcriptPrompt, a.transcriptResponse, a.transcriptRedacted }\n"
-    "CALL (r, row) { OPTIONAL MATCH (r)-[:PRODUCED_CALCULATION]->(c:CalculationResult)\n"
-    "                WITH c WHERE c IS NOT NULL AND NOT row.keepCalculation\n"
-    "                DETACH DELETE c }\n"
-    "CALL (r, row) { OPTIONAL MATCH (r)-[u:USED_RECIPE]->(:RecipeVersion)\n"
-    "                WITH u WHERE u IS NOT NULL AND NOT row.keepRecipe\n"
-    "                DELETE u }\n"
-    "SET r.condensed = true, r.condensedAt = coalesce(r.condensedAt, $now),\n"
-    "    r.condensedRemoved = row.removed, r.condensedRetains = row.retains"
-)
-
-# RecipeVersions whose last user was just unlinked (no run, no active formulation uses them).
-RECIPE_GC = (
-    "UNWIND $recipes AS key\n"
-    "MATCH (rv:RecipeVersion {checksum: key})\n"
-    "WHERE NOT EXISTS { MATCH (:OrchestrationRun)-[:USED_RECIPE]->(rv) }\n"
-    f"  AND NOT {_RECIPE_HELD}\n"
-    "DETACH DELETE rv\n"
-    "RETURN key"
-)
-
-SET_COUNTS = (
-    "UNWIND $rows AS row\n"
-    "MATCH (r:OrchestrationRun {runId: row.runId})\n"
-    "SET r.condensedNodeCount = row.nodes, r.condensedRelationshipCount = row.relationships"
-)
-
-# Who uses these recipes / blobs now (a dry run's whole-pass decisions; blob checks).
-RECIPE_USERS = (
-    "UNWIND $recipes AS key\n"
-    "MATCH (rv:RecipeVersion {checksum: key})\n"
-    "RETURN key, [(o:OrchestrationRun)-[:USED_RECIPE]->(rv) | o.runId] AS runs,\n"
-    f"       {_RECIPE_HELD} AS held"
-)
-BLOB_USERS = (
-    "UNWIND $shas AS sha\n"
-    "OPTIONAL MATCH (o:OrchestrationRun)-[:PRODUCED_GRAPH]->(g:GraphSnapshot {blobSha256: sha})\n"
-    "RETURN sha, collect(o.runId) AS runs"
-)
-
-# Declaring a formulation and what it uses (the formulation graph's side of the link).
-LINK_FORMULATION = (
-    "MATCH (r:OrchestrationRun {runId: $runId})\n"
-    "MERGE (f:Formulation {formulationId: $formulationId})\n"
-    "ON CREATE SET f.createdAt = $now\n"
-    "SET f.status = $status, f.updatedAt = $now\n"
-    "WITH f, r\n"
-    "CALL (f, r) { OPTIONAL MATCH (r)-[:USED_RECIPE]->(rv:RecipeVersion)\n"
-    "              WITH rv WHERE rv IS NOT NULL MERGE (f)-[:USES_RECIPE]->(rv) }\n"
-    "CALL (f, r) { OPTIONAL MATCH (r)-[:PRODUCED_CALCULATION]->(c:CalculationResult)\n"
-    "              WITH c WHERE c IS NOT NULL AND $withCalculation\n"
-    "              MERGE (f)-[:USES_CALCULATION]->(c) }\n"
-    "RETURN f.formulationId AS formulationId"
-)
-SET_FORMULATION_STATUS = (
-    "MATCH (f:Formulation {formulationId: $formulationId})\n"
-    "SET f.status = $status, f.updatedAt = $now RETURN f.formulationId AS formulationId"
-)
-
 
 # --- results -----------------------------------------------------------------------------------
 
@@ -367,7 +264,7 @@ def _condense_batch(tx: ManagedTransaction, run_ids: list[str], now: datetime) -
     gc_counters = gc.consume().counters
     counts = []
     for p in plans:  # what the graph holds for the run now, counted as verify_run counts
-        rec = tx.run(cypher.VERIFY_RUN, cypher.VERIFY_PARAMS, runId=p.run_id).single(strict=True)
+        rec = tx.run(VERIFY_RUN, VERIFY_PARAMS, runId=p.run_id).single(strict=True)
         counts.append({"runId": p.run_id, "nodes": rec["nodes"],
                        "relationships": rec["relationships"]})
     tx.run(SET_COUNTS, rows=counts).consume()
@@ -386,7 +283,7 @@ def condense_runs(*, driver: Driver, database: str, blob_store: BlobStore, cutof
     `dry_run` reads the same plan and changes nothing. `clock` (epoch seconds) measures the
     blobs' grace period; it defaults to `now`."""
     if batch_size < 1:
-        raise ValueError(f"batch_size must be at least 1, got {batch_size}.")
+        raise InvalidBatchSize(batch_size)
     report = CondenseReport(cutoff=cutoff, dry_run=dry_run)
     for run_ids in _candidates(driver, database, cutoff, batch_size):
         report.batches += 1
@@ -475,8 +372,8 @@ def formulation_link(*, driver: Driver, database: str, formulation_id: str, run_
         LINK_FORMULATION, formulationId=formulation_id, runId=run_id, status=status,
         withCalculation=with_calculation, now=now, database_=database)
     if not records:
-        raise LookupError(f"No persisted run has the runId {run_id!r}; the formulation "
-                          f"{formulation_id!r} was not linked.")
+        raise RunNotFound(run_id, f" The formulation {formulation_id!r} was not linked: give "
+                                  "the runId of a committed run.")
 
 
 def formulation_status_set(*, driver: Driver, database: str, formulation_id: str, status: str,
@@ -485,4 +382,4 @@ def formulation_status_set(*, driver: Driver, database: str, formulation_id: str
     records, _, _ = driver.execute_query(SET_FORMULATION_STATUS, formulationId=formulation_id,
                                          status=status, now=now, database_=database)
     if not records:
-        raise LookupError(f"No formulation has the id {formulation_id!r}.")
+        raise FormulationNotFound(formulation_id)

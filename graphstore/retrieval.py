@@ -38,11 +38,21 @@ from typing import Any
 from neo4j import Driver
 from neo4j.exceptions import ClientError
 
-from .errors import GraphStoreError, RunNotFound
+from .cypher.retrieval import (
+    INGREDIENT_INDEX,
+    RECIPE_INDEX,
+    REQUEST_INDEX,
+    RUN_CONTEXT,
+    SIMILAR_RUNS,
+)
+from .errors import RetrievalIndexMissing, RunNotFound
 
-REQUEST_INDEX = "cap01_request_text"
-RECIPE_INDEX = "cap01_recipe_name"
-INGREDIENT_INDEX = "cap01_ingredient_name"
+__all__ = [
+    "CANDIDATES_PER_INDEX", "INDEX_NAMES", "INGREDIENT_INDEX", "RECIPE_INDEX", "REQUEST_INDEX",
+    "WEIGHTS", "Match", "RetrievalIndexMissing", "SimilarRun", "lucene_query", "query_terms",
+    "run_context", "similar_runs",
+]
+
 INDEX_NAMES = (REQUEST_INDEX, RECIPE_INDEX, INGREDIENT_INDEX)
 
 # How much a hit in each field counts. An ingredient is shared by many recipes, and a run has
@@ -54,15 +64,6 @@ MAX_TERM_LENGTH = 64
 PHRASE_BOOST = 2
 
 _WORD = re.compile(r"[^\W_]+")  # letters and digits of any script; no Lucene syntax survives
-
-
-class RetrievalIndexMissing(GraphStoreError):
-    """The full-text indexes are not installed (run `manage.py install_graph_schema`)."""
-
-    def __init__(self, cause: BaseException) -> None:
-        super().__init__(
-            "The full-text indexes for retrieval are not installed in Neo4j "
-            f"({', '.join(INDEX_NAMES)}); run `manage.py install_graph_schema`. ({cause})")
 
 
 def query_terms(text: str) -> list[str]:
@@ -83,38 +84,6 @@ def lucene_query(text: str) -> str | None:
 
 
 # --- similar runs -----------------------------------------------------------------------------
-
-SIMILAR_RUNS = (
-    "CALL () {\n"
-    f"  CALL db.index.fulltext.queryNodes('{REQUEST_INDEX}', $query, {{limit: $candidates}})\n"
-    "  YIELD node, score\n"
-    "  MATCH (node)-[:TRIGGERED]->(r:OrchestrationRun)\n"
-    "  RETURN r, 'request' AS field, node.userRequest AS text, score * $wRequest AS score\n"
-    "  UNION ALL\n"
-    f"  CALL db.index.fulltext.queryNodes('{RECIPE_INDEX}', $query, {{limit: $candidates}})\n"
-    "  YIELD node, score\n"
-    "  MATCH (r:OrchestrationRun)-[:USED_RECIPE]->(node)\n"
-    "  RETURN r, 'recipe' AS field, node.name AS text, score * $wRecipe AS score\n"
-    "  UNION ALL\n"
-    f"  CALL db.index.fulltext.queryNodes('{INGREDIENT_INDEX}', $query, {{limit: $candidates}})\n"
-    "  YIELD node, score\n"
-    "  MATCH (r:OrchestrationRun)-[:USED_RECIPE]->(:RecipeVersion)-[:HAS_INGREDIENT]->(node)\n"
-    "  RETURN r, 'ingredient' AS field, node.name AS text, score * $wIngredient AS score\n"
-    "}\n"
-    "WITH r, field, text, score\n"
-    "WHERE r.commitChecksum IS NOT NULL AND r.status = 'succeeded'\n"
-    "  AND EXISTS { MATCH (r)-[:PRODUCED_VALIDATION]->(v:ValidationReport) WHERE v.valid = true }\n"
-    "WITH r, field, text, score ORDER BY score DESC, field, text\n"
-    "WITH r, sum(score) AS total, collect({field: field, text: text, score: score}) AS matches\n"
-    "ORDER BY total DESC, r.startedAt DESC, r.runId\n"
-    "LIMIT $limit\n"
-    "OPTIONAL MATCH (u:UserRequest)-[:TRIGGERED]->(r)\n"
-    "OPTIONAL MATCH (r)-[:USED_RECIPE]->(rv:RecipeVersion)\n"
-    "RETURN r.runId AS runId, total AS score, r.startedAt AS startedAt,\n"
-    "       u.userRequest AS request, rv.recipeId AS recipeId, rv.name AS recipe, matches\n"
-    "ORDER BY score DESC, startedAt DESC, runId"
-)
-
 
 @dataclass(frozen=True)
 class Match:
@@ -151,7 +120,7 @@ def similar_runs(text: str, *, driver: Driver, database: str, limit: int = 10) -
             wIngredient=WEIGHTS["ingredient"], database_=database, routing_="r")
     except ClientError as exc:
         if "no such fulltext schema index" in str(exc.message or "").lower():
-            raise RetrievalIndexMissing(exc) from exc
+            raise RetrievalIndexMissing(exc, INDEX_NAMES) from exc
         raise
     return [
         SimilarRun(
@@ -170,28 +139,6 @@ def _native(value: Any) -> Any:
 
 
 # --- a run's context for a prompt --------------------------------------------------------------
-
-RUN_CONTEXT = (
-    "MATCH (r:OrchestrationRun {runId: $runId})\n"
-    "WHERE r.commitChecksum IS NOT NULL\n"
-    "OPTIONAL MATCH (u:UserRequest)-[:TRIGGERED]->(r)\n"
-    "OPTIONAL MATCH (r)-[:USED_RECIPE]->(rv:RecipeVersion)\n"
-    "OPTIONAL MATCH (r)-[:PRODUCED_CALCULATION]->(c:CalculationResult)\n"
-    "OPTIONAL MATCH (r)-[:PRODUCED_VALIDATION]->(v:ValidationReport)\n"
-    "CALL (rv) { OPTIONAL MATCH (rv)-[h:HAS_INGREDIENT]->(i:Ingredient)\n"
-    "            WITH h, i ORDER BY h.position\n"
-    "            RETURN collect(CASE WHEN h IS NULL THEN NULL ELSE\n"
-    "                   {id: i.ingredientId, name: h.name, percentage: h.percentage,\n"
-    "                    function: h.function, category: h.category} END) AS ingredients }\n"
-    "RETURN r {.runId, .status, .startedAt, .totalDuration, .failedAgent, .condensed,\n"
-    "          .condensedRemoved} AS run,\n"
-    "       u {.userRequest, .targetBatchSize, .targetUnit} AS request,\n"
-    "       rv {.recipeId, .name, .totalPercentage} AS recipe, ingredients,\n"
-    "       c {.targetBatchSize, .targetUnit, .costs, .scaledIngredients, .yield,\n"
-    "          .warnings} AS calculation,\n"
-    "       v {.valid, .canProceed, .summary, .errors, .warnings, .errorCount,\n"
-    "          .warningCount} AS validation"
-)
 
 
 def _j(value: str | None, default: Any) -> Any:

@@ -1,9 +1,9 @@
 """The graph schema of design section 4, as data: labels with their merge keys, relationship types
-with their endpoints, constraints and indexes in Neo4j 5 syntax.
+with their endpoints, the full-text indexes.
 
-PURE: imports neither django, neo4j, celery nor the clock. Everything else (the Cypher text, the
-neomodel classes, the installer) is derived from these tables, so labels and relationship types
-never come from input.
+PURE: imports neither django, neo4j, celery nor the clock. Everything else (the Cypher text in
+graphstore/cypher/, the neomodel classes, the installer) is derived from these tables, so labels
+and relationship types never come from input. A label's properties are in graphstore/codecs/.
 """
 
 from __future__ import annotations
@@ -56,39 +56,34 @@ REL_BY_NAME = {rel.name: rel for rel in REL_TYPES}
 # Relationships that leave the run node (used to verify a run's commit marker).
 RUN_OUTGOING = tuple(r.name for r in REL_TYPES if r.start == "OrchestrationRun")
 
-# Uniqueness constraint on every merge key, plus the indexes of design section 4.3.
-CONSTRAINTS: tuple[str, ...] = tuple(
-    f"CREATE CONSTRAINT {label.name.lower()}_{label.key.lower()}_unique IF NOT EXISTS "
-    f"FOR (n:{label.name}) REQUIRE n.{label.key} IS UNIQUE"
-    for label in LABELS
+@dataclass(frozen=True)
+class FulltextIndex:
+    name: str
+    label: str
+    property: str
+
+
+# Retrieval (graphstore/retrieval.py): one full-text index per searched field, English analyzer.
+FULLTEXT_INDEXES: tuple[FulltextIndex, ...] = (
+    FulltextIndex("cap01_request_text", "UserRequest", "userRequest"),
+    FulltextIndex("cap01_recipe_name", "RecipeVersion", "name"),
+    FulltextIndex("cap01_ingredient_name", "Ingredient", "name"),
 )
-INDEXES: tuple[str, ...] = (
-    "CREATE INDEX agent_invocation_run_seq IF NOT EXISTS "
-    "FOR (a:AgentInvocation) ON (a.runId, a.sequence)",
-    "CREATE INDEX graph_snapshot_hash IF NOT EXISTS FOR (g:GraphSnapshot) ON (g.checksum)",
-    "CREATE INDEX orchestration_run_started IF NOT EXISTS "
-    "FOR (o:OrchestrationRun) ON (o.startedAt)",
-    "CREATE INDEX orchestration_run_status IF NOT EXISTS "
-    "FOR (o:OrchestrationRun) ON (o.status)",
-)
+
 # Relationships made outside a run's write set, by fixed statements of their own:
-# (replay)-[:REPLAY_OF]->(original run), see cypher.WRITE_RUN.
+# (replay)-[:REPLAY_OF]->(original run), see cypher.write.WRITE_RUN.
 AUX_REL_TYPES: tuple[RelType, ...] = (RelType("REPLAY_OF", "OrchestrationRun", "OrchestrationRun"),)
-# Schema for features beyond the per-run write (retention, retrieval): constraints and indexes
-# on labels that are not merged by the writer. Each feature module adds its statements here.
-AUX_SCHEMA_STATEMENTS: tuple[str, ...] = (
-    # Retrieval (graphstore/retrieval.py): full-text indexes, English analyzer (stemming).
-    "CREATE FULLTEXT INDEX cap01_request_text IF NOT EXISTS FOR (n:UserRequest) "
-    "ON EACH [n.userRequest] OPTIONS {indexConfig: {`fulltext.analyzer`: 'english'}}",
-    "CREATE FULLTEXT INDEX cap01_recipe_name IF NOT EXISTS FOR (n:RecipeVersion) "
-    "ON EACH [n.name] OPTIONS {indexConfig: {`fulltext.analyzer`: 'english'}}",
-    "CREATE FULLTEXT INDEX cap01_ingredient_name IF NOT EXISTS FOR (n:Ingredient) "
-    "ON EACH [n.name] OPTIONS {indexConfig: {`fulltext.analyzer`: 'english'}}",
-    # Retention (graphstore/retention.py): formulations that keep recipes and calculations
-    # (owned by the formulation graph, which may make formulationId unique), and the
-    # content-addressed blob references checked before a blob is deleted.
-    "CREATE INDEX formulation_id IF NOT EXISTS FOR (f:Formulation) ON (f.formulationId)",
-    "CREATE INDEX formulation_status IF NOT EXISTS FOR (f:Formulation) ON (f.status)",
-    "CREATE INDEX graph_snapshot_blob_sha IF NOT EXISTS FOR (g:GraphSnapshot) ON (g.blobSha256)",
-)
-SCHEMA_STATEMENTS: tuple[str, ...] = CONSTRAINTS + INDEXES + AUX_SCHEMA_STATEMENTS
+
+# The constraints and indexes as Cypher (CONSTRAINTS, INDEXES, AUX_SCHEMA_STATEMENTS,
+# SCHEMA_STATEMENTS) are built from these tables in graphstore/cypher/schema.py; they are
+# reachable here too, as before.
+_STATEMENTS = ("CONSTRAINTS", "INDEXES", "AUX_SCHEMA_STATEMENTS", "SCHEMA_STATEMENTS")
+
+
+def __getattr__(name: str) -> tuple[str, ...]:
+    if name in _STATEMENTS:
+        from .cypher import schema as statements
+
+        value: tuple[str, ...] = getattr(statements, name)
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -3,7 +3,7 @@
 I/O. A run is mapped (pure, graphstore/mapper.py), its large cypherCommands put in the blob store
 first, then written in ONE `session.execute_write`: a check of what is already committed under
 the runId, then one fixed statement of UNWIND blocks (one per label and relationship type, see
-graphstore/cypher.py) that ends with the commit marker. The transaction function is
+graphstore/cypher/write.py) that ends with the commit marker. The transaction function is
 idempotent (MERGE on uniqueness-backed keys), so running it again, after a retry or a replay, is
 harmless. Retries follow an explicit policy: at most `max_attempts`, exponential backoff with full
 jitter, retryable errors only (deadlock and other transient errors, unavailable, session expired,
@@ -26,8 +26,9 @@ from neo4j.exceptions import DriverError, IncompleteCommit, Neo4jError
 
 from contracts import RunResult
 
-from . import cypher
 from .blobstore import BlobRef, BlobStore
+from .codecs import GraphSnapshotCodec
+from .cypher import write as cypher
 from .errors import Neo4jWriteFailed, RunConflict
 from .mapper import GraphWriteSet, map_run_to_graph
 from .schema import LABELS, REL_TYPES
@@ -154,8 +155,8 @@ def statement_params(write_set: GraphWriteSet, blob_ref: BlobRef | None) -> dict
         rows = []
         for node in write_set.nodes_of(label.name):
             create = dict(node.on_create)
-            if label.name == "GraphSnapshot" and blob_ref is not None:
-                create["blobUri"] = blob_ref.uri
+            if label.name == GraphSnapshotCodec.name and blob_ref is not None:
+                create.update(GraphSnapshotCodec.blob_uri(blob_ref.uri))
             rows.append({"key": node.key, "create": create, "match": dict(node.on_match)})
         params[cypher.node_param(label.name)] = rows
     for rel in REL_TYPES:

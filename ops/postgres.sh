@@ -11,7 +11,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 PG_DIR="${CAP01_PG_DIR:-$ROOT/.services/pg}"
 PORT="${CAP01_PG_PORT:-15432}"
 BIN="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)"
-[ -n "$BIN" ] || { echo "[postgres] PostgreSQL is not installed: run ops/bootstrap.sh" >&2; exit 1; }
+[ -n "$BIN" ] || { echo "[postgres] PostgreSQL is not installed: run ops/bootstrap.sh test" >&2; exit 1; }
 as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 
 case "${1:-url}" in

@@ -1,6 +1,6 @@
 """Admin of the orchestration app: the run ledger (read-only) and the retention settings.
 
-RunRecordAdmin is a window on the ledger, never an editor: rows are written by services.py as a
+RunRecordAdmin is a window on the ledger, never an editor: rows are written by services/ as a
 run progresses, and the ledger doubles as the outbox of the Neo4j write. So there is no add, no
 change and no delete, for superusers too. Deleting a row here would leave its run in Neo4j (the
 ledger and the graph would disagree), would lose a finished run whose write is still pending
@@ -73,7 +73,7 @@ def _table(headers: tuple[str, ...], rows: list[tuple[Any, ...]]) -> SafeString:
 
 
 def run_page_url(run_id: str) -> str:
-    """The web page of a run (orchestration/web_urls.py)."""
+    """The web page of a run (orchestration/web/urls.py)."""
     try:
         return reverse("run-detail", args=[run_id])
     except NoReverseMatch:  # a runId the URL pattern does not take (a "/", say)
@@ -81,7 +81,7 @@ def run_page_url(run_id: str) -> str:
 
 
 def run_api_url(run_id: str) -> str:
-    """The run in the JSON API (orchestration/api_urls.py, mounted at /api/orchestration/)."""
+    """The run in the JSON API (orchestration/api/urls.py, mounted at /api/orchestration/)."""
     try:
         return reverse("orchestration-api:run-detail", args=[run_id])
     except NoReverseMatch:

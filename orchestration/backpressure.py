@@ -21,6 +21,8 @@ from dataclasses import dataclass
 
 import redis
 
+from .errors import QueueFull
+
 RUNNING, QUEUE, MEMORY = "cap01:bp:running", "cap01:bp:queue", "cap01:bp:memory"
 MEMORY_REPORT_TTL_S = 60.0
 
@@ -42,14 +44,6 @@ if ARGV[4] == '1' then
 end
 return started
 """
-
-
-class QueueFull(Exception):
-    def __init__(self, limit: int, retry_after_s: int) -> None:
-        self.limit, self.retry_after_s = limit, retry_after_s
-        super().__init__(
-            f"The orchestrator is at capacity: {limit} runs are already waiting. Nothing was "
-            f"accepted; try again in about {retry_after_s} s.")
 
 
 @dataclass(frozen=True)
@@ -113,11 +107,11 @@ class Admission:
         return {v.decode() for v in self._r.zrange(RUNNING, 0, -1)}  # type: ignore[union-attr]
 
     def depth(self) -> int:
-        return int(self._r.llen(QUEUE))  # type: ignore[arg-type]
+        return int(self._r.llen(QUEUE))
 
     def running(self) -> int:
         self._r.zremrangebyscore(RUNNING, "-inf", self._clock())
-        return int(self._r.zcard(RUNNING))  # type: ignore[arg-type]
+        return int(self._r.zcard(RUNNING))
 
     def report_memory(self, worker_id: str, rss_mb: float) -> None:
         self._r.hset(MEMORY, worker_id, f"{rss_mb:.3f} {self._clock():.3f}")
@@ -125,8 +119,9 @@ class Admission:
     def memory_mb(self) -> float:
         """The largest fresh RSS report of any worker process (0 without reports)."""
         now, peak = self._clock(), 0.0
-        for raw in self._r.hvals(MEMORY):  # type: ignore[union-attr]
-            rss, at = (float(x) for x in raw.decode().split())
+        for raw in self._r.hvals(MEMORY):
+            text = raw.decode() if isinstance(raw, bytes) else str(raw)
+            rss, at = (float(x) for x in text.split())
             if now - at <= MEMORY_REPORT_TTL_S:
                 peak = max(peak, rss)
         return peak

@@ -1,10 +1,15 @@
-"""Errors of the orchestration app, mapped to HTTP statuses in one place (orchestration/apis.py).
+"""Errors of the orchestration app: one tree, mapped to JSON answers in one place
+(orchestration/api/errors.py, `exception_handler`).
 
     OrchestrationError
-    ├── RunNotKnown           no run with that runId (404)
-    └── RunIdConflict         the runId exists with different content (409)
-    (contract errors: contracts.ContractError (400);
-     graph store errors: graphstore.errors)
+    ├── RunNotFound        no ledger row has that runId                          404 not_found
+    ├── RunConflict        the runId is taken in the ledger by other content     409 run_conflict
+    ├── QueueFull          the intake queue is at its limit; nothing recorded   429 queue_full
+    └── DiffBaseMissing    a diff without `against` of a run that is no replay  400 invalid
+
+The same concepts in the graph store keep the same names there (graphstore.errors.RunNotFound:
+no committed run in Neo4j; graphstore.errors.RunConflict: Neo4j holds the runId with other
+content); the handler answers both alike. Bad input of the contract is contracts.ContractError.
 """
 
 from __future__ import annotations
@@ -14,13 +19,38 @@ class OrchestrationError(Exception):
     """Root of the orchestration errors."""
 
 
-class RunNotKnown(OrchestrationError):
+class RunNotFound(OrchestrationError):
+    """No ledger row has the runId (the run was never accepted here)."""
+
     def __init__(self, run_id: str) -> None:
         self.run_id = run_id
         super().__init__(f"No run has the runId {run_id!r}.")
 
 
-class RunIdConflict(OrchestrationError):
+class RunConflict(OrchestrationError):
+    """The runId is already in the ledger with different content."""
+
     def __init__(self, run_id: str, detail: str) -> None:
         self.run_id = run_id
         super().__init__(detail)
+
+
+class QueueFull(OrchestrationError):
+    """The intake queue is at its limit: the request was not recorded."""
+
+    def __init__(self, limit: int, retry_after_s: int) -> None:
+        self.limit, self.retry_after_s = limit, retry_after_s
+        super().__init__(
+            f"The orchestrator is at capacity: {limit} runs are already waiting. Nothing was "
+            f"accepted; try again in about {retry_after_s} s.")
+
+
+class DiffBaseMissing(OrchestrationError):
+    """No run to compare with: `against` was not given and the run is not a replay."""
+
+    field = "against"  # the query parameter the answer names
+
+    def __init__(self, run_id: str) -> None:
+        self.run_id = run_id
+        super().__init__(f"Run {run_id} is not a replay, so there is no run to compare it with "
+                         "by default; name one with ?against=<runId>.")

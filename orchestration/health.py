@@ -6,12 +6,14 @@ up/down per dependency, never configuration.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
 
 
-def _check(fn) -> str:  # type: ignore[no-untyped-def]
+def _check(fn: Callable[[], object]) -> str:
     try:
         fn()
     except Exception:

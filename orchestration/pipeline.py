@@ -215,8 +215,9 @@ def _describe(breaches: list[str], duration_ms: float, memory_mb: float | None,
 
 def _context(state: Mapping[str, Any], now: datetime) -> AgentContext:
     artifacts = state["artifacts"]
-    parsed = {a: _ARTIFACT_MODELS[a].model_validate(artifacts[WIRE_NAME[a]])
-              for _, a in STAGES[:-1] if WIRE_NAME[a] in artifacts}
+    parsed: dict[str, Any] = {
+        a: _ARTIFACT_MODELS[a].model_validate(artifacts[WIRE_NAME[a]])
+        for _, a in STAGES[:-1] if WIRE_NAME[a] in artifacts}
     return AgentContext(run_id=state["runId"],
                         request=InputContract.model_validate(state["request"]), now=now,
                         **parsed)

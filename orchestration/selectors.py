@@ -1,28 +1,50 @@
-"""Reads of the orchestration app: the run ledger (lists, one run) and runs replayed from Neo4j.
+"""Reads of the orchestration app, all of them: the run ledger (lists, one run), runs replayed
+from Neo4j (with the ledger's outbox copy as the fallback), the diff of two runs, and the
+analytics and retrieval reads of graphstore. The DRF APIs, the web views and the admin call these
+and never the ORM or graphstore directly.
 
-Functions take keyword-only, typed arguments and return models or contract objects; the DRF APIs,
-the web views and the admin call them and stay thin. Bad input raises; nothing is swallowed.
+Functions take keyword-only, typed arguments and return models, contract objects or graphstore's
+report objects. Bad input raises; nothing is swallowed, except where a page must render anyway
+(`result_copy`, `run_history_get` say why in a note).
 """
 
 from __future__ import annotations
 
+import logging
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Q, QuerySet
+from neo4j.exceptions import DriverError, Neo4jError
+from pydantic import ValidationError
 
 from contracts import RunResult
+from graphstore import analytics, retrieval
+from graphstore import errors as graph_errors
 from graphstore.connection import database, get_blob_store, get_driver
 from graphstore.replay import load_run
 
-from .errors import RunNotKnown
+from .diff import diff_rows, diff_runs
+from .errors import DiffBaseMissing, RunNotFound
 from .models import RunRecord
+
+logger = logging.getLogger(__name__)
+
+# The big JSON columns; lists of runs never read them.
+BULKY_FIELDS = ("request", "result", "stages", "write_summary")
+
+
+# --- the ledger --------------------------------------------------------------------------------
 
 
 def run_list(*, status: str | None = None, since: datetime | None = None,
              until: datetime | None = None, failed_agent: str | None = None,
-             text: str | None = None) -> QuerySet[RunRecord]:
+             text: str | None = None, compact: bool = False) -> QuerySet[RunRecord]:
     """Ledger rows, newest first. `since` is inclusive and `until` exclusive (both on createdAt);
-    `text` matches the runId or the request text, case-insensitively."""
+    `text` matches the runId or the request text, case-insensitively. `compact` leaves out the
+    bulky JSON columns (a summary needs none of them)."""
     runs = RunRecord.objects.all()
     if status:
         runs = runs.filter(status=status)
@@ -34,16 +56,38 @@ def run_list(*, status: str | None = None, since: datetime | None = None,
         runs = runs.filter(failed_agent=failed_agent)
     if text:
         runs = runs.filter(Q(run_id__icontains=text) | Q(request_text__icontains=text))
+    if compact:
+        runs = runs.defer(*BULKY_FIELDS)
     return runs.order_by("-created_at", "-id")
 
 
+def runs_recent(*, limit: int = 50) -> list[RunRecord]:
+    """The most recent runs with their submitters (the web run list)."""
+    return list(run_list(compact=True).select_related("submitted_by")[:limit])
+
+
+def runs_of_user(*, user: AbstractBaseUser | AnonymousUser, limit: int = 5) -> list[RunRecord]:
+    """The user's most recent runs: runId, status, request text, creation time."""
+    return list(run_list().filter(submitted_by=user.pk)
+                .only("run_id", "status", "request_text", "created_at")[:limit])
+
+
 def run_get(*, run_id: str) -> RunRecord:
-    """The ledger row of `run_id`; RunNotKnown when there is none. Works before the run is in
+    """The ledger row of `run_id`; RunNotFound when there is none. Works before the run is in
     Neo4j (the web run page polls it while the stages run)."""
     try:
         return RunRecord.objects.get(run_id=run_id)
     except RunRecord.DoesNotExist as exc:
-        raise RunNotKnown(run_id) from exc
+        raise RunNotFound(run_id) from exc
+
+
+def run_replays_list(*, run_id: str, limit: int = 20) -> list[RunRecord]:
+    """The replays of `run_id`, newest first: runId, status, creation time."""
+    return list(RunRecord.objects.filter(replay_of=run_id)
+                .only("run_id", "status", "created_at").order_by("-created_at")[:limit])
+
+
+# --- runs read back from Neo4j -----------------------------------------------------------------
 
 
 def run_replay(*, run_id: str) -> RunResult:
@@ -51,3 +95,152 @@ def run_replay(*, run_id: str) -> RunResult:
     graphstore.errors.RunNotFound when no run is committed under `run_id`."""
     return load_run(run_id, driver=get_driver(), database=database(),
                     blob_store=get_blob_store())
+
+
+@dataclass(frozen=True)
+class ResultCopy:
+    """The RunResult a page shows and where it came from ("neo4j" or "ledger")."""
+
+    run: RunResult | None
+    source: str
+    note: str
+
+
+def result_copy(record: RunRecord) -> ResultCopy | None:
+    """The run's result: replayed from Neo4j when it was persisted and Neo4j answers, else the
+    ledger's copy (the outbox); None while no stage has finished the run."""
+    if record.result is None and record.persisted_at is None:
+        return None
+    if record.persisted_at is not None:
+        try:
+            return ResultCopy(run_replay(run_id=record.run_id), "neo4j", "")
+        except graph_errors.RunNotFound:
+            note = ("The ledger marks this run as persisted, but Neo4j holds no committed copy "
+                    "of it (it may have been condensed or removed).")
+        except graph_errors.ReplayError as exc:
+            note = f"The copy in Neo4j cannot be read back: {exc}"
+        except (Neo4jError, DriverError, OSError) as exc:
+            logger.warning("run page of %s: Neo4j is not reachable: %s", record.run_id, exc)
+            note = f"Neo4j is not reachable right now ({type(exc).__name__})."
+    elif record.persist_error:
+        note = f"Not persisted to Neo4j: {record.persist_error}"
+    else:
+        note = "Not persisted to Neo4j yet: the write is queued."
+    if record.result is None:
+        return ResultCopy(None, "", f"{note} The ledger holds no copy of the result either.")
+    try:
+        return ResultCopy(RunResult.model_validate(record.result), "ledger", note)
+    except ValidationError as exc:
+        return ResultCopy(None, "", f"{note} The ledger's copy does not read as a v1 RunResult "
+                                    f"({exc.error_count()} errors).")
+
+
+# --- history: the diff of two runs -------------------------------------------------------------
+
+
+def run_diff_get(*, run_id: str, against: str | None = None) -> dict[str, Any]:
+    """The diff (orchestration/diff.py) from `against` (default: the run `run_id` replays) to
+    `run_id`, both read back from Neo4j. graphstore RunNotFound when either is not persisted;
+    DiffBaseMissing when there is no default to compare with."""
+    head = run_replay(run_id=run_id)
+    base_id = against or head.metadata.replay_of
+    if not base_id:
+        raise DiffBaseMissing(run_id)
+    return diff_runs(run_replay(run_id=base_id), head)
+
+
+@dataclass(frozen=True)
+class RunHistory:
+    """What the run page shows about replays: the diff against the original (for a replay),
+    why there is none, and the replays of this run."""
+
+    replay_of: str
+    diff: dict[str, Any] | None
+    note: str
+    replays: list[RunRecord] = field(default_factory=list)
+
+    @property
+    def rows(self) -> list[dict[str, str]]:
+        return diff_rows(self.diff) if self.diff is not None else []
+
+
+def run_history_get(*, record: RunRecord, run: RunResult | None) -> RunHistory:
+    """The replay side of a run's page. Never raises for a missing or unreadable original: the
+    page says why there is no diff."""
+    replay_of = record.replay_of or (run.metadata.replay_of if run is not None else None) or ""
+    replays = run_replays_list(run_id=record.run_id)
+    if not replay_of:
+        return RunHistory("", None, "", replays)
+    if record.persisted_at is None:
+        return RunHistory(replay_of, None, "The diff with the original appears once this run "
+                          "is persisted.", replays)
+    try:
+        diff = run_diff_get(run_id=record.run_id, against=replay_of)
+    except graph_errors.RunNotFound as exc:
+        return RunHistory(replay_of, None, f"No diff: {exc}", replays)
+    except graph_errors.ReplayError as exc:
+        return RunHistory(replay_of, None, f"No diff: a run cannot be read back ({exc}).",
+                          replays)
+    except (Neo4jError, DriverError, OSError) as exc:
+        logger.warning("run page of %s: no diff, Neo4j is not reachable: %s", record.run_id, exc)
+        return RunHistory(replay_of, None, f"No diff: Neo4j is not reachable right now "
+                          f"({type(exc).__name__}).", replays)
+    return RunHistory(replay_of, diff, "", replays)
+
+
+# --- analytics (computed in Neo4j by graphstore/analytics.py) ----------------------------------
+
+
+def _window(since: datetime, until: datetime) -> analytics.Window:
+    return analytics.Window(since=since, until=until)
+
+
+def analytics_agents(*, since: datetime, until: datetime) -> Any:
+    """Per agent: invocations, failures, failure rate, duration percentiles; run totals."""
+    return analytics.agent_report(_window(since, until), driver=get_driver(),
+                                  database=database())
+
+
+def analytics_breaches(*, since: datetime, until: datetime) -> Any:
+    """Budget breaches by stage and kind, and per UTC day."""
+    return analytics.breach_report(_window(since, until), driver=get_driver(),
+                                   database=database())
+
+
+def analytics_ingredients(*, since: datetime, until: datetime, limit: int) -> Any:
+    """The most used ingredients."""
+    return analytics.ingredient_report(_window(since, until), limit=limit, driver=get_driver(),
+                                       database=database())
+
+
+def analytics_costs(*, since: datetime, until: datetime, recipe: str | None,
+                    limit: int) -> Any:
+    """Cost per recipe per UTC day."""
+    return analytics.cost_report(_window(since, until), recipe=recipe, limit=limit,
+                                 driver=get_driver(), database=database())
+
+
+def analytics_validation(*, since: datetime, until: datetime, kind: str, limit: int) -> Any:
+    """How often each kind of validation issue (errors or warnings) occurs."""
+    return analytics.validation_report(_window(since, until), kind=kind, limit=limit,
+                                       driver=get_driver(), database=database())
+
+
+# --- retrieval (full-text search and run context, graphstore/retrieval.py) --------------------
+
+
+def search_terms(text: str) -> list[str]:
+    """The words of `text` a similarity search looks for (none: nothing to search)."""
+    return retrieval.query_terms(text)
+
+
+def runs_similar(*, text: str, limit: int) -> list[Any]:
+    """Committed, validated runs ranked by full-text score; graphstore's RetrievalIndexMissing
+    when the indexes are not installed."""
+    return retrieval.similar_runs(text, limit=limit, driver=get_driver(), database=database())
+
+
+def run_context(*, run_id: str) -> dict[str, Any]:
+    """The run's subgraph as JSON for a prompt; graphstore RunNotFound when it is not
+    committed."""
+    return retrieval.run_context(run_id, driver=get_driver(), database=database())

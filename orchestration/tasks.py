@@ -1,21 +1,23 @@
-"""Celery tasks: one per agent stage and one for the transactional write, chained.
+"""Celery tasks: one per agent stage (generated from the stage table, contracts/stages.py), the
+transactional write, and the periodic jobs of Celery beat (settings.CELERY_BEAT_SCHEDULE).
 
-Thin: each calls one service. Workers acknowledge late (a task whose worker dies is delivered
-again), prefetch one message at a time, and retry the write with backoff a bounded number of
-times (see settings.CELERY_* and the retry arguments below).
+Thin: each calls one service. The services enqueue these by name (services/enqueue.py) and never
+import this module. Workers acknowledge late (a task whose worker dies is delivered again),
+prefetch one message at a time, and retry the write with backoff a bounded number of times (see
+settings.CELERY_* and the retry arguments below).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from celery import chain, shared_task
+from celery import shared_task
 from celery.exceptions import Ignore
 
 from contracts.stages import STAGE_TABLE, Stage
 from graphstore.errors import Neo4jWriteFailed
 
-from . import services
+from .services import enqueue, intake, persistence, reconcile, retention, stages
 
 _STAGE_OPTIONS: dict[str, Any] = {"acks_late": True, "max_retries": 3}
 
@@ -23,7 +25,7 @@ _STAGE_OPTIONS: dict[str, Any] = {"acks_late": True, "max_retries": 3}
 def _stage(agent_name: str, envelope: dict[str, Any] | None) -> dict[str, Any]:
     if envelope is None:
         raise Ignore()  # defensive: a finished run has no next stage
-    next_envelope = services.stage_run(agent_name=agent_name, envelope=envelope)
+    next_envelope = stages.stage_run(agent_name=agent_name, envelope=envelope)
     if next_envelope is None:
         raise Ignore()  # the run is finished (or failed): stop the chain, the write is enqueued
     return next_envelope
@@ -42,55 +44,35 @@ def _make_stage_task(stage: Stage) -> Any:
 STAGE_TASKS: dict[str, Any] = {stage.agent: _make_stage_task(stage) for stage in STAGE_TABLE}
 
 
-@shared_task(name="orchestration.persist_run", bind=True, acks_late=True,
+@shared_task(name=enqueue.PERSIST_TASK, bind=True, acks_late=True,
              autoretry_for=(Neo4jWriteFailed,), retry_backoff=2, retry_backoff_max=60,
              retry_jitter=True, max_retries=8)
 def persist_run(self: Any, run_id: str) -> dict[str, Any] | None:
-    summary = services.run_persist(run_id=run_id)
+    """Write the run in the outbox to Neo4j."""
+    summary = persistence.run_persist(run_id=run_id)
     return summary.as_dict() if summary else None
 
 
-def start_pipeline(envelope: dict[str, Any]) -> None:
-    """Enqueue the five stages as one chain; the last stage enqueues the write."""
-    first, *rest = STAGE_TASKS.values()
-    chain(first.s(envelope), *(task.s() for task in rest)).apply_async()
-
-
-def enqueue_persist(run_id: str) -> None:
-    persist_run.apply_async(args=[run_id])
-
-
-@shared_task(name="orchestration.dispatch", ignore_result=True)
+@shared_task(name=enqueue.DISPATCH_TASK, ignore_result=True)
 def dispatch() -> list[str]:
     """Start queued runs that may start now (also run every 5 s by Celery beat)."""
-    return services.runs_dispatch()
+    return intake.runs_dispatch()
 
 
-@shared_task(name="orchestration.reconcile_outbox", ignore_result=True)
+@shared_task(name=enqueue.RECONCILE_TASK, ignore_result=True)
 def reconcile_outbox() -> dict[str, list[str]]:
     """Re-enqueue accepted work that is not done (also run every 10 s by Celery beat)."""
-    return services.outbox_reconcile()
+    return reconcile.outbox_reconcile()
 
 
-@shared_task(name="orchestration.gc_blobs", ignore_result=True)
+@shared_task(name=enqueue.GC_BLOBS_TASK, ignore_result=True)
 def gc_blobs() -> str:
     """Delete blobs no run references, older than an hour (run hourly by Celery beat)."""
-    import time
-
-    from graphstore.blob_gc import collect_garbage
-    from graphstore.connection import database, get_blob_store, get_driver
-
-    return collect_garbage(driver=get_driver(), database=database(), store=get_blob_store(),
-                           grace_s=3600, now=time.time).line()
+    return retention.blobs_collect(grace_s=3600)
 
 
-@shared_task(name="orchestration.condense_runs", ignore_result=True)
+@shared_task(name=enqueue.CONDENSE_TASK, ignore_result=True)
 def condense_runs() -> dict[str, object] | None:
     """Condense runs older than the full-retention period (hourly by Celery beat; nothing while
-    the retention settings switch it off). See orchestration/retention.py."""
-    from .models import RetentionSettings
-    from .retention import runs_condense
-
-    if not RetentionSettings.load().condense_enabled:
-        return None
-    return runs_condense().as_dict()
+    the retention settings switch it off)."""
+    return retention.runs_condense_scheduled()

@@ -64,7 +64,7 @@ def _row(stage: str, durations: list[float], memory: list[float],
 
 
 def drive(runs: int, *, concurrency: int, timeout_s: float,
-          progress: Callable[[int], None]) -> list[RunRecord]:
+          progress: Callable[[int], object]) -> list[RunRecord]:
     """Submit `runs` requests, at most `concurrency` in flight; wait for every one."""
     submitted: list[str] = []
     in_flight: set[str] = set()

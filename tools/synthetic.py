@@ -58,7 +58,7 @@ def make_run(seed: int, *, now: datetime, ingredients: int = 8, status: str = "s
     batch = rng.choice([1.0, 2.5, 5.0, 20.0, 100.0])
     started = now - timedelta(seconds=rng.randint(0, 3600))
     recipe_id = f"recipe-synthetic-{seed % 7}"
-    recipe = {
+    recipe: dict[str, Any] = {
         "id": recipe_id, "name": f"Synthetic formulation {seed % 7}",
         "totalPercentage": 100.0,
         "metadata": {"domain": rng.choice(["food", "personal_care"]), "source": "synthetic"},
@@ -111,7 +111,7 @@ def make_run(seed: int, *, now: datetime, ingredients: int = 8, status: str = "s
     if failed_agent is not None:
         status = "failed"
         stop = STAGE_NAMES.index(failed_agent)
-    entries = []
+    entries: list[dict[str, Any]] = []
     count = history if history is not None else min(stop + 1, len(STAGES))
     for seq in range(1, count + 1):
         stage = min(seq - 1, len(STAGES) - 1)

@@ -1,14 +1,15 @@
 // Starts Neo4j 5.26 LTS Community as a real server process: the embedded database
 // engine with its Bolt connector listening on 127.0.0.1, authentication on.
 //
-// Configuration (environment, set by ops/neo4j/neo4j.sh):
+// Configuration (environment, set by ops/services.sh):
 //   NEO4J_DATA_DIR        where the store lives (required)
 //   NEO4J_BOLT_PORT       Bolt port on 127.0.0.1 (default 7687)
 //   NEO4J_PASSWORD        password of the "neo4j" user (required, >= 8 chars)
 //   NEO4J_PAGECACHE_MB    page cache size (default 256)
 //   NEO4J_READY_FILE      written once the password is set and Bolt accepts logins (optional)
 //
-// Run with the single-file source launcher:  java -cp 'lib/*' Cap01Neo4j.java
+// ops/services.sh compiles it once next to the fetched jars (javac -cp 'lib/*' -d classes) and
+// runs it with:  java -cp 'classes:lib/*' Cap01Neo4j
 import java.nio.file.Path;
 import java.util.Map;
 

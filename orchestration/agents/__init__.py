@@ -9,6 +9,8 @@ the v1 contract model of its stage (contracts).
 PURE: imports neither django, neo4j, celery nor the clock.
 """
 
+from contracts import DEFAULT_AGENTS
+
 from .base import (
     Agent,
     AgentContext,
@@ -23,7 +25,7 @@ from .base import (
 from .graph_builder import GraphBuilder
 from .qa_validator import QAValidator
 from .recipe_engineer import RecipeEngineer
-from .registry import DEFAULT_AGENTS, load_agent, load_agents
+from .registry import load_agent, load_agents
 from .scaling_calculator import ScalingCalculator
 from .ui_designer import UIDesigner
 

@@ -18,6 +18,7 @@ PURE: imports neither django, neo4j, celery nor the clock.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from typing import cast
 
 from pydantic import JsonValue
 
@@ -78,8 +79,8 @@ Row = dict[str, JsonValue]
 
 
 def _command(statement: str, rows: list[Row]) -> CypherCommand:
-    return CypherCommand(statement=statement,
-                         parameters={"rows": sorted(rows, key=lambda row: str(row["id"]))})
+    ordered: list[Row] = sorted(rows, key=lambda row: str(row["id"]))
+    return CypherCommand(statement=statement, parameters={"rows": cast(list[JsonValue], ordered)})
 
 
 def cypher_commands(graph_nodes: Iterable[GraphNode], graph_edges: Iterable[GraphEdge]

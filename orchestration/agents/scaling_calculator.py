@@ -15,8 +15,6 @@ PURE: imports neither django, neo4j, celery nor the clock (`now` comes from the 
 
 from __future__ import annotations
 
-from collections import ChainMap
-
 from contracts import Calculation, Costs, Recipe, ScaledIngredient, Yield
 from contracts.units import GRAMS_PER, MILLILITRES_PER, is_volume
 
@@ -45,8 +43,9 @@ class ScalingCalculator:
     def run(self, ctx: AgentContext) -> Calculation:
         recipe = require(ctx.recipe, "recipe", self.name)
         batch, unit = ctx.request.target_batch_size, ctx.request.target_unit
-        densities = ChainMap(ctx.request.context.density_map, DENSITY)
-        unit_costs = ChainMap(ctx.request.context.cost_map, COST_PER_KG)
+        # The request's own figures first, the catalogue's for the rest.
+        densities = {**DENSITY, **ctx.request.context.density_map}
+        unit_costs = {**COST_PER_KG, **ctx.request.context.cost_map}
         volume = is_volume(unit)
         warnings: list[str] = []
         shares = [i.percentage / 100 for i in recipe.ingredients]

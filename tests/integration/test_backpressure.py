@@ -11,7 +11,8 @@ from django.test import override_settings
 
 from contracts import parse_input
 from orchestration import services
-from orchestration.backpressure import Admission, Limits, QueueFull
+from orchestration.backpressure import Admission, Limits
+from orchestration.errors import QueueFull
 from orchestration.models import RunRecord, RunStatus
 from tests.conftest import wait_for
 

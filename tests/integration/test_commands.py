@@ -1,4 +1,5 @@
-"""The management commands against the real Neo4j: ingest_run, show_run, install_graph_schema."""
+"""The management commands against the real Neo4j: ingest_run (through the ledger, as POST
+/api/orchestration/runs), show_run, install_graph_schema, formulation."""
 
 from __future__ import annotations
 
@@ -13,10 +14,11 @@ from django.core.management import CommandError, call_command
 from contracts import checksum
 from graphstore.mapper import map_run_to_graph
 from graphstore.schema import CONSTRAINTS, LABELS, SCHEMA_STATEMENTS
+from orchestration.models import RunRecord, RunSource
 from tests.conftest import count_graph
 from tools.synthetic import make_run
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 
 
 def _call(*args: str) -> str:
@@ -39,6 +41,23 @@ def test_ingesting_the_same_file_twice_leaves_counts_unchanged(graph, tmp_path: 
     assert first.count(" persisted:") == 5
     assert second.count("already persisted (unchanged)") == 5
     assert count_graph(graph) == counts and counts[0] > 0
+    assert RunRecord.objects.count() == 5
+
+
+def test_ingested_runs_have_a_ledger_row_like_posted_runs(graph, tmp_path, now):
+    """Each ingested run gets a ledger row (source external, persisted, the normalized run and
+    its checksum), so it appears in the run list and the admin."""
+    runs = [make_run(45 + i, now=now) for i in range(2)]
+    source = tmp_path / "runs.jsonl"
+    source.write_text(_jsonl(runs), encoding="utf-8")
+    _call("ingest_run", str(source))
+    for run in runs:
+        row = RunRecord.objects.get(run_id=run.run_id)
+        write_set = map_run_to_graph(run)
+        assert row.source == RunSource.EXTERNAL and row.persisted_at is not None
+        assert row.checksum == write_set.checksum == checksum(row.result)
+        assert row.result == write_set.normalized.to_wire()
+        assert row.status == run.metadata.status and row.request_text == run.request.user_request
 
 
 def test_bad_input_exits_non_zero_with_field_errors_and_writes_nothing(graph, tmp_path, now):
@@ -52,6 +71,7 @@ def test_bad_input_exits_non_zero_with_field_errors_and_writes_nothing(graph, tm
         call_command("ingest_run", str(source), stdout=io.StringIO(), stderr=err)
     assert "line 2: recipe.ingredients[2].percentage" in err.getvalue()
     assert count_graph(graph) == (0, 0)
+    assert not RunRecord.objects.exists()
 
 
 def test_ingest_then_show_run_round_trips(graph, tmp_path, now):

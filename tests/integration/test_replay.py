@@ -28,7 +28,7 @@ from orchestration.pipeline import (
     first_envelope,
     run_stage,
 )
-from orchestration.retention import runs_condense
+from orchestration.services import runs_condense
 from tests.conftest import wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]

@@ -17,9 +17,9 @@ from django.utils import timezone
 from contracts import RunResult, checksum, parse_input
 from graphstore.connection import get_writer
 from orchestration import pipeline
-from orchestration.forms import parse_number_map
 from orchestration.models import RunRecord, RunStatus
 from orchestration.services import admission, agents
+from orchestration.web.forms import parse_number_map
 from tools.synthetic import make_run
 
 pytestmark = [pytest.mark.integration]

@@ -59,9 +59,9 @@ def _break_chain(**_: object) -> None:
 
     from kombu.exceptions import OperationalError
 
-    from orchestration import services
+    from orchestration.services import stages
 
-    stage_run = services.stage_run
+    stage_run = stages.stage_run
 
     def breaking_stage_run(*, agent_name: str, envelope: dict[str, Any]) -> dict[str, Any] | None:
         result = stage_run(agent_name=agent_name, envelope=envelope)
@@ -69,7 +69,7 @@ def _break_chain(**_: object) -> None:
             raise OperationalError("the broker refused the next stage's message (fault test)")
         return result
 
-    services.stage_run = breaking_stage_run  # type: ignore[assignment]
+    stages.stage_run = breaking_stage_run  # type: ignore[assignment]
 
 
 @signals.worker_process_init.connect
@@ -83,7 +83,7 @@ def _hold_first_write(**_: object) -> None:
     from graphstore import connection
     from graphstore.mapper import GraphWriteSet
     from graphstore.writer import RetryPolicy, RunWriter
-    from orchestration import services
+    from orchestration.services import persistence
 
     class HoldingWriter(RunWriter):
         def _transaction(self, tx: Any, write_set: GraphWriteSet, params: dict[str, Any],
@@ -98,4 +98,4 @@ def _hold_first_write(**_: object) -> None:
                              blob_store=connection.get_blob_store(),
                              retry=retry or connection.retry_policy())
 
-    services.get_writer = get_writer  # type: ignore[assignment]
+    persistence.get_writer = get_writer  # type: ignore[assignment]

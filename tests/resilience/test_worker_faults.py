@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from graphstore.mapper import map_run_to_graph
 from orchestration.models import RunRecord, RunSource, RunStatus
-from orchestration.tasks import enqueue_persist
+from orchestration.services.enqueue import persist_enqueue
 from tests.conftest import wait_for
 from tests.resilience.conftest import FAST_REDELIVERY, PipelineLoad, audit, pipeline_requests
 from tools.synthetic import make_run
@@ -79,7 +79,7 @@ def test_three_workers_writing_runs_that_share_ingredients(start_worker, graph, 
         accepted = [_outbox_put(run) for run in runs]
     started = time.monotonic()
     for run_id in accepted:  # all at once: six writers on the same Ingredients
-        enqueue_persist(run_id)
+        persist_enqueue(run_id)
     outcome = audit("shared-ingredients", accepted, driver=graph, fault_at=started, timeout=120)
     rows = list(RunRecord.objects.filter(run_id__in=accepted).values_list(
         "persist_attempts", "persist_error", "write_summary"))

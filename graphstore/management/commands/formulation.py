@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from django.core.management.base import BaseCommand, CommandError
 
 from graphstore.connection import database, get_driver
+from graphstore.errors import GraphStoreError
 from graphstore.retention import formulation_link, formulation_status_set
 
 
@@ -42,5 +43,5 @@ class Command(BaseCommand):
                 formulation_status_set(driver=get_driver(), database=database(),
                                        formulation_id=formulation_id, status=str(status), now=now)
                 self.stdout.write(f"Formulation {formulation_id} is now {status}.")
-        except LookupError as exc:
+        except GraphStoreError as exc:
             raise CommandError(str(exc)) from exc

@@ -1,6 +1,6 @@
 """manage.py condense_runs [--dry-run] [--days N] [--batch-size N] [--json]: condense the runs
 older than the full-retention period (the admin's retention settings), in Neo4j and the ledger.
-See orchestration/retention.py and graphstore/retention.py."""
+See orchestration/services/retention.py and graphstore/retention.py."""
 
 import json
 from argparse import ArgumentParser
@@ -8,7 +8,7 @@ from argparse import ArgumentParser
 from django.core.management.base import BaseCommand, CommandError
 
 from orchestration.models import RetentionSettings
-from orchestration.retention import runs_condense
+from orchestration.services import runs_condense
 
 
 class Command(BaseCommand):

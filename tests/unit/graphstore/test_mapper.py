@@ -14,11 +14,12 @@ from graphstore.mapper import (
     BLOB_THRESHOLD_BYTES,
     CONFIG_SNAPSHOT_MAX_BYTES,
     WriteSetTooLarge,
+    _normalized,
     map_run_to_graph,
     normalize_run,
 )
 from graphstore.schema import LABEL_BY_NAME, REL_BY_NAME
-from tests.strategies import run_results
+from tests.strategies import rich_run_results, run_results
 from tools.synthetic import make_run
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -41,6 +42,36 @@ def with_commands_size(run: RunResult, size: int) -> RunResult:
 def test_mapping_is_deterministic(run):
     """The same run always maps to the same write set and checksum."""
     assert map_run_to_graph(run) == map_run_to_graph(RunResult.model_validate(run.to_wire()))
+
+
+@settings(max_examples=60, deadline=None)
+@given(rich_run_results())
+def test_the_normalized_wire_is_what_the_normalized_run_serializes_to(run):
+    """The mapper serializes and validates a run once: the wire dict it keeps (and hashes) is
+    exactly what the validated, normalized run serializes to, and normalizing is idempotent."""
+    normalized, wire = _normalized(run)
+    assert wire == normalized.to_wire()
+    assert _normalized(normalized)[1] == wire
+
+
+def test_mapping_serializes_and_validates_once(now, monkeypatch):
+    """map_run_to_graph calls to_wire once and model_validate once per run."""
+    run = make_run(3, now=now)
+    calls = {"to_wire": 0, "model_validate": 0}
+    to_wire, model_validate = RunResult.to_wire, RunResult.model_validate.__func__
+
+    def counting_to_wire(self):
+        calls["to_wire"] += 1
+        return to_wire(self)
+
+    def counting_validate(cls, *args, **kwargs):
+        calls["model_validate"] += 1
+        return model_validate(cls, *args, **kwargs)
+
+    monkeypatch.setattr(RunResult, "to_wire", counting_to_wire)
+    monkeypatch.setattr(RunResult, "model_validate", classmethod(counting_validate))
+    map_run_to_graph(run)
+    assert calls == {"to_wire": 1, "model_validate": 1}
 
 
 @settings(max_examples=60, deadline=None)
@@ -144,8 +175,9 @@ def test_blob_threshold_is_exactly_32768_bytes(now):
 
 
 def test_mapper_is_pure():
-    """The mapper, Cypher and schema modules import neither neo4j, django nor celery."""
-    code = ("import sys, graphstore.mapper, graphstore.cypher, graphstore.schema;"
+    """The mapper, codecs, Cypher and schema modules import neither neo4j, django nor celery."""
+    code = ("import sys, graphstore.mapper, graphstore.cypher, graphstore.schema,"
+            " graphstore.codecs;"
             "bad = [m for m in ('django', 'neo4j', 'celery') if m in sys.modules];"
             "assert not bad, bad")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)

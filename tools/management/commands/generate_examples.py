@@ -14,10 +14,9 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from contracts import RunResult, parse_input
+from contracts import STAGE_NAMES, RunResult, parse_input
 from orchestration.agents import DEFAULT_AGENTS, load_agents
 from orchestration.pipeline import (
-    STAGE_NAMES,
     config_snapshot,
     finish_run,
     first_envelope,

@@ -5,7 +5,6 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
-from tqdm import tqdm
 
 from tools.loadtest import drive, markdown, write_reports
 
@@ -26,6 +25,8 @@ class Command(BaseCommand):
 
     def handle(self, *args: object, runs: int, concurrency: int, timeout: float, out: str,
                no_fail: bool, **options: object) -> None:
+        from tqdm import tqdm  # dev tooling (requirements/dev.txt): imported only when run
+
         with tqdm(total=runs, desc="runs persisted", unit="run") as bar:
             records = drive(runs, concurrency=concurrency, timeout_s=timeout,
                             progress=bar.update)

@@ -1,0 +1,107 @@
+"""OrchestrationRun (the run's metadata, its commit marker, its condensation) and TRIGGERED."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from .base import (
+    BOOL,
+    DATETIME,
+    FLOAT,
+    INT,
+    KEY,
+    RETENTION,
+    STR,
+    STR_LIST,
+    WRITER,
+    Codec,
+    Prop,
+    written,
+)
+from .graph import GraphSnapshotCodec
+from .validation import ValidationReportCodec
+
+
+class OrchestrationRunCodec(Codec):
+    name = "OrchestrationRun"
+    props = (
+        Prop("runId", STR, KEY, wire="id"),
+        Prop("status", STR, wire="status", column=1),
+        Prop("totalDuration", FLOAT, wire="totalDuration", column=4),
+        Prop("timestamp", STR, wire="timestamp"),
+        Prop("startedAt", DATETIME, column=3),  # metadata.timestamp as a native datetime
+        Prop("configSnapshot", STR, wire="configSnapshot", json=True, empty={}),
+        Prop("configSnapshotTruncated", BOOL, wire="configSnapshotTruncated", empty=False),
+        Prop("failedAgent", STR, wire="failedAgent", column=2),
+        Prop("replayOf", STR, wire="replayOf"),
+        Prop("peakRssMb", FLOAT, wire="peakRssMb"),
+        Prop("budgetBreaches", STR_LIST, wire="budgetBreaches", empty=[]),
+        Prop("budgetBreached", BOOL),
+        Prop("checksum", STR),  # of the normalized run
+        Prop("schemaVersion", STR),
+        Prop("contractVersion", STR),
+        # The commit marker, written by the same statement as the run.
+        Prop("commitChecksum", STR, WRITER),
+        Prop("commitSchemaVersion", STR, WRITER),
+        Prop("commitNodeCount", INT, WRITER),
+        Prop("commitRelationshipCount", INT, WRITER),
+        Prop("committedAt", DATETIME, WRITER, column=5),
+        # Set when retention condenses the run (graphstore/retention.py).
+        Prop("condensed", BOOL, RETENTION),
+        Prop("condensedAt", DATETIME, RETENTION),
+        Prop("condensedRemoved", STR_LIST, RETENTION),
+        Prop("condensedRetains", BOOL, RETENTION),
+        Prop("condensedNodeCount", INT, RETENTION),
+        Prop("condensedRelationshipCount", INT, RETENTION),
+        *written(),
+    )
+
+    @classmethod
+    def encode(cls, metadata: Mapping[str, Any], *, started_at: datetime, checksum: str,
+               schema_version: str, contract_version: str) -> dict[str, Any]:
+        """The run node's properties from the wire `metadata` (and what is derived from it)."""
+        breaches = list(metadata.get("budgetBreaches", []))
+        return {
+            **cls.encode_carried(metadata),
+            "budgetBreaches": breaches,
+            "configSnapshotTruncated": bool(metadata.get("configSnapshotTruncated", False)),
+            "startedAt": started_at,
+            "budgetBreached": bool(breaches),
+            "checksum": checksum,
+            "schemaVersion": schema_version,
+            "contractVersion": contract_version,
+        }
+
+    @classmethod
+    def decode(cls, props: Mapping[str, Any]) -> dict[str, Any]:
+        """The wire metadata (without `condensed`: see `condensation`)."""
+        return cls.decode_carried(props)
+
+    @classmethod
+    def condensation(cls, props: Mapping[str, Any], graph: Mapping[str, Any] | None,
+                     validation: Mapping[str, Any] | None) -> dict[str, Any] | None:
+        """metadata.condensed of a condensed run: when, what was removed, what is kept of it."""
+        if not props.get("condensed"):
+            return None
+        at = props["condensedAt"]
+        removed = list(props.get("condensedRemoved") or [])
+        out: dict[str, Any] = {"condensedAt": at.to_native().isoformat() if hasattr(
+            at, "to_native") else str(at), "removed": removed}
+        if graph is not None and "graph" in removed:
+            out["graph"] = GraphSnapshotCodec.condensed_summary(graph)
+        if validation is not None and "validation" in removed:
+            out["validation"] = ValidationReportCodec.condensed_summary(validation)
+        return out
+
+
+class TriggeredCodec(Codec):
+    """(UserRequest)-[:TRIGGERED {runId}]->(OrchestrationRun)."""
+
+    name = "TRIGGERED"
+    props = (Prop("runId", STR),)
+
+    @classmethod
+    def encode(cls, run_id: str) -> dict[str, Any]:
+        return {"runId": run_id}

@@ -1,0 +1,114 @@
+"""Analytics (graphstore/analytics.py): every figure is one aggregation over the committed runs
+of a window (`$since <= startedAt < $until`, through the range index on
+OrchestrationRun.startedAt). Days are UTC calendar days of `startedAt`.
+
+PURE: imports neither django, neo4j, celery nor the clock.
+"""
+
+from __future__ import annotations
+
+from ..codecs import ISSUE_LISTS
+
+# The window every statement starts with (range index orchestration_run_started).
+_WINDOW = (
+    "MATCH (r:OrchestrationRun)\n"
+    "WHERE r.startedAt >= $since AND r.startedAt < $until AND r.commitChecksum IS NOT NULL\n"
+)
+# The UTC calendar day a run started on (startedAt keeps the offset it was recorded with).
+_DAY = "date(datetime({datetime: r.startedAt, timezone: 'UTC'}))"
+
+RUN_TOTALS = _WINDOW + (
+    "RETURN count(r) AS runs,\n"
+    "       count(CASE WHEN r.status = 'failed' THEN 1 END) AS failed,\n"
+    "       count(CASE WHEN size(coalesce(r.budgetBreaches, [])) > 0 THEN 1 END) AS breached,\n"
+    "       percentileDisc(r.totalDuration, 0.5) AS p50, percentileDisc(r.totalDuration, 0.95)"
+    " AS p95"
+)
+
+AGENT_STATS = _WINDOW + (
+    "MATCH (r)-[:HAS_AGENT_INVOCATION]->(a:AgentInvocation)\n"
+    "WITH r, a WHERE a.status <> 'skipped'\n"
+    "RETURN a.agent AS agent, count(a) AS invocations, count(DISTINCT r) AS runs,\n"
+    "       count(CASE WHEN a.status = 'failed' THEN 1 END) AS failures,\n"
+    "       percentileDisc(a.duration, 0.5) AS p50, percentileDisc(a.duration, 0.95) AS p95,\n"
+    "       avg(a.duration) AS mean, max(a.duration) AS max\n"
+    "ORDER BY agent"
+)
+
+BUDGET_BREACHES = _WINDOW + (
+    "UNWIND r.budgetBreaches AS breach\n"
+    "WITH r, split(breach, '.') AS parts\n"
+    "RETURN parts[0] AS stage, parts[1] AS kind, count(*) AS breaches,\n"
+    "       count(DISTINCT r) AS runs\n"
+    "ORDER BY breaches DESC, stage, kind"
+)
+
+BUDGET_BREACHES_BY_DAY = _WINDOW + (
+    "UNWIND r.budgetBreaches AS breach\n"
+    f"WITH r, breach, {_DAY} AS day\n"
+    "RETURN day, count(breach) AS breaches, count(DISTINCT r) AS runs\n"
+    "ORDER BY day"
+)
+
+TOP_INGREDIENTS = _WINDOW + (
+    "MATCH (r)-[:USED_RECIPE]->(rv:RecipeVersion)-[h:HAS_INGREDIENT]->(i:Ingredient)\n"
+    "RETURN i.ingredientId AS ingredientId, i.name AS name, count(DISTINCT r) AS runs,\n"
+    "       count(DISTINCT rv.recipeId) AS recipes, avg(h.percentage) AS avgPercentage\n"
+    "ORDER BY runs DESC, name, ingredientId\n"
+    "LIMIT $limit"
+)
+
+# The `limit` recipes with the most costed runs in the window (or the one asked for), then their
+# cost per UTC day and currency.
+COST_PER_RECIPE_DAY = _WINDOW + (
+    "MATCH (r)-[:USED_RECIPE]->(rv:RecipeVersion)\n"
+    "WHERE $recipe IS NULL OR rv.recipeId = $recipe\n"
+    "MATCH (r)-[:PRODUCED_CALCULATION]->(c:CalculationResult)\n"
+    f"WITH rv.recipeId AS recipeId, rv.name AS name, c.currency AS currency, {_DAY} AS day,\n"
+    "     c.totalCost AS cost\n"
+    "WITH recipeId, collect({name: name, currency: currency, day: day, cost: cost}) AS rows,\n"
+    "     count(*) AS recipeRuns\n"
+    "ORDER BY recipeRuns DESC, recipeId\n"
+    "LIMIT $limit\n"
+    "UNWIND rows AS row\n"
+    "WITH recipeId, recipeRuns, row.currency AS currency, row.day AS day, row.name AS name,\n"
+    "     row.cost AS cost\n"
+    "RETURN recipeId, recipeRuns, min(name) AS name, currency, day, count(*) AS runs,\n"
+    "       avg(cost) AS avgCost, min(cost) AS minCost, max(cost) AS maxCost,\n"
+    "       sum(cost) AS totalCost\n"
+    "ORDER BY recipeRuns DESC, recipeId, currency, day"
+)
+
+# The issue lists of the kind asked for ($kind: 'errors' or 'warnings'), read directly: the writer
+# stores each issue's agent, field and severity in parallel string lists beside the JSON text
+# (graphstore/codecs/validation.py, ISSUE_LISTS).
+_ERRORS, _WARNINGS = ISSUE_LISTS["errors"], ISSUE_LISTS["warnings"]
+
+
+def _of_kind(i: int) -> str:
+    return f"CASE $kind WHEN 'warnings' THEN v.{_WARNINGS[i]} ELSE v.{_ERRORS[i]} END"
+
+
+VALIDATION_TOTALS = _WINDOW + (
+    "MATCH (r)-[:PRODUCED_VALIDATION]->(v:ValidationReport)\n"
+    "WITH v, CASE $kind WHEN 'warnings' THEN v.warningCount ELSE v.errorCount END AS n,\n"
+    f"     {_of_kind(0)} AS agents\n"
+    "RETURN count(v) AS validated, count(CASE WHEN n > 0 THEN 1 END) AS withIssues,\n"
+    "       count(CASE WHEN n > 0 AND agents IS NULL THEN 1 END) AS detailsRemoved"
+)
+
+# Array indices in field paths are folded (`recipe.ingredients[3].percentage` ->
+# `recipe.ingredients[*].percentage`), so that one kind of issue is counted once.
+VALIDATION_ISSUES = _WINDOW + (
+    "MATCH (r)-[:PRODUCED_VALIDATION]->(v:ValidationReport)\n"
+    f"WITH r, {_of_kind(0)} AS agents,\n"
+    f"     {_of_kind(1)} AS fields,\n"
+    f"     {_of_kind(2)} AS severities\n"
+    "UNWIND range(0, size(coalesce(agents, [])) - 1) AS i\n"
+    "WITH r, agents[i] AS agent, severities[i] AS severity, split(fields[i], '[') AS parts\n"
+    "WITH r, agent, severity, reduce(f = head(parts), p IN tail(parts) |\n"
+    "     f + '[*]' + substring(p, size(split(p, ']')[0]) + 1)) AS field\n"
+    "RETURN agent, field, severity, count(*) AS occurrences, count(DISTINCT r) AS runs\n"
+    "ORDER BY occurrences DESC, runs DESC, agent, field, severity\n"
+    "LIMIT $limit"
+)

@@ -1,0 +1,44 @@
+"""The schema as Cypher: a uniqueness constraint per merge key, the indexes of design section
+4.3, and the indexes of retention and retrieval (graphstore/installer.py runs them, all
+`IF NOT EXISTS`). Built at import from the tables of graphstore/schema.py.
+
+PURE: imports neither django, neo4j, celery nor the clock.
+"""
+
+from __future__ import annotations
+
+from ..schema import FULLTEXT_INDEXES, LABELS
+
+# Uniqueness constraint on every merge key, plus the indexes of design section 4.3.
+CONSTRAINTS: tuple[str, ...] = tuple(
+    f"CREATE CONSTRAINT {label.name.lower()}_{label.key.lower()}_unique IF NOT EXISTS "
+    f"FOR (n:{label.name}) REQUIRE n.{label.key} IS UNIQUE"
+    for label in LABELS
+)
+INDEXES: tuple[str, ...] = (
+    "CREATE INDEX agent_invocation_run_seq IF NOT EXISTS "
+    "FOR (a:AgentInvocation) ON (a.runId, a.sequence)",
+    "CREATE INDEX graph_snapshot_hash IF NOT EXISTS FOR (g:GraphSnapshot) ON (g.checksum)",
+    "CREATE INDEX orchestration_run_started IF NOT EXISTS "
+    "FOR (o:OrchestrationRun) ON (o.startedAt)",
+    "CREATE INDEX orchestration_run_status IF NOT EXISTS "
+    "FOR (o:OrchestrationRun) ON (o.status)",
+)
+# Schema for features beyond the per-run write (retention, retrieval): constraints and indexes
+# on labels that are not merged by the writer. Each feature module adds its statements here.
+AUX_SCHEMA_STATEMENTS: tuple[str, ...] = (
+    # Retrieval (graphstore/retrieval.py): full-text indexes, English analyzer (stemming).
+    *(f"CREATE FULLTEXT INDEX {ix.name} IF NOT EXISTS FOR (n:{ix.label}) "
+      f"ON EACH [n.{ix.property}] OPTIONS {{indexConfig: {{`fulltext.analyzer`: 'english'}}}}"
+      for ix in FULLTEXT_INDEXES),
+    # Retention (graphstore/retention.py): formulations that keep recipes and calculations
+    # (owned by the formulation graph, which may make formulationId unique), and the
+    # content-addressed blob references checked before a blob is deleted.
+    "CREATE INDEX formulation_id IF NOT EXISTS FOR (f:Formulation) ON (f.formulationId)",
+    "CREATE INDEX formulation_status IF NOT EXISTS FOR (f:Formulation) ON (f.status)",
+    "CREATE INDEX graph_snapshot_blob_sha IF NOT EXISTS FOR (g:GraphSnapshot) ON (g.blobSha256)",
+)
+SCHEMA_STATEMENTS: tuple[str, ...] = CONSTRAINTS + INDEXES + AUX_SCHEMA_STATEMENTS
+
+# Wait until every index is online (seconds).
+AWAIT_INDEXES = "CALL db.awaitIndexes(300)"

@@ -1,0 +1,417 @@
+"""The wire shapes of the JSON API's answers (camelCase): the ledger, the error shape, history
+(replays and diffs), analytics and retrieval; and the URLs a client follows. Request bodies are
+not re-modelled here: the Pydantic contract parses them and api/schema.py describes them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.urls import reverse
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from orchestration.models import RunRecord, RunSource, RunStatus
+
+from . import schema  # noqa: F401  (registers the contract's OpenAPI extension)
+
+# --- URLs a client follows ---------------------------------------------------------------------
+
+
+def run_detail_path(run_id: str) -> str:
+    return reverse("orchestration-api:run-detail", kwargs={"run_id": run_id})
+
+
+def run_status_path(run_id: str) -> str:
+    return reverse("orchestration-api:run-status", kwargs={"run_id": run_id})
+
+
+def run_page_path(run_id: str) -> str:
+    """The web page of a run (orchestration/web/urls.py: /runs/<runId>/)."""
+    return reverse("run-detail", kwargs={"run_id": run_id})
+
+
+def run_diff_path(run_id: str) -> str:
+    return reverse("orchestration-api:run-diff", kwargs={"run_id": run_id})
+
+
+# --- errors (documentation of the shape api/errors.py renders) ------------------------
+
+
+class ErrorItemSerializer(serializers.Serializer):
+    field = serializers.CharField(
+        allow_null=True, help_text='Path of the offending field ("recipe.ingredients[3].'
+        'percentage", "(root)" for the whole body) or the query parameter ("since").')
+    message = serializers.CharField()
+    type = serializers.CharField(help_text="Machine-readable kind of the error.")
+
+
+class ErrorSerializer(serializers.Serializer):
+    detail = serializers.CharField(help_text="What happened and what to do, as a sentence.")
+    code = serializers.CharField(help_text="Machine-readable kind of the failure.")
+    errors = ErrorItemSerializer(  # type: ignore[assignment]  # a wire field named `errors`
+        many=True, help_text="One entry per bad field; empty when the failure is not about a "
+        "field (authentication, unknown run).")
+
+
+class WriteSetCountsSerializer(serializers.Serializer):
+    nodes = serializers.IntegerField()
+    relationships = serializers.IntegerField()
+    total = serializers.IntegerField()
+    limit = serializers.IntegerField()
+
+
+class WriteSetTooLargeSerializer(ErrorSerializer):
+    counts = WriteSetCountsSerializer()
+
+
+# --- output ------------------------------------------------------------------------------------
+
+
+@extend_schema_field({"type": "string", "nullable": True})
+class BlankAsNullField(serializers.CharField):
+    """A ledger text column whose "" means "none": rendered as null."""
+
+    def to_representation(self, value: Any) -> str | None:  # type: ignore[override]
+        return None if value in ("", None) else str(value)
+
+
+class RunAcceptedSerializer(serializers.Serializer):
+    """The 202 of POST /requests."""
+
+    runId = serializers.CharField(source="run_id")
+    status = serializers.ChoiceField(choices=RunStatus.choices)
+    queuePosition = serializers.IntegerField(
+        source="queue_position", allow_null=True, help_text="1-based place in the intake queue.")
+    statusUrl = serializers.SerializerMethodField()
+    runPage = serializers.SerializerMethodField()
+
+    def get_statusUrl(self, record: RunRecord) -> str:
+        return run_status_path(record.run_id)
+
+    def get_runPage(self, record: RunRecord) -> str:
+        return run_page_path(record.run_id)
+
+
+class WriteSummarySerializer(serializers.Serializer):
+    runId = serializers.CharField(source="run_id")
+    checksum = serializers.CharField()
+    created = serializers.BooleanField()
+    nodesCreated = serializers.IntegerField(source="nodes_created")
+    relationshipsCreated = serializers.IntegerField(source="relationships_created")
+    nodeCount = serializers.IntegerField(source="node_count")
+    relationshipCount = serializers.IntegerField(source="relationship_count")
+    attempts = serializers.IntegerField()
+    latencyMs = serializers.FloatField(source="latency_ms")
+    blobUri = serializers.CharField(source="blob_uri", allow_null=True)
+
+
+class RunIngestedSerializer(serializers.Serializer):
+    """The 201/200/202 of POST /runs (an orchestration.services.IngestOutcome)."""
+
+    runId = serializers.CharField(source="run_id")
+    created = serializers.BooleanField(help_text="False when the same run was already persisted.")
+    persisted = serializers.BooleanField(
+        help_text="False when the run is only in the outbox (Neo4j unavailable); a worker writes "
+        "it later.")
+    summary = WriteSummarySerializer(allow_null=True, help_text="What the Neo4j write did; null "
+                                     "when the write is still to come.")
+
+
+class RunSummarySerializer(serializers.Serializer):
+    """One row of GET /runs: the ledger, compact."""
+
+    runId = serializers.CharField(source="run_id")
+    status = serializers.ChoiceField(choices=RunStatus.choices)
+    source = serializers.ChoiceField(choices=RunSource.choices)  # type: ignore[assignment]
+    failedAgent = BlankAsNullField(source="failed_agent")
+    requestText = serializers.CharField(source="request_text")
+    createdAt = serializers.DateTimeField(source="created_at")
+    finishedAt = serializers.DateTimeField(source="finished_at", allow_null=True)
+    totalDurationMs = serializers.FloatField(source="total_duration_ms", allow_null=True)
+    persistedAt = serializers.DateTimeField(source="persisted_at", allow_null=True)
+
+
+class RunLedgerStatusSerializer(serializers.Serializer):
+    """GET /runs/{runId}/status: where a run stands, from the ledger (before Neo4j has it too)."""
+
+    runId = serializers.CharField(source="run_id")
+    status = serializers.ChoiceField(choices=RunStatus.choices)
+    source = serializers.ChoiceField(choices=RunSource.choices)  # type: ignore[assignment]
+    stages = serializers.DictField(
+        source="ordered_stages", child=serializers.DictField(),
+        help_text="Per agent, in pipeline order: status, sequence, startedAt, durationMs, error.")
+    queuePosition = serializers.IntegerField(
+        source="queue_position", allow_null=True,
+        help_text="1-based place in the intake queue while the run waits; null once started.")
+    failedAgent = BlankAsNullField(source="failed_agent")
+    error = BlankAsNullField(help_text="The error of the failed stage, if one failed.")
+    persistError = BlankAsNullField(
+        source="persist_error", help_text="Why the last Neo4j write failed (it is retried) or was "
+        "refused.")
+    createdAt = serializers.DateTimeField(source="created_at")
+    startedAt = serializers.DateTimeField(source="started_at", allow_null=True)
+    finishedAt = serializers.DateTimeField(source="finished_at", allow_null=True)
+    totalDurationMs = serializers.FloatField(source="total_duration_ms", allow_null=True)
+    persistedAt = serializers.DateTimeField(source="persisted_at", allow_null=True)
+    runPage = serializers.SerializerMethodField()
+
+    def get_runPage(self, record: RunRecord) -> str:
+        return run_page_path(record.run_id)
+
+
+
+# --- history -----------------------------------------------------------------------------------
+
+
+class RunReplayAcceptedSerializer(RunAcceptedSerializer):
+    """The 202 of POST /runs/{runId}/replay: the new run, as POST /requests answers, and the
+    run it replays."""
+
+    replayOf = serializers.CharField(source="replay_of", help_text="The run re-executed.")
+    diffUrl = serializers.SerializerMethodField(
+        help_text="The diff of the replay against the original (404 until it is persisted).")
+
+    def get_diffUrl(self, record: RunRecord) -> str:
+        return run_diff_path(record.run_id)
+
+
+class DiffSideSerializer(serializers.Serializer):
+    runId = serializers.CharField()
+    status = serializers.CharField()
+    condensed = serializers.BooleanField(help_text="Condensed by retention: some artifacts are "
+                                         "gone, and the sections that need them are null.")
+
+
+class DiffGapSerializer(serializers.Serializer):
+    section = serializers.CharField()
+    reason = serializers.CharField()
+
+
+class RunDiffSerializer(serializers.Serializer):
+    """The compact diff of orchestration/diff.py: inside each section only what differs, as
+    {base, head, delta}; a section is null when one run lacks the artifact."""
+
+    base = DiffSideSerializer(help_text="The run compared against (the original).")
+    head = DiffSideSerializer(help_text="The run compared (the replay).")
+    identical = serializers.BooleanField(help_text="Every section compared and nothing differs.")
+    changeCount = serializers.IntegerField()
+    outcome = serializers.DictField(help_text="status / failedAgent, when they differ.")
+    ingredients = serializers.JSONField(allow_null=True, help_text="added, removed, changed "
+                                        "(percentage, name, function, category).")
+    quantities = serializers.JSONField(allow_null=True, help_text="targetBatchSize, "
+                                       "targetUnit, yield, changed (scaledQuantity, scaledUnit).")
+    costs = serializers.JSONField(allow_null=True, help_text="currency, total, perUnit, "
+                                  "byIngredient, missing {added, removed}.")
+    validation = serializers.JSONField(allow_null=True, help_text="valid, canProceed, "
+                                       "errorCount, warningCount, criticalCount.")
+    unavailable = DiffGapSerializer(many=True)
+    context = serializers.JSONField(  # type: ignore[assignment]  # a wire field named `context`
+        help_text="request and agents that differ: why the artifacts may differ; not counted "
+        "as changes.")
+
+
+
+# --- analytics and retrieval ---------------------------------------------------------------------
+
+
+class AnalyticsWindowSerializer(serializers.Serializer):
+    since = serializers.DateTimeField()
+    until = serializers.DateTimeField()
+
+
+class AnalyticsRunTotalsSerializer(serializers.Serializer):
+    runs = serializers.IntegerField(help_text="Committed runs that started in the window.")
+    failed = serializers.IntegerField()
+    failureRate = serializers.FloatField(source="failure_rate", allow_null=True,
+                                         help_text="failed / runs; null without runs.")
+    breached = serializers.IntegerField(help_text="Runs with at least one budget breach.")
+    p50Ms = serializers.FloatField(source="p50", allow_null=True,
+                                   help_text="Median total duration (nearest rank).")
+    p95Ms = serializers.FloatField(source="p95", allow_null=True)
+
+
+class AnalyticsAgentSerializer(serializers.Serializer):
+    agent = serializers.CharField()
+    invocations = serializers.IntegerField(help_text="Invocations that ran (skipped ones are "
+                                           "not counted).")
+    runs = serializers.IntegerField()
+    failures = serializers.IntegerField()
+    failureRate = serializers.FloatField(source="failure_rate", help_text="failures / "
+                                         "invocations.")
+    p50Ms = serializers.FloatField(source="p50", help_text="Median duration (nearest rank: an "
+                                   "observed duration).")
+    p95Ms = serializers.FloatField(source="p95")
+    meanMs = serializers.FloatField(source="mean")
+    maxMs = serializers.FloatField(source="max")
+
+
+class AnalyticsAgentReportSerializer(serializers.Serializer):
+    window = AnalyticsWindowSerializer()
+    totals = AnalyticsRunTotalsSerializer()
+    agents = AnalyticsAgentSerializer(many=True)
+
+
+class AnalyticsBreachSerializer(serializers.Serializer):
+    stage = serializers.CharField(help_text='An agent, or "run" for the whole run.')
+    kind = serializers.CharField(allow_null=True, help_text='"duration" or "memory".')
+    breaches = serializers.IntegerField()
+    runs = serializers.IntegerField()
+
+
+class AnalyticsBreachDaySerializer(serializers.Serializer):
+    day = serializers.DateField(help_text="UTC calendar day.")
+    breaches = serializers.IntegerField()
+    runs = serializers.IntegerField()
+
+
+class AnalyticsBreachReportSerializer(serializers.Serializer):
+    window = AnalyticsWindowSerializer()
+    totals = AnalyticsRunTotalsSerializer()
+    breaches = AnalyticsBreachSerializer(many=True)
+    byDay = AnalyticsBreachDaySerializer(source="by_day", many=True)
+
+
+class AnalyticsIngredientSerializer(serializers.Serializer):
+    ingredientId = serializers.CharField(source="ingredient_id")
+    name = serializers.CharField()
+    runs = serializers.IntegerField(help_text="Runs whose recipe has the ingredient.")
+    recipes = serializers.IntegerField(help_text="Distinct recipe ids among them.")
+    avgPercentage = serializers.FloatField(source="avg_percentage")
+
+
+class AnalyticsIngredientReportSerializer(serializers.Serializer):
+    window = AnalyticsWindowSerializer()
+    totals = AnalyticsRunTotalsSerializer()
+    ingredients = AnalyticsIngredientSerializer(many=True)
+
+
+class AnalyticsCostPointSerializer(serializers.Serializer):
+    day = serializers.DateField(help_text="UTC calendar day.")
+    runs = serializers.IntegerField()
+    avgCost = serializers.FloatField(source="avg_cost")
+    minCost = serializers.FloatField(source="min_cost")
+    maxCost = serializers.FloatField(source="max_cost")
+    totalCost = serializers.FloatField(source="total_cost")
+
+
+class AnalyticsCostSeriesSerializer(serializers.Serializer):
+    recipeId = serializers.CharField(source="recipe_id")
+    name = serializers.CharField()
+    currency = serializers.CharField()
+    runs = serializers.IntegerField()
+    points = AnalyticsCostPointSerializer(many=True)
+
+
+class AnalyticsCostReportSerializer(serializers.Serializer):
+    window = AnalyticsWindowSerializer()
+    recipe = serializers.CharField(allow_null=True)
+    series = AnalyticsCostSeriesSerializer(many=True)
+
+
+class AnalyticsIssueSerializer(serializers.Serializer):
+    agent = serializers.CharField()
+    field = serializers.CharField(help_text="Field path, array indices folded to [*].")
+    severity = serializers.CharField()
+    occurrences = serializers.IntegerField()
+    runs = serializers.IntegerField()
+
+
+class AnalyticsValidationReportSerializer(serializers.Serializer):
+    window = AnalyticsWindowSerializer()
+    kind = serializers.CharField()
+    validated = serializers.IntegerField(help_text="Runs in the window with a validation report.")
+    withIssues = serializers.IntegerField(source="with_issues")
+    detailsRemoved = serializers.IntegerField(
+        source="details_removed", help_text="Runs with issues whose texts retention removed "
+        "(condensed runs); they are not in `issues`.")
+    issues = AnalyticsIssueSerializer(many=True)
+
+
+class RetrievalMatchSerializer(serializers.Serializer):
+    field = serializers.CharField(help_text='"request", "recipe" or "ingredient".')
+    text = serializers.CharField()
+    score = serializers.FloatField()
+
+
+class RetrievalRunSerializer(serializers.Serializer):
+    runId = serializers.CharField(source="run_id")
+    score = serializers.FloatField()
+    startedAt = serializers.DateTimeField(source="started_at", allow_null=True)
+    request = serializers.CharField(allow_null=True)
+    recipeId = serializers.CharField(source="recipe_id", allow_null=True)
+    recipe = serializers.CharField(allow_null=True)
+    matchedFields = serializers.ListField(source="matched_fields", child=serializers.CharField())
+    matches = RetrievalMatchSerializer(many=True)
+
+
+class RetrievalResultSerializer(serializers.Serializer):
+    query = serializers.CharField()
+    terms = serializers.ListField(child=serializers.CharField(),
+                                  help_text="The words searched for.")
+    results = RetrievalRunSerializer(many=True)
+
+
+class ContextRequestSerializer(serializers.Serializer):
+    text = serializers.CharField()
+    targetBatchSize = serializers.FloatField()
+    targetUnit = serializers.CharField()
+
+
+class ContextIngredientSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    name = serializers.CharField()
+    percentage = serializers.FloatField()
+    function = serializers.CharField(required=False)
+    category = serializers.CharField(required=False)
+
+
+class ContextRecipeSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    name = serializers.CharField()
+    totalPercentage = serializers.FloatField()
+    ingredients = ContextIngredientSerializer(many=True)
+
+
+class ContextCalculationSerializer(serializers.Serializer):
+    batch = serializers.FloatField()
+    unit = serializers.CharField()
+    costs = serializers.JSONField(help_text="calculation.costs of the v1 contract.")
+    yield_ = serializers.JSONField(help_text="calculation.yield of the v1 contract.")
+    scaled = serializers.ListField(child=serializers.JSONField(),
+                                   help_text="calculation.scaledIngredients of the v1 contract.")
+    warnings = serializers.ListField(child=serializers.CharField())
+
+    def get_fields(self) -> dict[str, Any]:
+        fields = super().get_fields()
+        fields["yield"] = fields.pop("yield_")  # a Python keyword on the wire
+        return fields
+
+
+class ContextValidationSerializer(serializers.Serializer):
+    valid = serializers.BooleanField()
+    canProceed = serializers.BooleanField()
+    summary = serializers.CharField()
+    errorCount = serializers.IntegerField()
+    warningCount = serializers.IntegerField()
+    errors = serializers.ListField(  # type: ignore[assignment]  # a wire field named `errors`
+        child=serializers.JSONField(), allow_null=True, help_text="ValidationIssues: agent, "
+        "field, message, severity; null when retention removed them (condensed run).")
+    warnings = serializers.ListField(child=serializers.JSONField(), allow_null=True)
+
+
+class RunContextSerializer(serializers.Serializer):
+    """Documents GET runs/{runId}/context (the body is built by graphstore.retrieval)."""
+
+    runId = serializers.CharField()
+    status = serializers.CharField()
+    startedAt = serializers.DateTimeField(allow_null=True)
+    failedAgent = serializers.CharField(allow_null=True)
+    condensed = serializers.BooleanField(help_text="Retention condensed the run; the parts it "
+                                         "removed are null.")
+    condensedRemoved = serializers.ListField(child=serializers.CharField())
+    request = ContextRequestSerializer(allow_null=True)
+    recipe = ContextRecipeSerializer(allow_null=True, help_text="Null when the run failed "
+                                     "before RecipeEngineer finished.")
+    calculation = ContextCalculationSerializer(allow_null=True)
+    validation = ContextValidationSerializer(allow_null=True)

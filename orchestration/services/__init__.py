@@ -1,0 +1,29 @@
+"""Writes of the orchestration app, in the order a run meets them:
+
+    intake.py       run_request_create (ledger row, backpressure queue), runs_dispatch
+    stages.py       stage_run (one agent stage), run_finish (the run into the outbox)
+    persistence.py  the outbox (normalized once), run_persist (the Neo4j write),
+                    run_result_ingest (a RunResult from elsewhere: API and `ingest_run`)
+    reconcile.py    outbox_reconcile (re-enqueue accepted work that is not done)
+    replays.py      run_replay_create
+    retention.py    runs_condense, blobs_collect
+    enqueue.py      send tasks by name (the services never import orchestration.tasks)
+    config.py       what the services read from settings (agents, budgets, TTL, clock)
+
+Functions take keyword-only, typed arguments; views, APIs, the admin, commands and Celery tasks
+call them and stay thin. Reads live in orchestration/selectors.py.
+"""
+
+from .config import agents
+from .intake import admission, run_request_create, runs_dispatch
+from .persistence import IngestOutcome, outbox_backoff, run_persist, run_result_ingest
+from .reconcile import outbox_reconcile
+from .replays import run_replay_create
+from .retention import runs_condense
+from .stages import run_finish, stage_run
+
+__all__ = [
+    "IngestOutcome", "admission", "agents", "outbox_backoff", "outbox_reconcile", "run_finish",
+    "run_persist", "run_replay_create", "run_request_create", "run_result_ingest",
+    "runs_condense", "runs_dispatch", "stage_run",
+]

@@ -1,0 +1,42 @@
+"""What the services read from settings and the process: the clock, the hand-off TTL, the
+configured agents, the budgets, this process's memory. The pure pipeline receives these as
+arguments; here is the one place they are looked up."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from functools import cache
+
+from django.conf import settings
+
+from orchestration import pipeline
+from orchestration.agents import Agent, load_agents
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def handoff_ttl() -> timedelta:
+    return timedelta(seconds=settings.CAP01_HANDOFF_TTL_S)
+
+
+@cache
+def agents() -> dict[str, Agent]:
+    """The agents configured in settings.CAP01_AGENTS (a dotted path per stage)."""
+    return load_agents(settings.CAP01_AGENTS)
+
+
+def budget(name: str) -> pipeline.Budget:
+    """The budget of a stage, of "Persistence" or of the whole "Run" (settings.CAP01_BUDGETS)."""
+    duration_ms, memory_mb = settings.CAP01_BUDGETS[name]
+    return pipeline.Budget(duration_ms=duration_ms, memory_mb=memory_mb)
+
+
+def process_rss_mb() -> float:
+    """Resident memory of this process now (Linux /proc), in MB."""
+    with open("/proc/self/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0

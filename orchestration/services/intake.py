@@ -1,0 +1,105 @@
+"""Intake: record a request in the ledger, queue it (backpressure), and start the queued runs that
+may start now. The runId is known (and returned) before any stage runs."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from functools import cache
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db import transaction
+
+from contracts import STAGE_NAMES, InputContract
+from orchestration import metrics, pipeline
+from orchestration.backpressure import Admission, Limits
+from orchestration.errors import QueueFull
+from orchestration.models import RunRecord, RunSource, RunStatus
+
+from . import config, enqueue
+
+logger = logging.getLogger(__name__)
+
+
+def new_run_id() -> str:
+    return f"run-{uuid.uuid4().hex}"
+
+
+def submitter(user: AbstractBaseUser | AnonymousUser | None) -> Any:
+    """The user a ledger row names: none for an anonymous or absent user."""
+    return user if user is not None and user.is_authenticated else None
+
+
+@cache
+def admission() -> Admission:
+    """The Redis-backed admission gate, built once per process from the settings."""
+    import redis
+
+    return Admission(redis.Redis.from_url(settings.CELERY_BROKER_URL), Limits(
+        max_running=settings.CAP01_MAX_CONCURRENT_RUNS, queue_limit=settings.CAP01_QUEUE_LIMIT,
+        slot_ttl_s=settings.CAP01_SLOT_TTL_S, memory_budget_mb=settings.CAP01_BUDGETS["Run"][1],
+        high_water=settings.CAP01_MEMORY_HIGH_WATER,
+        retry_after_s=settings.CAP01_RETRY_AFTER_S))
+
+
+def run_request_create(*, user: AbstractBaseUser | AnonymousUser | None,
+                       request: InputContract, replay_of: str = "") -> RunRecord:
+    """Record the request in the ledger and queue it; it starts as soon as a slot is free.
+    QueueFull (HTTP 429) when the queue is at its limit: then nothing is recorded. `replay_of`
+    names the run this one re-executes (services/replays.py): the run is then linked to it in
+    Neo4j."""
+    run_id = new_run_id()
+    with transaction.atomic():
+        record = RunRecord.objects.create(
+            run_id=run_id, source=RunSource.PIPELINE, submitted_by=submitter(user),
+            request_text=request.user_request, request=request.to_wire(),
+            status=RunStatus.QUEUED, replay_of=replay_of,
+            stages={name: {"status": "pending"} for name in STAGE_NAMES})
+        try:
+            record.queue_position = admission().enqueue(run_id)
+        except QueueFull:
+            metrics.REJECTED.inc()
+            raise
+        record.save(update_fields=["queue_position"])
+        transaction.on_commit(_dispatch_after_commit)
+    return record
+
+
+def _dispatch_after_commit() -> None:
+    """The run is accepted (ledger and queue); starting it may wait for the periodic dispatcher
+    if the broker hiccups now."""
+    try:
+        runs_dispatch()
+    except Exception:
+        logger.exception("dispatch after intake failed; the periodic dispatcher will retry")
+
+
+def runs_dispatch() -> list[str]:
+    """Start the queued runs that may start now (free slots, memory below its high water)."""
+    gate = admission()
+    started = gate.start_ready()
+    for run_id in started:
+        record = RunRecord.objects.filter(run_id=run_id, status=RunStatus.QUEUED).first()
+        if record is None:  # finished, or never committed: nothing to start
+            gate.release(run_id)
+            continue
+        request = InputContract.model_validate(record.request)
+        envelope = pipeline.first_envelope(
+            run_id=run_id, request=request, now=config.now(), ttl=config.handoff_ttl(),
+            snapshot=pipeline.config_snapshot(request, agents=settings.CAP01_AGENTS),
+            replay_of=record.replay_of or None)
+        try:
+            enqueue.pipeline_start(envelope.model_dump(mode="json", by_alias=True))
+        except Exception:
+            gate.requeue_front([run_id])
+            raise
+        RunRecord.objects.filter(pk=record.pk).update(queue_position=None)
+    queued = gate.queued()
+    for position, run_id in enumerate(queued, start=1):
+        RunRecord.objects.filter(run_id=run_id).exclude(queue_position=position).update(
+            queue_position=position)
+    metrics.QUEUE_DEPTH.set(len(queued))
+    metrics.RUNNING.set(gate.running())
+    return started

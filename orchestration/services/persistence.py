@@ -1,0 +1,218 @@
+"""Persistence: the outbox and the Neo4j write.
+
+A finished run enters the outbox (its ledger row's `result`) in one form only: normalized as the
+graph store stores it, with the checksum of that form, which equals the write's and the replay's
+checksum. Both ways in use it: `run_outbox_commit` (the pipeline's last stage) and
+`run_result_ingest` (a RunResult from an external orchestrator: POST /api/orchestration/runs and
+`manage.py ingest_run`). `run_persist` then writes the outbox copy to Neo4j (idempotent); the
+write is enqueued by task name (services/enqueue.py) and retried by the reconciler.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import tracemalloc
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db import transaction
+from django.utils import timezone
+
+from contracts import RunResult, checksum
+from graphstore.connection import get_writer
+from graphstore.errors import Neo4jWriteFailed
+from graphstore.errors import RunConflict as GraphRunConflict
+from graphstore.mapper import map_run_to_graph, normalize_run
+from graphstore.writer import RetryPolicy, WriteSummary
+from orchestration import metrics
+from orchestration.errors import RunConflict
+from orchestration.models import RunRecord, RunSource, RunStatus
+
+from . import config, enqueue
+from .intake import submitter
+
+logger = logging.getLogger(__name__)
+
+# One attempt within an HTTP request: when Neo4j is down or slow the run is already safe in the
+# outbox, the answer is 202 and the worker (and the reconciler) write it later.
+ONE_ATTEMPT = RetryPolicy(max_attempts=1)
+
+
+# --- the outbox copy (pure) --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OutboxCopy:
+    """A finished run as the outbox holds it: the normalized RunResult (wire form) and its
+    checksum."""
+
+    result: dict[str, Any]
+    checksum: str
+
+
+def outbox_copy(run: RunResult) -> OutboxCopy:
+    """Normalize the run once (graphstore.mapper.normalize_run) and checksum that form."""
+    result = normalize_run(run).to_wire()
+    return OutboxCopy(result, checksum(result))
+
+
+def finished_fields(run: RunResult) -> dict[str, Any]:
+    """The ledger columns a finished run fills in from its RunResult."""
+    return {"failed_agent": run.metadata.failed_agent or "",
+            "error": next((e.error or "" for e in run.agent_history if e.status == "failed"), ""),
+            "total_duration_ms": run.metadata.total_duration}
+
+
+def ledger_stages(run: RunResult) -> dict[str, dict[str, Any]]:
+    """The ledger's per-stage map of a run that finished elsewhere (its agentHistory)."""
+    return {e.agent: {"status": e.status, "sequence": e.sequence, "durationMs": e.duration,
+                      "error": e.error or ""} for e in run.agent_history}
+
+
+def outbox_backoff(attempts: int, *, jitter: Callable[[], float] = random.random) -> timedelta:
+    """How long the reconciler waits before trying a failed write again: 5 s doubling to 5 min,
+    with up to 20% jitter so that a recovering Neo4j is not hit by every run at once."""
+    base = min(300.0, 5.0 * 2 ** max(attempts - 1, 0))
+    return timedelta(seconds=base * (1 + 0.2 * jitter()))
+
+
+# --- into the outbox ---------------------------------------------------------------------------
+
+
+def run_outbox_commit(*, run: RunResult) -> tuple[RunRecord, bool]:
+    """Commit the pipeline's finished run to its ledger row (the outbox) and enqueue the write
+    once the transaction commits. (row, False) when the row already holds a result: a
+    redelivered last stage, whose first finish stands."""
+    copy = outbox_copy(run)
+    with transaction.atomic():
+        record = RunRecord.objects.select_for_update().get(run_id=run.run_id)
+        if record.result is not None:
+            return record, False
+        record.result, record.checksum = copy.result, copy.checksum
+        record.status = RunStatus.PERSISTING
+        for name, value in finished_fields(run).items():
+            setattr(record, name, value)
+        record.finished_at = timezone.now()
+        # Should the write's message be lost (the broker down now), the reconciler sends it.
+        record.persist_next_at = record.finished_at + outbox_backoff(1)
+        record.save()
+        transaction.on_commit(lambda: enqueue.persist_enqueue(run.run_id))
+    return record, True
+
+
+@dataclass(frozen=True)
+class IngestOutcome:
+    run_id: str
+    created: bool  # False: the same run was already persisted
+    persisted: bool  # False: safely in the outbox, the write will follow (Neo4j down or slow)
+    summary: WriteSummary | None
+
+
+def run_result_ingest(*, user: AbstractBaseUser | AnonymousUser | None, run: RunResult,
+                      retry: RetryPolicy | None = ONE_ATTEMPT) -> IngestOutcome:
+    """Accept a RunResult from an external orchestrator: outbox first, then the write (with
+    `retry`; None: the connection's policy). RunConflict when the runId is already taken by
+    different content; MappingError (WriteSetTooLarge) before anything is stored when the run
+    cannot be laid out as a graph."""
+    write_set = map_run_to_graph(run)  # refuses an oversized run; normalizes it, once
+    copy = OutboxCopy(write_set.normalized.to_wire(), write_set.checksum)
+    with transaction.atomic():
+        existing = RunRecord.objects.select_for_update().filter(run_id=run.run_id).first()
+        if existing is not None and existing.checksum not in ("", copy.checksum):
+            raise RunConflict(run.run_id, f"Run {run.run_id} already exists with different "
+                              "content; a runId names one run: send changed content under a "
+                              "new runId.")
+        if existing is None:
+            existing = RunRecord.objects.create(
+                run_id=run.run_id, source=RunSource.EXTERNAL, submitted_by=submitter(user),
+                request_text=run.request.user_request, request=run.request.to_wire(),
+                status=RunStatus.PERSISTING, result=copy.result, checksum=copy.checksum,
+                failed_agent=run.metadata.failed_agent or "",
+                started_at=run.metadata.timestamp, finished_at=timezone.now(),
+                total_duration_ms=run.metadata.total_duration, stages=ledger_stages(run))
+    if existing.condensed_at is not None:
+        # The same run, condensed by retention (services/retention.py): it is persisted, and
+        # what retention removed is not written back.
+        return IngestOutcome(run.run_id, created=False, persisted=True, summary=None)
+    try:
+        summary = run_persist(run_id=run.run_id, retry=retry, rewrite=True)
+    except Neo4jWriteFailed:
+        enqueue.persist_enqueue(run.run_id)
+        return IngestOutcome(run.run_id, created=True, persisted=False, summary=None)
+    if summary is None:
+        existing.refresh_from_db()
+        raise RunConflict(run.run_id, existing.persist_error or f"Run {run.run_id} conflicts.")
+    return IngestOutcome(run.run_id, created=summary.created, persisted=True, summary=summary)
+
+
+# --- the write ---------------------------------------------------------------------------------
+
+
+def run_persist(*, run_id: str, retry: RetryPolicy | None = None,
+                rewrite: bool = False) -> WriteSummary | None:
+    """Write the run in the outbox to Neo4j (idempotent). Raises Neo4jWriteFailed on a failure
+    the caller may retry; returns None when there is nothing (left) to write. A run already
+    persisted is skipped (a redelivered task) unless `rewrite` asks to confirm it in Neo4j."""
+    record = RunRecord.objects.get(run_id=run_id)
+    if record.result is None or (record.persisted_at is not None and not rewrite):
+        return None
+    run = RunResult.model_validate(record.result)
+    attempts = record.persist_attempts + 1
+    # Until the write commits, the reconciler may retry it after the backoff.
+    RunRecord.objects.filter(pk=record.pk).update(
+        persist_attempts=attempts, persist_next_at=timezone.now() + outbox_backoff(attempts))
+    try:
+        summary, peak_mb = _measured_write(run, retry)
+    except Neo4jWriteFailed as exc:
+        metrics.WRITE_FAILURES.inc()
+        metrics.WRITE_RETRIES.inc(max(exc.attempts - 1, 0))
+        logger.error("write of %s failed", run_id, extra={
+            "event": "write", "runId": run_id, "attempts": exc.attempts, "status": "failed",
+            "error": str(exc)})
+        RunRecord.objects.filter(pk=record.pk).update(persist_error=str(exc)[:2000])
+        raise
+    except GraphRunConflict as exc:  # another run holds this runId in Neo4j: never overwrite it
+        _mark_persist_failed(record, str(exc))
+        return None
+    breaches = config.budget("Persistence").breaches(duration_ms=summary.latency_ms,
+                                                     memory_mb=peak_mb)
+    metrics.NEO4J_WRITE_LATENCY_MS.observe(summary.latency_ms)
+    metrics.WRITE_RETRIES.inc(summary.attempts - 1)
+    for kind in breaches:
+        metrics.BUDGET_BREACHES.labels("Persistence", kind).inc()
+    logger.log(logging.WARNING if breaches else logging.INFO, "write of %s committed", run_id,
+               extra={"event": "write", "runId": run_id, "attempts": summary.attempts,
+                      "latency": round(summary.latency_ms, 3), "memoryUsage": round(peak_mb, 3),
+                      "new": summary.created, "status": "committed",
+                      "budgetBreaches": breaches})
+    RunRecord.objects.filter(pk=record.pk).update(
+        persisted_at=timezone.now(), persist_next_at=None,
+        write_summary={**summary.as_dict(), "memoryMb": round(peak_mb, 3),
+                       "budgetBreaches": breaches},
+        persist_error="", status=run.metadata.status, checksum=summary.checksum)
+    return summary
+
+
+def _measured_write(run: RunResult, retry: RetryPolicy | None) -> tuple[WriteSummary, float]:
+    """The write, and its tracemalloc peak in MB (the persistence budget's memory)."""
+    already = tracemalloc.is_tracing()
+    if not already:
+        tracemalloc.start()
+    tracemalloc.reset_peak()
+    base = tracemalloc.get_traced_memory()[0]
+    try:
+        summary = get_writer(retry=retry).write(run)
+        return summary, max(tracemalloc.get_traced_memory()[1] - base, 0) / 2**20
+    finally:
+        if not already:
+            tracemalloc.stop()
+
+
+def _mark_persist_failed(record: RunRecord, error: str) -> None:
+    """A write that can never succeed (the runId is taken): stop retrying, say why."""
+    RunRecord.objects.filter(pk=record.pk).update(status=RunStatus.FAILED, persist_error=error,
+                                                  persist_next_at=None)

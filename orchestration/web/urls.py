@@ -1,0 +1,19 @@
+"""URLs of the web pages (request form, run pages, analytics, login), mounted at /."""
+
+from django.contrib.auth import views as auth_views
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("", views.run_request_form, name="run-request-form"),
+    path("runs/", views.run_list, name="run-list"),
+    path("runs/<str:run_id>/", views.run_detail, name="run-detail"),
+    path("runs/<str:run_id>/status.json", views.run_status_json, name="run-status-json"),
+    # A login page for every user (the admin's login only lets staff in).
+    path("login/", auth_views.LoginView.as_view(template_name="registration/login.html",
+                                                next_page="run-request-form"), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(next_page="login"), name="logout"),
+    path("analytics/", views.analytics_page, name="analytics"),
+    path("runs/<str:run_id>/replay/", views.run_replay_submit, name="run-replay"),
+]

@@ -1,0 +1,167 @@
+"""Web pages: the request form, the run page (live while the run is in progress, then the result
+rendered from its uiConfig), the run's status as JSON for the page to poll, recent runs, and the
+analytics page.
+
+Thin: a view parses, calls one service or selector, and renders; web/presenters.py shapes what
+the templates show. Reading a finished run prefers the copy replayed from Neo4j and falls back to
+the ledger's outbox copy (selectors.result_copy).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from kombu.exceptions import OperationalError as BrokerUnavailable
+from redis.exceptions import RedisError
+
+from graphstore import errors as graph_errors
+from orchestration import selectors, services
+from orchestration.api.serializers import RunLedgerStatusSerializer
+from orchestration.errors import QueueFull, RunNotFound
+
+from . import presenters
+from .forms import EXAMPLES, PRODUCT_NAMES, UNITS, RunRequestForm
+
+logger = logging.getLogger(__name__)
+
+OVERLOADED = ("The system cannot accept new requests right now: its task queue is not "
+              "reachable or is overloaded. Nothing was started. Please try again in a minute.")
+
+# The JSON API the analytics page draws its charts from (with the user's session).
+ANALYTICS_ENDPOINTS = {
+    "agents": "orchestration-api:analytics-agents",
+    "breaches": "orchestration-api:analytics-budget-breaches",
+    "ingredients": "orchestration-api:analytics-ingredients",
+    "costs": "orchestration-api:analytics-costs",
+    "validation": "orchestration-api:analytics-validation-errors",
+    "similar": "orchestration-api:run-similar",
+}
+
+
+def _see_other(run_id: str) -> HttpResponseRedirect:
+    """303 See Other to a run page: the browser GETs it."""
+    response = HttpResponseRedirect(reverse("run-detail", args=[run_id]))
+    response.status_code = 303
+    return response
+
+
+# --- the request form ----------------------------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def run_request_form(request: HttpRequest) -> HttpResponse:
+    """GET: the form (prefilled from ?request=&size=&unit=); POST: start the run, 303 to it."""
+    if request.method == "POST":
+        form = RunRequestForm(request.POST)
+        if form.is_valid() and form.contract is not None:
+            try:
+                record = services.run_request_create(user=request.user, request=form.contract)
+            except QueueFull as exc:  # backpressure: nothing was recorded
+                form.add_error(None, f"{exc} Your request was not submitted; the form keeps "
+                               "what you typed.")
+                response = _render_form(request, form, status=429)
+                response["Retry-After"] = str(exc.retry_after_s)
+                return response
+            except (BrokerUnavailable, RedisError):
+                logger.exception("the request could not be enqueued")
+                form.add_error(None, OVERLOADED)
+                return _render_form(request, form, status=503)
+            return _see_other(record.run_id)
+        return _render_form(request, form, status=400)
+    initial = {"user_request": request.GET.get("request", ""),
+               "target_batch_size": request.GET.get("size") or None,
+               "target_unit": request.GET.get("unit") if request.GET.get("unit") in UNITS
+               else "kg"}
+    return _render_form(request, RunRequestForm(initial=initial))
+
+
+def _render_form(request: HttpRequest, form: RunRequestForm, *, status: int = 200) -> HttpResponse:
+    return render(request, "orchestration/request_form.html",
+                  {"form": form, "examples": EXAMPLES, "products": PRODUCT_NAMES,
+                   "recent": selectors.runs_of_user(user=request.user, limit=5)},
+                  status=status)
+
+
+# --- the run page ------------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+@never_cache
+def run_detail(request: HttpRequest, run_id: str) -> HttpResponse:
+    """The run: header, live stage timeline, then (once finished) the rendered result."""
+    try:
+        record = selectors.run_get(run_id=run_id)
+    except RunNotFound as exc:
+        raise Http404(str(exc)) from exc
+    copy = selectors.result_copy(record)
+    history = selectors.run_history_get(record=record, run=copy.run if copy else None)
+    context = presenters.run_page(record, copy, history)
+    context["status_url"] = reverse("run-status-json", args=[record.run_id])
+    return render(request, "orchestration/run_detail.html", context)
+
+
+@login_required
+@require_POST
+def run_replay_submit(request: HttpRequest, run_id: str) -> HttpResponse:
+    """POST from the run page: replay the run with the current agents, 303 to the new run."""
+    try:
+        record = services.run_replay_create(user=request.user, run_id=run_id)
+    except graph_errors.RunNotFound:
+        messages.error(request, "This run is not persisted in Neo4j (yet), so it cannot be "
+                       "replayed.")
+    except QueueFull as exc:
+        messages.error(request, f"{exc} The replay was not submitted.")
+    except (BrokerUnavailable, RedisError):
+        logger.exception("the replay could not be enqueued")
+        messages.error(request, OVERLOADED)
+    else:
+        return _see_other(record.run_id)
+    return _see_other(run_id)
+
+
+@require_GET
+@never_cache
+def run_status_json(request: HttpRequest, run_id: str) -> JsonResponse:
+    """What the run page polls: the ledger's view of the run, in the shape of the JSON API's
+    GET /api/orchestration/runs/{runId}/status. 401 (not a login redirect) without a session."""
+    if not request.user.is_authenticated:
+        return JsonResponse({"detail": "Log in to see this run.", "code": "not_authenticated",
+                             "errors": []}, status=401)
+    try:
+        record = selectors.run_get(run_id=run_id)
+    except RunNotFound as exc:
+        return JsonResponse({"detail": str(exc), "code": "not_found", "errors": []}, status=404)
+    return JsonResponse(RunLedgerStatusSerializer(record).data)
+
+
+@login_required
+@require_GET
+def run_list(request: HttpRequest) -> HttpResponse:
+    """The 50 most recent runs."""
+    return render(request, "orchestration/run_list.html",
+                  {"runs": selectors.runs_recent(limit=50)})
+
+
+# --- analytics ---------------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def analytics_page(request: HttpRequest) -> HttpResponse:
+    """Charts of the run analytics over a window of days, and a search for similar runs: the
+    template draws them in the browser (inline SVG, no external script) from the JSON API, with
+    the user's session; the figures are computed in Neo4j."""
+    endpoints = {key: reverse(name) for key, name in ANALYTICS_ENDPOINTS.items()}
+    # Links the page builds per run; "RUN_ID" is replaced in the browser.
+    endpoints["runPage"] = reverse("run-detail", args=["RUN_ID"])
+    endpoints["runContext"] = reverse("orchestration-api:run-context", args=["RUN_ID"])
+    return render(request, "orchestration/analytics.html", {"endpoints": endpoints})

@@ -1,0 +1,160 @@
+"""The Cypher package: fixed, parameterised statements built from the schema tables and codecs;
+and no Cypher anywhere else in graphstore/ or orchestration/."""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from graphstore.codecs import (
+    AgentInvocationCodec,
+    GraphSnapshotCodec,
+    ValidationReportCodec,
+)
+from graphstore.cypher import (
+    admin,
+    analytics,
+    blob_gc,
+    migrate,
+    read,
+    retention,
+    retrieval,
+    schema,
+    write,
+)
+from graphstore.schema import FULLTEXT_INDEXES, LABELS, REL_TYPES
+
+ROOT = Path(__file__).resolve().parents[4]
+MODULES = (write, read, retention, analytics, retrieval, admin, blob_gc, schema, migrate)
+CYPHER = re.compile(r"\b(MATCH|MERGE|UNWIND|RETURN|DETACH DELETE|REMOVE [a-z]+\.|"
+                    r"CREATE (CONSTRAINT|INDEX|FULLTEXT)|CALL (db|dbms|apoc)\.)")
+# Every literal that may appear inside a statement: fixed vocabulary, never data.
+LITERALS = {"failed", "skipped", "succeeded", "warnings", "UTC", ".", "[", "]", "[*]", "request",
+            "recipe", "ingredient", "english", *(ix.name for ix in FULLTEXT_INDEXES)}
+
+
+def statements() -> Iterator[tuple[str, str]]:
+    """(module.NAME, text) of every statement constant of the package."""
+    for module in MODULES:
+        for name, value in vars(module).items():
+            if name.isupper() and isinstance(value, str) and CYPHER.search(value):
+                yield f"{module.__name__}.{name}", value
+            elif name.isupper() and isinstance(value, tuple | dict):
+                items = value.values() if isinstance(value, dict) else value
+                for i, text in enumerate(items):
+                    if isinstance(text, str) and CYPHER.search(text):
+                        yield f"{module.__name__}.{name}[{i}]", text
+
+
+STATEMENTS = dict(statements())
+
+
+def test_the_package_holds_the_statements_of_every_concern():
+    """Every concern's module contributes statements."""
+    assert {name.rsplit(".", 1)[0].rsplit(".", 1)[-1] for name in STATEMENTS} == {
+        "write", "read", "retention", "analytics", "retrieval", "admin", "blob_gc", "schema",
+        "migrate"}
+    assert len(STATEMENTS) > 40
+
+
+@pytest.mark.parametrize("name", sorted(STATEMENTS))
+def test_every_statement_is_parameterised(name):
+    """Values travel as $parameters: the only quoted literals are a fixed vocabulary, and no
+    format placeholder is left unfilled."""
+    text = STATEMENTS[name]
+    assert not re.search(r"\{[a-z_]+\}", text), "an unfilled placeholder"
+    assert '"' not in text, "a double-quoted literal"
+    literals = set(re.findall(r"'([^']*)'", text))
+    assert literals <= LITERALS, literals - LITERALS
+
+
+def test_statements_are_fixed_text():
+    """Re-building the package gives the very same statements (nothing varies per import)."""
+    again = {name: text for name, text in statements()}
+    for module in MODULES:
+        importlib.reload(module)
+    assert dict(statements()) == again
+
+
+def test_retention_removes_exactly_the_codec_details():
+    """Condensing removes the properties the codecs mark as details, and plans with them."""
+    for var, codec in (("g", GraphSnapshotCodec), ("v", ValidationReportCodec),
+                       ("a", AgentInvocationCodec)):
+        removed = "REMOVE " + ", ".join(f"{var}.{name}" for name in codec.details())
+        assert removed in retention.APPLY
+    assert "v.errorAgents IS NOT NULL" in retention.PLAN
+    assert "g.cypherCommands IS NOT NULL" in retention.PLAN
+
+
+def test_analytics_reads_issue_lists_not_json_text():
+    """Validation analytics read the stored issue lists; nothing splits JSON text."""
+    assert "v.errorAgents" in analytics.VALIDATION_ISSUES
+    assert "v.warningFields" in analytics.VALIDATION_ISSUES
+    assert '{"agent"' not in analytics.VALIDATION_ISSUES
+    assert "v.errors " not in analytics.VALIDATION_ISSUES
+
+
+def test_schema_statements_come_from_the_tables():
+    """A constraint per label, a full-text index per table row, in Neo4j 5 syntax."""
+    assert schema.CONSTRAINTS[0] == ("CREATE CONSTRAINT userrequest_checksum_unique IF NOT "
+                                     "EXISTS FOR (n:UserRequest) REQUIRE n.checksum IS UNIQUE")
+    assert len(schema.CONSTRAINTS) == len(LABELS)
+    assert ("CREATE FULLTEXT INDEX cap01_recipe_name IF NOT EXISTS FOR (n:RecipeVersion) ON EACH "
+            "[n.name] OPTIONS {indexConfig: {`fulltext.analyzer`: 'english'}}"
+            ) in schema.SCHEMA_STATEMENTS
+
+
+def test_admin_relationship_statements_cover_both_ends_of_every_type():
+    """One statement per relationship type and end, ordered as the other label is listed."""
+    assert set(admin.RELATED) == {(end, rel.name, d) for rel in REL_TYPES
+                                  for d, end in (("out", rel.start), ("in", rel.end))}
+    assert admin.RELATED[("UserRequest", "TRIGGERED", "out")] == (
+        "MATCH (n:UserRequest {checksum: $key}) CALL (n) { MATCH (n)-[r:TRIGGERED]->"
+        "(m:OrchestrationRun) RETURN r, m ORDER BY m.startedAt DESC, m.runId LIMIT $limit } "
+        "RETURN properties(r) AS rel, m, COUNT { (n)-[:TRIGGERED]->(:OrchestrationRun) } AS total")
+
+
+def test_read_and_write_statements_name_every_label():
+    """The write merges every label and type; replay loads every label."""
+    for label in LABELS:
+        assert f"MERGE (n:{label.name} " in write.WRITE_RUN
+        assert f":{label.name}" in read.LOAD_RUN
+    for rel in REL_TYPES:
+        assert f"[r:{rel.name}]" in write.WRITE_RUN
+
+
+# --- no Cypher outside graphstore/cypher/ ---------------------------------------------------------
+
+# Agents produce cypherCommands as artifact content (stored, never executed): not our statements.
+SCANNED = [p for p in sorted((ROOT / "graphstore").rglob("*.py"))
+           if "cypher" not in p.relative_to(ROOT / "graphstore").parts] + [
+    p for p in sorted((ROOT / "orchestration").rglob("*.py"))
+    if "agents" not in p.relative_to(ROOT / "orchestration").parts]
+
+
+def _literals(tree: ast.AST) -> Iterator[ast.Constant]:
+    docstrings = {id(node.body[0].value) for node in ast.walk(tree)
+                  if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef
+                                | ast.AsyncFunctionDef)
+                  and node.body and isinstance(node.body[0], ast.Expr)
+                  and isinstance(node.body[0].value, ast.Constant)}
+    for node in ast.walk(tree):
+        if (isinstance(node, ast.Constant) and isinstance(node.value, str)
+                and id(node) not in docstrings):
+            yield node
+
+
+def test_no_cypher_outside_the_cypher_package():
+    """No string literal in graphstore/ (outside graphstore/cypher/) or orchestration/ holds a
+    Cypher statement."""
+    assert SCANNED
+    found = [f"{path.relative_to(ROOT)}:{node.lineno}: {node.value[:60]!r}"
+             for path in SCANNED
+             for node in _literals(ast.parse(path.read_text(encoding="utf-8")))
+             if CYPHER.search(node.value)]
+    assert not found, "Cypher belongs in graphstore/cypher/:\n" + "\n".join(found)

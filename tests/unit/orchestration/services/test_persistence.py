@@ -1,0 +1,73 @@
+"""The pure parts of orchestration.services.persistence: the outbox copy, the ledger fields of
+a finished run, the reconciler's backoff."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from contracts import checksum
+from graphstore.mapper import map_run_to_graph
+from orchestration.services.persistence import (
+    finished_fields,
+    ledger_stages,
+    outbox_backoff,
+    outbox_copy,
+)
+from tools.synthetic import make_run
+
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def test_outbox_copy_is_the_form_the_graph_store_writes() -> None:
+    """The outbox holds the normalized run, and its checksum is the write's (and the replay's)."""
+    run = make_run(10, now=NOW)
+    copy = outbox_copy(run)
+    write_set = map_run_to_graph(run)
+    assert copy.result == write_set.normalized.to_wire()
+    assert copy.checksum == write_set.checksum == checksum(copy.result)
+
+
+def test_outbox_copy_is_idempotent() -> None:
+    """Normalizing the outbox copy again changes nothing: the pipeline and ingest agree."""
+    from contracts import RunResult
+
+    copy = outbox_copy(make_run(11, now=NOW))
+    again = outbox_copy(RunResult.model_validate(copy.result))
+    assert again == copy
+
+
+def test_outbox_copy_fills_output_refs() -> None:
+    """The outbox copy carries the outputRef of each succeeded stage (the raw run may not)."""
+    run = make_run(12, now=NOW)
+    history = outbox_copy(run).result["agentHistory"]
+    assert all(e.get("outputRef", "").startswith("sha256:")
+               for e in history if e["status"] == "succeeded")
+
+
+def test_finished_fields_of_a_failed_run() -> None:
+    """A failed run fills failed_agent and error from its history, and its total duration."""
+    run = make_run(13, now=NOW, status="failed", failed_agent="QAValidator")
+    fields = finished_fields(run)
+    assert fields == {"failed_agent": "QAValidator",
+                      "error": "QAValidator failed: synthetic failure",
+                      "total_duration_ms": run.metadata.total_duration}
+    assert finished_fields(make_run(14, now=NOW))["failed_agent"] == ""
+
+
+def test_ledger_stages_of_an_external_run() -> None:
+    """ledger_stages has one entry per invocation of the run's agentHistory."""
+    run = make_run(15, now=NOW)
+    stages = ledger_stages(run)
+    assert list(stages) == [e.agent for e in run.agent_history]
+    first = run.agent_history[0]
+    assert stages[first.agent] == {"status": first.status, "sequence": first.sequence,
+                                   "durationMs": first.duration, "error": ""}
+
+
+def test_outbox_backoff_doubles_to_five_minutes_with_jitter() -> None:
+    """The backoff is 5 s doubling per attempt, capped at 300 s, plus up to 20% jitter."""
+    assert outbox_backoff(1, jitter=lambda: 0.0) == timedelta(seconds=5)
+    assert outbox_backoff(3, jitter=lambda: 0.0) == timedelta(seconds=20)
+    assert outbox_backoff(30, jitter=lambda: 0.0) == timedelta(seconds=300)
+    assert outbox_backoff(1, jitter=lambda: 1.0) == timedelta(seconds=6)
+    assert outbox_backoff(0, jitter=lambda: 0.0) == timedelta(seconds=5)
