@@ -11,7 +11,7 @@ from django.core.management import call_command
 from contracts import parse_run_results_document
 from graphstore.mapper import map_run_to_graph
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def test_examples_match_the_generator(tmp_path: Path):

@@ -20,7 +20,7 @@ from orchestration.agents.catalogue import PRODUCTS, Product
 
 MakeContext = Callable[..., AgentContext]
 RunStages = Callable[[AgentContext], tuple[AgentContext, UIConfig]]
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = Path(__file__).resolve().parents[4]
 
 
 def _request(product: Product) -> str:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-RULES = Path(__file__).resolve().parents[2] / "ops" / "prometheus"
+RULES = Path(__file__).resolve().parents[3] / "ops" / "prometheus"
 
 
 def _promtool() -> str:
