@@ -1,4 +1,4 @@
-"""Replay against the real Neo4j and a real Celery worker (issue part 2): a stored run is
+"""Replay against the real Neo4j and a real Celery worker: a stored run is
 re-executed from its stored request with the current agents, linked REPLAY_OF to the original,
 and the diff of the two runs' artifacts is served by the API and shown on the run page."""
 

@@ -1,4 +1,4 @@
-"""Retention against the real Neo4j (issue part 1): runs with backdated timestamps are condensed
+"""Retention against the real Neo4j: runs with backdated timestamps are condensed
 (counts before and after), recipes and calculations an active formulation holds are kept, blobs
 are removed unless shared, a second pass and a dry run change nothing; the ledger, the command,
 the API and the run page follow."""

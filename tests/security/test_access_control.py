@@ -1,4 +1,4 @@
-"""Access control (issue part 5): every API endpoint needs credentials (walking the URL resolver,
+"""Access control: every API endpoint needs credentials (walking the URL resolver,
 so new endpoints are covered without editing this file), the web pages need a login, the admin
 needs staff, forms need their CSRF token, bodies have a size limit, API tokens are per user,
 secrets come only from the environment, and cypherCommands are stored, never executed: labels and

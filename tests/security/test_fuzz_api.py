@@ -1,4 +1,4 @@
-"""Property-based fuzzing of the served OpenAPI schema (issue part 4): schemathesis generates
+"""Property-based fuzzing of the served OpenAPI schema: schemathesis generates
 requests from /api/schema/ - valid ones (positive) and ones that break the schema (negative) - for
 every operation, sends them through the WSGI app with an API token, and checks that none is a
 server error; every 4xx from the orchestration API is in the JSON error shape.

@@ -1,4 +1,4 @@
-"""Hostile input (issue part 4): every malformed or hostile body of the corpus (tests/security/
+"""Hostile input: every malformed or hostile body of the corpus (tests/security/
 corpus.py) is a 4xx in the JSON error shape naming the field, writes no node and no ledger row;
 Cypher-injection strings in every free-text field are plain data, stored and read back verbatim,
 and no label or relationship type outside the graph schema ever appears."""
