@@ -274,6 +274,10 @@ if _budget_overrides:
             f'{{"QAValidator": [400, 80]}}: {_exc}') from _exc
 # Strict: a stage that breaks its budget fails (the partial run is persisted as failed).
 CAP01_BUDGET_STRICT = env_bool("CAP01_BUDGET_STRICT", False)
+# The share of runs whose stages and write are traced for memory (tracemalloc), drawn per runId.
+# Tracing slows what it measures (a write ~2x), so the durations (and their budget verdicts) come
+# from the other runs; the memory verdicts from these. Strict budgets trace every run.
+CAP01_MEMORY_SAMPLE_RATE = env_float("CAP01_MEMORY_SAMPLE_RATE", 0.1)
 
 # --- Backpressure (design section 7) -----------------------------------------------------------
 CAP01_MAX_CONCURRENT_RUNS = env_int("CAP01_MAX_CONCURRENT_RUNS", 3)  # across all workers

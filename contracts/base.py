@@ -40,7 +40,16 @@ Percentage = Annotated[float, Field(strict=True, allow_inf_nan=False, ge=0, le=1
 def _finite_json(value: JsonValue) -> JsonValue:
     """Free-form JSON holds finite numbers only: NaN, Infinity and literals too large for a float
     (1e999) cannot be stored or checksummed as JSON. Pydantic's JSON-mode JsonValue lets them
-    through, so they are refused here, naming the path inside the object."""
+    through, so they are refused here, naming the path inside the object.
+
+    The common case (all finite) is checked by the C JSON encoder, which refuses NaN and
+    Infinity; only then is the object walked in Python to name the path. Every artifact's free
+    JSON passes here at each validation, so this is on the pipeline's hot path."""
+    try:
+        json.dumps(value, allow_nan=False)
+        return value
+    except (ValueError, TypeError):
+        pass  # a non-finite number (or something the walk below lets through): find its path
     stack: list[tuple[str, Any]] = [("", value)]
     while stack:
         path, item = stack.pop()

@@ -136,6 +136,11 @@ class Condensation(ContractModel):
         return self
 
 
+# A latency segment's name (orchestration/segments.py): "queue", "stage:<Agent>",
+# "handoff:<Agent>", ...
+SegmentName = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z][A-Za-z:]*$")]
+
+
 class RunMetadata(ContractModel):
     id: Identifier  # the runId
     status: RunStatus
@@ -151,6 +156,9 @@ class RunMetadata(ContractModel):
                                Field(max_length=20)] = Field(default_factory=list)
     # Set by retention when the run was condensed: a summary, some artifacts removed for good.
     condensed: Condensation | None = None
+    # Where the run's time went before it finished, in ms: queue, each stage's own time, each
+    # hand-off (orchestration/segments.py). Set by this orchestrator; absent from others' runs.
+    segments: Annotated[dict[SegmentName, NonNegative], Field(max_length=64)] | None = None
 
 
 class RunResult(ContractModel):
@@ -297,13 +305,37 @@ class EnvelopeError(ValueError):
 
 def seal(payload: dict[str, JsonValue], *, agent: str, run_id: str, sequence: int,
          expires_at: datetime, resources: Resources | None = None) -> HandoffEnvelope:
-    return HandoffEnvelope(
-        payload=payload,
-        metadata=HandoffMetadata(agent=agent, run_id=run_id, sequence=sequence,  # type: ignore[arg-type]
-                                 checksum=checksum(payload)),
-        resources=resources or Resources(),
-        expires_at=expires_at,
-    )
+    """The envelope of `payload`. The payload is not validated again value by value (a hop's
+    largest cost, ~3 ms for a last stage's state): its checksum is its canonical JSON, which
+    refuses anything that is not JSON (NaN included), so a payload that seals is JSON."""
+    metadata = HandoffMetadata(agent=agent, run_id=run_id, sequence=sequence,  # type: ignore[arg-type]
+                               checksum=checksum(payload))
+    if expires_at.tzinfo is None:
+        raise ValueError("expires_at must be timezone-aware")
+    return HandoffEnvelope.model_construct(payload=payload, metadata=metadata,
+                                           resources=resources or Resources(),
+                                           expires_at=expires_at)
+
+
+def envelope_from_wire(wire: object) -> HandoffEnvelope:
+    """An envelope received as JSON (a Celery message). Its metadata, resources and deadline are
+    validated; its payload, decoded from JSON, is only checked to be an object: open_envelope
+    then checks it against its checksum (canonical JSON) before a stage runs on it, which
+    refuses any altered or non-JSON payload. Raises pydantic's ValidationError (or ValueError)
+    on an unreadable envelope."""
+    if not isinstance(wire, dict):
+        raise ValueError("A hand-off envelope is a JSON object.")
+    payload = wire.get("payload")
+    if not isinstance(payload, dict):
+        raise ValueError("The hand-off envelope's payload must be a JSON object.")
+    shell = HandoffEnvelope.model_validate({**wire, "payload": {}})
+    return shell.model_copy(update={"payload": payload})
+
+
+def envelope_to_wire(envelope: HandoffEnvelope) -> dict[str, Any]:
+    """The JSON-ready form of an envelope; the payload (already JSON) is not dumped again."""
+    return {**envelope.model_dump(mode="json", by_alias=True, exclude={"payload"}),
+            "payload": envelope.payload}
 
 
 def open_envelope(envelope: HandoffEnvelope, *, now: datetime) -> dict[str, JsonValue]:
@@ -328,7 +360,8 @@ def open_envelope(envelope: HandoffEnvelope, *, now: datetime) -> dict[str, Json
 __all__ = [
     "ARTIFACT_OF", "STAGES", "WIRE_NAME", "AgentHistoryEntry", "AgentName", "ArtifactWireName",
     "Condensation", "EnvelopeError", "GraphSummary", "ValidationSummary",
-    "HandoffEnvelope", "HandoffMetadata", "InputContract", "InvocationStatus", "RequestConfig",
+    "HandoffEnvelope", "HandoffMetadata",
+    "envelope_from_wire", "envelope_to_wire", "InputContract", "InvocationStatus", "RequestConfig",
     "RequestContext", "Resources", "RunMetadata", "RunResult", "RunStatus", "ShortText",
     "Transcript",
     "open_envelope", "parse_input", "parse_run_result", "parse_run_results_document", "seal",

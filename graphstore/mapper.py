@@ -13,17 +13,24 @@ scalars for querying, canonical JSON text for nested artifact parts); replay
 decides the layout: keys, relationships, order, limits, the blob offload.
 
 The run is serialized once and validated once here (`_normalized`); its wire dict is hashed and
-encoded as it is.
+encoded as it is. A run validated and normalized at the boundary is not validated again: the
+outbox holds `normalize_run(run).to_wire()` and its checksum, and `map_normalized_to_graph(wire,
+checksum=...)` lays that out without pydantic, normalization or a second hash of the whole run
+(`map_run_to_graph(run, normalized=True)` does the same from a normalized RunResult).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
+
+from pydantic import AwareDatetime, TypeAdapter
 
 from contracts import (
     ARTIFACT_OF,
+    CONTRACT_VERSION,
     WIRE_NAME,
     RunResult,
     canonical_json,
@@ -51,7 +58,7 @@ from .schema import GRAPH_SCHEMA_VERSION, LABELS, REL_TYPES
 __all__ = [
     "BLOB_THRESHOLD_BYTES", "CONFIG_SNAPSHOT_MAX_BYTES", "MAX_WRITE_SET_ELEMENTS", "BlobOffload",
     "GraphWriteSet", "MappingError", "NodeMerge", "RelationshipMerge", "WriteSetTooLarge",
-    "map_run_to_graph", "normalize_run",
+    "map_normalized_to_graph", "map_run_to_graph", "normalize_run",
 ]
 
 MAX_WRITE_SET_ELEMENTS = 500  # design section 7: "no more than 500 nodes/edges per run"
@@ -91,10 +98,26 @@ class GraphWriteSet:
     run_id: str
     checksum: str  # of the normalized run; equals the checksum of its replay
     schema_version: str
-    normalized: RunResult
+    wire: Mapping[str, Any]  # the normalized run's wire dict: what is hashed and laid out
     nodes: tuple[NodeMerge, ...]
     relationships: tuple[RelationshipMerge, ...]
     blob: BlobOffload | None = None
+    # The normalized RunResult when the mapper had it; else validated from `wire` on first use.
+    validated: RunResult | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def normalized(self) -> RunResult:
+        """The normalized run (validated from `wire` only if asked for and not at hand)."""
+        run = self.validated
+        if run is None:
+            run = RunResult.model_validate(self.wire)
+            object.__setattr__(self, "validated", run)
+        return run
+
+    @property
+    def replay_of(self) -> str | None:
+        value = self.wire["metadata"].get("replayOf")
+        return None if value is None else str(value)
 
     @property
     def size(self) -> int:
@@ -140,10 +163,14 @@ def _normalized(run: RunResult) -> tuple[RunResult, dict[str, Any]]:
     meta["configSnapshot"] = snapshot
     meta["configSnapshotTruncated"] = bool(meta.get("configSnapshotTruncated")) or truncated
     history = sorted(wire.get("agentHistory", []), key=lambda e: e["sequence"])
+    refs: dict[str, str] = {}  # each artifact hashed once, however many entries point at it
     for entry in history:
-        artifact = wire.get(_wire_artifact(entry["agent"]))
+        name = _wire_artifact(entry["agent"])
+        artifact = wire.get(name)
         if "outputRef" not in entry and entry["status"] == "succeeded" and artifact is not None:
-            entry["outputRef"] = f"sha256:{checksum(artifact)}"
+            if name not in refs:
+                refs[name] = f"sha256:{checksum(artifact)}"
+            entry["outputRef"] = refs[name]
     wire["agentHistory"] = history
     return RunResult.model_validate(wire), wire
 
@@ -155,19 +182,55 @@ def _wire_artifact(agent: str) -> str:
 # --- mapping -----------------------------------------------------------------------------------
 
 
-def map_run_to_graph(run: RunResult, *, max_elements: int = MAX_WRITE_SET_ELEMENTS,
+def map_run_to_graph(run: RunResult, *, normalized: bool = False, checksum: str | None = None,
+                     max_elements: int = MAX_WRITE_SET_ELEMENTS,
                      blob_threshold: int = BLOB_THRESHOLD_BYTES) -> GraphWriteSet:
-    """Lay out one run as node merges and relationships. Refuses a write set over the limit."""
-    run, wire = _normalized(run)
-    run_id = run.run_id
-    run_checksum = checksum(wire)
+    """Lay out one run as node merges and relationships. Refuses a write set over the limit.
+
+    `normalized=True`: the run is already `normalize_run`'s output (validated at the boundary),
+    so it is serialized once and neither normalized nor validated again; `checksum`, when given,
+    is its known checksum (the outbox's) and is not computed again."""
+    if normalized:
+        wire = run.to_wire()
+    else:
+        run, wire = _normalized(run)
+        checksum = None  # the normalized form's checksum is computed here
+    return _layout(wire, run_checksum=checksum, run=run, max_elements=max_elements,
+                   blob_threshold=blob_threshold)
+
+
+def map_normalized_to_graph(wire: Mapping[str, Any], *, checksum: str | None = None,
+                            max_elements: int = MAX_WRITE_SET_ELEMENTS,
+                            blob_threshold: int = BLOB_THRESHOLD_BYTES) -> GraphWriteSet:
+    """Lay out a run given as the wire dict of a normalized run (`normalize_run(run).to_wire()`,
+    as the outbox holds it), with its checksum when known. Trusts its input: no pydantic, no
+    normalization; the dict is read, never changed. The write set's `normalized` RunResult is
+    validated from it only if someone asks for it."""
+    return _layout(wire, run_checksum=checksum, run=None, max_elements=max_elements,
+                   blob_threshold=blob_threshold)
+
+
+_TIMESTAMP: TypeAdapter[datetime] = TypeAdapter(AwareDatetime)  # as the contract parses it
+
+
+def _layout(wire: Mapping[str, Any], *, run_checksum: str | None, run: RunResult | None,
+            max_elements: int, blob_threshold: int) -> GraphWriteSet:
+    meta = wire["metadata"]
+    run_id: str = meta["id"]
+    if run_checksum is None:
+        run_checksum = checksum(wire)
+    if run is not None:
+        started_at, contract_version = run.metadata.timestamp, run.request.config.version
+    else:
+        started_at = _TIMESTAMP.validate_python(meta["timestamp"])
+        contract_version = wire["request"].get("config", {}).get("version", CONTRACT_VERSION)
     nodes: list[NodeMerge] = []
     rels: list[RelationshipMerge] = []
     blob: BlobOffload | None = None
 
     nodes.append(NodeMerge("OrchestrationRun", run_id, OrchestrationRunCodec.encode(
-        wire["metadata"], started_at=run.metadata.timestamp, checksum=run_checksum,
-        schema_version=GRAPH_SCHEMA_VERSION, contract_version=run.request.config.version)))
+        meta, started_at=started_at, checksum=run_checksum,
+        schema_version=GRAPH_SCHEMA_VERSION, contract_version=contract_version)))
 
     request = wire["request"]
     request_key = checksum(request)
@@ -220,10 +283,11 @@ def map_run_to_graph(run: RunResult, *, max_elements: int = MAX_WRITE_SET_ELEMEN
         run_id=run_id,
         checksum=run_checksum,
         schema_version=GRAPH_SCHEMA_VERSION,
-        normalized=run,
+        wire=wire,
         nodes=tuple(_drop_nulls(n) for n in nodes),
         relationships=tuple(rels),
         blob=blob,
+        validated=run,
     )
 
 

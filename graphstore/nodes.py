@@ -176,6 +176,7 @@ class OrchestrationRun(_Written):
     peakRssMb = FloatProperty()  # noqa: N815
     budgetBreaches = ArrayProperty(StringProperty())  # noqa: N815
     budgetBreached = BooleanProperty(default=False)  # noqa: N815
+    segments = StringProperty()  # metadata.segments as JSON (orchestration/segments.py)
     checksum = StringProperty()
     schemaVersion = StringProperty()  # noqa: N815
     contractVersion = StringProperty()  # noqa: N815

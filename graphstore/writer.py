@@ -1,9 +1,13 @@
 """The transactional writer (design sections 5.3 to 5.7): one managed write transaction per run.
 
-I/O. A run is mapped (pure, graphstore/mapper.py), its large cypherCommands put in the blob store
-first, then written in ONE `session.execute_write`: a check of what is already committed under
-the runId, then one fixed statement of UNWIND blocks (one per label and relationship type, see
-graphstore/cypher/write.py) that ends with the commit marker. The transaction function is
+I/O. A run is mapped (pure, graphstore/mapper.py; a run normalized at the boundary is not
+validated again: `write(run, normalized=True)` or `write_normalized(wire, checksum=...)`), its
+large cypherCommands put in the blob store first, then written in ONE `session.execute_write` of
+ONE statement (graphstore/cypher/write.py): it reads what is already committed under the runId
+and, only when that is nothing or the same content and the run is not condensed, runs the UNWIND
+blocks (one per label and relationship type) and the commit marker; it returns what it found, so
+the check and the write are one round trip. The statement's parameters are built once, before
+the retry loop. The transaction function is
 idempotent (MERGE on uniqueness-backed keys), so running it again, after a retry or a replay, is
 harmless. Retries follow an explicit policy: at most `max_attempts`, exponential backoff with full
 jitter, retryable errors only (deadlock and other transient errors, unavailable, session expired,
@@ -16,7 +20,7 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -30,7 +34,7 @@ from .blobstore import BlobRef, BlobStore
 from .codecs import GraphSnapshotCodec
 from .cypher import write as cypher
 from .errors import Neo4jWriteFailed, RunConflict
-from .mapper import GraphWriteSet, map_run_to_graph
+from .mapper import GraphWriteSet, map_normalized_to_graph, map_run_to_graph
 from .schema import LABELS, REL_TYPES
 
 logger = logging.getLogger(__name__)
@@ -57,8 +61,11 @@ class WriteSummary:
     node_count: int  # nodes and relationships of the write set (the commit marker's counts)
     relationship_count: int
     attempts: int
-    latency_ms: float
+    latency_ms: float  # the whole write: mapping_ms + blob_ms + database_ms (+ a little glue)
     blob_uri: str | None = None
+    mapping_ms: float = 0.0  # laying the run out as a write set and its statement parameters
+    blob_ms: float = 0.0  # putting large cypherCommands in the blob store (0 when none)
+    database_ms: float = 0.0  # the transaction(s), retries and their backoff included
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -66,7 +73,8 @@ class WriteSummary:
             "nodesCreated": self.nodes_created, "relationshipsCreated": self.relationships_created,
             "nodeCount": self.node_count, "relationshipCount": self.relationship_count,
             "attempts": self.attempts, "latencyMs": round(self.latency_ms, 3),
-            "blobUri": self.blob_uri,
+            "blobUri": self.blob_uri, "mappingMs": round(self.mapping_ms, 3),
+            "blobMs": round(self.blob_ms, 3), "databaseMs": round(self.database_ms, 3),
         }
 
 
@@ -97,12 +105,34 @@ class RunWriter:
         self._rng = rng or random.Random()
         self._fault_injector = fault_injector
 
-    def write(self, run: RunResult) -> WriteSummary:
-        """Persist one run exactly once; raises RunConflict, WriteSetTooLarge, Neo4jWriteFailed."""
+    def write(self, run: RunResult, *, normalized: bool = False) -> WriteSummary:
+        """Persist one run exactly once; raises RunConflict, WriteSetTooLarge, Neo4jWriteFailed.
+        `normalized=True`: the run is `normalize_run`'s output, not to be validated again."""
         started = time.perf_counter()
-        write_set = map_run_to_graph(run)  # refuses an oversized run before any I/O
+        write_set = map_run_to_graph(run, normalized=normalized)  # refuses an oversized run
+        return self.write_mapped(write_set, started=started)
+
+    def write_normalized(self, wire: Mapping[str, Any], *, checksum: str | None = None
+                         ) -> WriteSummary:
+        """Persist a run given as the wire dict of a normalized run and its checksum (the outbox
+        copy), trusted as validated at the boundary: no pydantic, no second hash of the run."""
+        started = time.perf_counter()
+        write_set = map_normalized_to_graph(wire, checksum=checksum)
+        return self.write_mapped(write_set, started=started)
+
+    def write_mapped(self, write_set: GraphWriteSet, *, started: float | None = None
+                     ) -> WriteSummary:
+        """Persist a write set already mapped (`started`: perf_counter() when mapping began, so
+        that mapping_ms counts it)."""
+        begun = time.perf_counter() if started is None else started
+        params = statement_params(write_set)
+        mapped = time.perf_counter()
         blob_ref = self._blobs.put(write_set.blob.data) if write_set.blob else None
-        params = statement_params(write_set, blob_ref)
+        if blob_ref is not None:
+            params[cypher.node_param(GraphSnapshotCodec.name)] = _node_rows(
+                write_set, GraphSnapshotCodec.name, blob_ref)
+        stored = time.perf_counter()
+        params["now"] = self._clock()
         attempts = 0
         while True:
             attempts += 1
@@ -119,48 +149,65 @@ class RunWriter:
                 logger.warning("neo4j write of run %s failed on attempt %d (%s); retrying in "
                                "%.3f s", write_set.run_id, attempts, type(exc).__name__, delay)
                 self._sleep(delay)
+        done = time.perf_counter()
         created, nodes_created, rels_created = outcome
         return WriteSummary(
             run_id=write_set.run_id, checksum=write_set.checksum, created=created,
             nodes_created=nodes_created, relationships_created=rels_created,
             node_count=len(write_set.nodes), relationship_count=len(write_set.relationships),
-            attempts=attempts, latency_ms=(time.perf_counter() - started) * 1000.0,
+            attempts=attempts, latency_ms=(done - begun) * 1000.0,
             blob_uri=blob_ref.uri if blob_ref else None,
+            mapping_ms=(mapped - begun) * 1000.0, blob_ms=(stored - mapped) * 1000.0,
+            database_ms=(done - stored) * 1000.0,
         )
 
     def _transaction(self, tx: ManagedTransaction, write_set: GraphWriteSet,
                      params: dict[str, Any], attempt: int) -> tuple[bool, int, int]:
-        existing = tx.run(cypher.EXISTING_RUN, runId=write_set.run_id).single(strict=True)
-        stored = existing["checksum"]
+        # One statement: the committed-run check and, only if it passes, the write.
+        result = tx.run(cypher.WRITE_RUN, params)
+        found = result.single(strict=True)
+        counters = result.consume().counters
+        stored = found["checksum"]
         if stored is not None and stored != write_set.checksum:
+            # The statement wrote nothing; raising rolls the (empty) transaction back.
             raise RunConflict(write_set.run_id, stored, write_set.checksum)
-        if existing["condensed"]:
-            # Retention condensed this run: writing it again would bring back what was removed.
+        if found["condensed"]:
+            # Retention condensed this run: the statement wrote nothing back.
             return False, 0, 0
-        counters = tx.run(cypher.WRITE_RUN, params, now=self._clock()).consume().counters
         if self._fault_injector is not None:
             self._fault_injector(attempt)
         return stored is None, counters.nodes_created, counters.relationships_created
 
 
-def statement_params(write_set: GraphWriteSet, blob_ref: BlobRef | None) -> dict[str, Any]:
-    """The parameters of cypher.WRITE_RUN: rows for every label and relationship type."""
+def statement_params(write_set: GraphWriteSet, blob_ref: BlobRef | None = None
+                     ) -> dict[str, Any]:
+    """The parameters of cypher.WRITE_RUN: rows for every label and relationship type (all but
+    `now`, which the writer adds). The GraphSnapshot row carries blobUri when `blob_ref` names
+    the stored blob."""
     params: dict[str, Any] = {
         "runId": write_set.run_id, "checksum": write_set.checksum,
         "schemaVersion": write_set.schema_version, "nodeCount": len(write_set.nodes),
         "relationshipCount": len(write_set.relationships),
-        "replayOf": write_set.normalized.metadata.replay_of,
+        "replayOf": write_set.replay_of,
     }
+    node_rows: dict[str, list[dict[str, Any]]] = {label.name: [] for label in LABELS}
+    for node in write_set.nodes:  # one pass; the write set is already in label and key order
+        node_rows[node.label].append(
+            {"key": node.key, "create": node.on_create, "match": node.on_match})
     for label in LABELS:
-        rows = []
-        for node in write_set.nodes_of(label.name):
-            create = dict(node.on_create)
-            if label.name == GraphSnapshotCodec.name and blob_ref is not None:
-                create.update(GraphSnapshotCodec.blob_uri(blob_ref.uri))
-            rows.append({"key": node.key, "create": create, "match": dict(node.on_match)})
-        params[cypher.node_param(label.name)] = rows
+        params[cypher.node_param(label.name)] = node_rows[label.name]
+    if blob_ref is not None:
+        params[cypher.node_param(GraphSnapshotCodec.name)] = _node_rows(
+            write_set, GraphSnapshotCodec.name, blob_ref)
+    rel_rows: dict[str, list[dict[str, Any]]] = {rel.name: [] for rel in REL_TYPES}
+    for r in write_set.relationships:
+        rel_rows[r.type].append({"start": r.start, "end": r.end, "props": r.properties})
     for rel in REL_TYPES:
-        params[cypher.rel_param(rel.name)] = [
-            {"start": r.start, "end": r.end, "props": dict(r.properties)}
-            for r in write_set.relationships_of(rel.name)]
+        params[cypher.rel_param(rel.name)] = rel_rows[rel.name]
     return params
+
+
+def _node_rows(write_set: GraphWriteSet, label: str, blob_ref: BlobRef) -> list[dict[str, Any]]:
+    """The rows of `label` with the stored blob's uri added to what a created node gets."""
+    return [{"key": n.key, "create": {**n.on_create, **GraphSnapshotCodec.blob_uri(blob_ref.uri)},
+             "match": n.on_match} for n in write_set.nodes_of(label)]

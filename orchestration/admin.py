@@ -41,7 +41,7 @@ _BADGE = ('<span style="background:{};color:#fff;padding:1px 8px;border-radius:8
 _PRE = '<pre style="white-space:pre-wrap;max-height:40em;overflow:auto;margin:0">{}</pre>'
 _EMPTY = "—"
 # The big JSON columns; the changelist never reads them.
-_BULKY_FIELDS = ("request", "result", "stages", "write_summary")
+_BULKY_FIELDS = ("request", "result", "stages", "write_summary", "segments")
 
 
 def status_badge(status: str) -> SafeString:

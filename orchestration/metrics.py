@@ -29,6 +29,11 @@ STAGE_DURATION_MS = Histogram(
 STAGE_MEMORY_MB = Histogram(
     "orchestration_stage_memory_mb", "tracemalloc peak of one agent stage (MB).", ["agent"],
     buckets=_STAGE_MB)
+SEGMENT_MS = Histogram(
+    "orchestration_segment_ms", "Where a run's time goes (ms), per segment: queue, stage:<Agent>, "
+    "handoff:<Agent>, outbox, writeQueue, write, write:<part>, ledger, endToEnd "
+    "(orchestration/segments.py); runs traced for memory are left out.", ["segment"],
+    buckets=(1, 2, 5, 10, 20, 35, 50, 75, 100, 150, 250, 400, 600, 1000, 2000, 4000))
 RUNS = Counter("orchestration_runs", "Finished runs by status.", ["status"])
 WRITE_FAILURES = Counter("neo4j_write_failures", "Neo4j writes that failed after the policy.")
 WRITE_RETRIES = Counter("neo4j_write_retries", "Extra attempts the write retry policy made.")

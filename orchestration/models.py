@@ -60,6 +60,11 @@ class RunRecord(models.Model):
         help_text="Not persisted yet: when the outbox reconciler may try the write again.")
     persist_error = models.TextField(blank=True, default="")
     write_summary = models.JSONField(null=True, blank=True)
+    segments = models.JSONField(
+        default=dict, blank=True,
+        help_text="Where the run's time went, in ms: queue, stage:<Agent>, handoff:<Agent>, "
+        "outbox, writeQueue, write (and its mapping, blob, database parts), ledger, endToEnd "
+        "(orchestration/segments.py). Filled in when the write commits.")
     replay_of = models.CharField(
         max_length=128, blank=True, default="", db_index=True,
         help_text="The runId this run re-executes (a replay), or blank.")

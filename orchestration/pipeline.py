@@ -13,6 +13,7 @@ Its payload is a RunState:
 
 from __future__ import annotations
 
+import hashlib
 import re
 import tracemalloc
 from collections.abc import Callable, Mapping
@@ -43,6 +44,7 @@ from contracts import (
     seal,
 )
 from orchestration.agents import Agent, AgentContext, AgentOutput
+from orchestration.segments import pipeline_segments
 
 _ARTIFACT_MODELS: dict[str, type[ContractModel]] = {
     "recipe": Recipe, "calculation": Calculation, "graph": Graph, "validation": Validation,
@@ -57,9 +59,11 @@ class Budget:
     duration_ms: float
     memory_mb: float
 
-    def breaches(self, *, duration_ms: float, memory_mb: float | None) -> list[str]:
+    def breaches(self, *, duration_ms: float | None, memory_mb: float | None) -> list[str]:
+        """The kinds broken; a measure given as None (not taken, or not trusted) has no
+        verdict."""
         out = []
-        if duration_ms > self.duration_ms:
+        if duration_ms is not None and duration_ms > self.duration_ms:
             out.append("duration")
         if memory_mb is not None and memory_mb > self.memory_mb:
             out.append("memory")
@@ -93,6 +97,22 @@ class StageOutcome:
         return self.sequence == len(STAGE_NAMES)
 
 
+def memory_sampled(run_id: str, rate: float) -> bool:
+    """Whether the run is in the memory sample (its stages and its write run under tracemalloc).
+
+    The meter moves what it measures: tracemalloc hooks every allocation, which more than doubles
+    a write's time (STYLE section 8). So memory is measured on a sample of runs and durations on
+    the others. The draw is deterministic per runId (a hash, not a random number), so every
+    stage of a sampled run and its write are traced, in whichever worker process they run, and a
+    redelivered stage draws the same. rate 1.0: every run; 0.0: none."""
+    if rate >= 1.0:
+        return True
+    if rate <= 0.0:
+        return False
+    digest = hashlib.blake2b(run_id.encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") / 2**64 < rate
+
+
 def config_snapshot(request: InputContract, *, agents: Mapping[str, str]) -> dict[str, Any]:
     """The request context worth keeping with the run (the mapper bounds its size)."""
     return {
@@ -107,12 +127,17 @@ def config_snapshot(request: InputContract, *, agents: Mapping[str, str]) -> dic
 
 
 def first_envelope(*, run_id: str, request: InputContract, now: datetime, ttl: timedelta,
-                   snapshot: dict[str, Any], replay_of: str | None = None) -> HandoffEnvelope:
+                   snapshot: dict[str, Any], replay_of: str | None = None,
+                   created_at: datetime | None = None) -> HandoffEnvelope:
+    """The envelope of the first stage. `created_at` (when the request was recorded) lets the
+    finished run carry its segments (metadata.segments, orchestration/segments.py)."""
     state: dict[str, Any] = {"runId": run_id, "request": request.to_wire(),
                              "startedAt": now.isoformat(), "configSnapshot": snapshot,
                              "artifacts": {}, "agentHistory": []}
     if replay_of is not None:
         state["replayOf"] = replay_of
+    if created_at is not None:
+        state["createdAt"] = created_at.isoformat()
     return seal(state, agent=STAGE_NAMES[0], run_id=run_id, sequence=1, expires_at=now + ttl)
 
 
@@ -123,9 +148,13 @@ def run_stage(envelope: HandoffEnvelope, agent: Agent, *, now: datetime, ttl: ti
               transcripts: TranscriptPolicy | None = None) -> StageOutcome:
     """Open the envelope (checksum, deadline), run the agent, seal the next envelope.
 
-    Duration is measured with `timer`, memory as the tracemalloc peak of the stage (Python
-    allocations made while the agent ran) and, with `rss_mb`, the process's resident memory after
-    it. A budget breach is recorded in the history entry; with `strict` it fails the stage.
+    Duration is measured with `timer`; with `measure_memory` (the run is in the memory sample,
+    see `memory_sampled`) memory as the tracemalloc peak of the stage (Python allocations made
+    while the agent ran), and without it memoryMb is absent. With `rss_mb`, the process's
+    resident memory after it. A budget breach is recorded in the history entry; with `strict` it
+    fails the stage. Verdicts: memory on a traced stage; duration on an untraced one (a traced
+    duration includes the meter's overhead), except in strict mode, where every stage is traced
+    and its duration is held to the budget all the same (conservatively).
     Any failure (a tampered or expired envelope, an agent error, an artifact that breaks the
     contract) becomes a failed StageOutcome that names the agent; nothing is raised."""
     meta = envelope.metadata
@@ -179,7 +208,8 @@ def run_stage(envelope: HandoffEnvelope, agent: Agent, *, now: datetime, ttl: ti
     if rss_mb is not None:
         entry["rssMb"] = round(rss_mb(), 3)
     if budget is not None:
-        breaches = budget.breaches(duration_ms=duration_ms, memory_mb=peak_mb)
+        judged_ms = duration_ms if strict or peak_mb is None else None
+        breaches = budget.breaches(duration_ms=judged_ms, memory_mb=peak_mb)
         entry.update(budgetDurationMs=budget.duration_ms, budgetMemoryMb=budget.memory_mb,
                      budgetBreaches=breaches)
         if breaches and strict and not error:
@@ -248,6 +278,8 @@ def finish_run(state: Mapping[str, Any], *, now: datetime,
             **({"replayOf": state["replayOf"]} if state.get("replayOf") else {}),
             **({"peakRssMb": peak_rss} if peak_rss is not None else {}),
             "budgetBreaches": breaches,
+            **({"segments": pipeline_segments(created_at=state["createdAt"], history=history)}
+               if state.get("createdAt") else {}),
         },
         "request": state["request"],
         **state["artifacts"],

@@ -33,7 +33,7 @@ from .models import RunRecord
 logger = logging.getLogger(__name__)
 
 # The big JSON columns; lists of runs never read them.
-BULKY_FIELDS = ("request", "result", "stages", "write_summary")
+BULKY_FIELDS = ("request", "result", "stages", "write_summary", "segments")
 
 
 # --- the ledger --------------------------------------------------------------------------------

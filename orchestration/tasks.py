@@ -19,7 +19,9 @@ from graphstore.errors import Neo4jWriteFailed
 
 from .services import enqueue, intake, persistence, reconcile, retention, stages
 
-_STAGE_OPTIONS: dict[str, Any] = {"acks_late": True, "max_retries": 3}
+# Nothing reads a task's result (the chain hands each return value to the next stage itself, and
+# there is no result backend): ignore_result spares the worker storing it.
+_STAGE_OPTIONS: dict[str, Any] = {"acks_late": True, "max_retries": 3, "ignore_result": True}
 
 
 def _stage(agent_name: str, envelope: dict[str, Any] | None) -> dict[str, Any]:
@@ -44,7 +46,7 @@ def _make_stage_task(stage: Stage) -> Any:
 STAGE_TASKS: dict[str, Any] = {stage.agent: _make_stage_task(stage) for stage in STAGE_TABLE}
 
 
-@shared_task(name=enqueue.PERSIST_TASK, bind=True, acks_late=True,
+@shared_task(name=enqueue.PERSIST_TASK, bind=True, acks_late=True, ignore_result=True,
              autoretry_for=(Neo4jWriteFailed,), retry_backoff=2, retry_backoff_max=60,
              retry_jitter=True, max_retries=8)
 def persist_run(self: Any, run_id: str) -> dict[str, Any] | None:

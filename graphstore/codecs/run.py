@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
+
+from contracts import canonical_json
 
 from .base import (
     BOOL,
@@ -39,6 +42,9 @@ class OrchestrationRunCodec(Codec):
         Prop("peakRssMb", FLOAT, wire="peakRssMb"),
         Prop("budgetBreaches", STR_LIST, wire="budgetBreaches", empty=[]),
         Prop("budgetBreached", BOOL),
+        # metadata.segments (queue, stages, hand-offs in ms) as canonical JSON; absent when the
+        # run carries none. The write's own segments live on the ledger (RunRecord.segments).
+        Prop("segments", STR),
         Prop("checksum", STR),  # of the normalized run
         Prop("schemaVersion", STR),
         Prop("contractVersion", STR),
@@ -63,8 +69,10 @@ class OrchestrationRunCodec(Codec):
                schema_version: str, contract_version: str) -> dict[str, Any]:
         """The run node's properties from the wire `metadata` (and what is derived from it)."""
         breaches = list(metadata.get("budgetBreaches", []))
+        segments = metadata.get("segments")
         return {
             **cls.encode_carried(metadata),
+            "segments": canonical_json(segments) if segments is not None else None,
             "budgetBreaches": breaches,
             "configSnapshotTruncated": bool(metadata.get("configSnapshotTruncated", False)),
             "startedAt": started_at,
@@ -77,7 +85,10 @@ class OrchestrationRunCodec(Codec):
     @classmethod
     def decode(cls, props: Mapping[str, Any]) -> dict[str, Any]:
         """The wire metadata (without `condensed`: see `condensation`)."""
-        return cls.decode_carried(props)
+        out = cls.decode_carried(props)
+        if props.get("segments") is not None:
+            out["segments"] = json.loads(props["segments"])
+        return out
 
     @classmethod
     def condensation(cls, props: Mapping[str, Any], graph: Mapping[str, Any] | None,

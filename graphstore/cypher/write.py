@@ -48,11 +48,15 @@ def _unit_subquery(block: str) -> str:
     return "CALL () {\n  " + block.replace("\n", "\n  ") + "\n}"
 
 
-# The whole run in one statement: the node blocks in schema order (shared nodes first, each
-# batch sorted by key, so concurrent writers lock in the same order), then the relationship
-# blocks, then the commit marker (what this transaction wrote), so that a marker only ever
-# describes a complete run. One round trip; the text is fixed, so its plan is cached.
-WRITE_RUN = "\n".join(
+# The whole run in one statement, and one round trip: first what is already committed under the
+# runId (its commit checksum, whether retention condensed it), returned to the writer; then, only
+# when nothing is committed or the same content is and the run is not condensed, the write: the
+# node blocks in schema order (shared nodes first, each batch sorted by key, so concurrent writers
+# lock in the same order), the relationship blocks, then the commit marker (what this transaction
+# wrote), so that a marker only ever describes a complete run. Another run's content under this
+# runId, or a condensed run, changes nothing (the writer raises RunConflict on the first). The
+# text is fixed, so its plan is cached.
+_WRITE_BLOCKS = "\n".join(
     [_unit_subquery(NODE_MERGE[label.name]) for label in LABELS]
     + [_unit_subquery(REL_MERGE[rel.name]) for rel in REL_TYPES]
     + [
@@ -68,13 +72,22 @@ WRITE_RUN = "\n".join(
         "SET r.commitChecksum = $checksum, r.commitSchemaVersion = $schemaVersion,",
         "    r.commitNodeCount = $nodeCount, r.commitRelationshipCount = $relationshipCount,",
         "    r.committedAt = coalesce(r.committedAt, $now)",
-        "RETURN r.writeCount AS writeCount",
     ]
 )
+WRITE_RUN = "\n".join([
+    "OPTIONAL MATCH (existing:OrchestrationRun {runId: $runId})",
+    "WITH existing.commitChecksum AS stored, coalesce(existing.condensed, false) AS condensed",
+    "CALL (stored, condensed) {",
+    "  WITH stored, condensed",
+    "  WHERE (stored IS NULL OR stored = $checksum) AND NOT condensed",
+    "  " + _WRITE_BLOCKS.replace("\n", "\n  "),
+    "}",
+    "RETURN stored AS checksum, condensed",
+])
 WRITE_RUN_PARAMS = tuple(node_param(label.name) for label in LABELS) + tuple(
     rel_param(rel.name) for rel in REL_TYPES)
 
-# First statement of every write: what, if anything, is already committed under this runId.
+# What, if anything, is already committed under a runId (WRITE_RUN reads the same itself).
 EXISTING_RUN = (
     "OPTIONAL MATCH (r:OrchestrationRun {runId: $runId}) "
     "RETURN r.commitChecksum AS checksum, coalesce(r.condensed, false) AS condensed"

@@ -33,6 +33,14 @@ def budget(name: str) -> pipeline.Budget:
     return pipeline.Budget(duration_ms=duration_ms, memory_mb=memory_mb)
 
 
+def memory_sampled(run_id: str) -> bool:
+    """Whether this run's stages and write are traced for memory (pipeline.memory_sampled):
+    a CAP01_MEMORY_SAMPLE_RATE share of runs, every run under strict budgets (a run that breaks
+    a memory budget must fail whichever run it is)."""
+    rate = 1.0 if settings.CAP01_BUDGET_STRICT else settings.CAP01_MEMORY_SAMPLE_RATE
+    return pipeline.memory_sampled(run_id, rate)
+
+
 def process_rss_mb() -> float:
     """Resident memory of this process now (Linux /proc), in MB."""
     with open("/proc/self/status", encoding="ascii") as status:

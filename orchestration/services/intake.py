@@ -12,7 +12,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import transaction
 
-from contracts import STAGE_NAMES, InputContract
+from contracts import STAGE_NAMES, InputContract, envelope_to_wire
 from orchestration import metrics, pipeline
 from orchestration.backpressure import Admission, Limits
 from orchestration.errors import QueueFull
@@ -89,9 +89,9 @@ def runs_dispatch() -> list[str]:
         envelope = pipeline.first_envelope(
             run_id=run_id, request=request, now=config.now(), ttl=config.handoff_ttl(),
             snapshot=pipeline.config_snapshot(request, agents=settings.CAP01_AGENTS),
-            replay_of=record.replay_of or None)
+            replay_of=record.replay_of or None, created_at=record.created_at)
         try:
-            enqueue.pipeline_start(envelope.model_dump(mode="json", by_alias=True))
+            enqueue.pipeline_start(envelope_to_wire(envelope))
         except Exception:
             gate.requeue_front([run_id])
             raise

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import subprocess
 import sys
 from pathlib import Path
@@ -9,12 +10,13 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 
-from contracts import RunResult, canonical_json
+from contracts import RunResult, canonical_json, checksum
 from graphstore.mapper import (
     BLOB_THRESHOLD_BYTES,
     CONFIG_SNAPSHOT_MAX_BYTES,
     WriteSetTooLarge,
     _normalized,
+    map_normalized_to_graph,
     map_run_to_graph,
     normalize_run,
 )
@@ -181,3 +183,78 @@ def test_mapper_is_pure():
             "bad = [m for m in ('django', 'neo4j', 'celery') if m in sys.modules];"
             "assert not bad, bad")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
+
+
+# --- a run normalized at the boundary is mapped without validating it again -------------------
+
+
+@settings(max_examples=60, deadline=None)
+@given(rich_run_results())
+def test_a_normalized_run_maps_to_the_same_write_set_without_revalidation(run):
+    """The outbox's wire dict (and its checksum), or the normalized RunResult, lay out exactly
+    the write set of the raw run: same keys, properties, order, checksum, blob."""
+    expected = map_run_to_graph(run)
+    normalized = normalize_run(run)
+    wire = normalized.to_wire()
+    from_wire = map_normalized_to_graph(wire, checksum=checksum(wire))
+    assert from_wire == expected
+    assert map_normalized_to_graph(wire) == expected  # checksum computed when not given
+    assert map_run_to_graph(normalized, normalized=True) == expected
+    assert from_wire.nodes_of("OrchestrationRun")[0].on_create["startedAt"] == \
+        expected.nodes_of("OrchestrationRun")[0].on_create["startedAt"]
+    assert from_wire.normalized == expected.normalized == normalized
+    assert from_wire.replay_of == normalized.metadata.replay_of
+
+
+def test_the_normalized_entry_points_neither_validate_nor_serialize_again(now, monkeypatch):
+    """map_normalized_to_graph uses no pydantic model at all; normalized=True serializes once
+    and validates nothing."""
+    wire = normalize_run(make_run(3, now=now)).to_wire()
+    normalized = normalize_run(make_run(3, now=now))
+    calls = {"to_wire": 0, "model_validate": 0}
+    to_wire, model_validate = RunResult.to_wire, RunResult.model_validate.__func__
+
+    def counting_to_wire(self):
+        calls["to_wire"] += 1
+        return to_wire(self)
+
+    def counting_validate(cls, *args, **kwargs):
+        calls["model_validate"] += 1
+        return model_validate(cls, *args, **kwargs)
+
+    monkeypatch.setattr(RunResult, "to_wire", counting_to_wire)
+    monkeypatch.setattr(RunResult, "model_validate", classmethod(counting_validate))
+    map_normalized_to_graph(wire, checksum="0" * 64)
+    assert calls == {"to_wire": 0, "model_validate": 0}
+    map_run_to_graph(normalized, normalized=True)
+    assert calls == {"to_wire": 1, "model_validate": 0}
+
+
+def test_the_outbox_wire_is_read_not_changed(now):
+    """Mapping the outbox's dict leaves it as it was (the ledger keeps it)."""
+    wire = normalize_run(make_run(4, now=now, ingredients=12)).to_wire()
+    before = copy.deepcopy(wire)
+    map_normalized_to_graph(wire)
+    assert wire == before
+
+
+def test_each_artifact_is_hashed_once_for_output_refs(now, monkeypatch):
+    """A long agentHistory pointing at the same artifacts hashes each artifact once."""
+    import graphstore.mapper as mapper
+
+    run = make_run(9, now=now, ingredients=1, history=242)
+    wire = run.to_wire()
+    for entry in wire["agentHistory"]:
+        entry.pop("outputRef", None)
+    run = RunResult.model_validate(wire)
+    hashed: list[str] = []
+    real = mapper.checksum
+
+    def counting(value):  # type: ignore[no-untyped-def]
+        hashed.append(canonical_json(value))
+        return real(value)
+
+    monkeypatch.setattr(mapper, "checksum", counting)
+    normalized, _ = _normalized(run)
+    assert len(hashed) == len(set(hashed)) <= 5
+    assert all(e.output_ref for e in normalized.agent_history if e.status == "succeeded")

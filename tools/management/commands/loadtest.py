@@ -32,7 +32,8 @@ class Command(BaseCommand):
                             progress=bar.update)
         data, folder = write_reports(records, Path(out))
         self.stdout.write(markdown(data))
-        self.stdout.write(f"Reports: {folder}/loadtest.json, loadtest.md, loadtest.png")
+        self.stdout.write(f"Reports: {folder}/loadtest.json, loadtest.md, loadtest.png, "
+                          "loadtest-segments.png")
         if not data["passed"] and not no_fail:
             failed = [r["stage"] for r in data["rows"] if not r["passed"]]
             raise CommandError(f"Budget broken by: {', '.join(failed)}.")

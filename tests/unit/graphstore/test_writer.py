@@ -1,0 +1,60 @@
+"""The writer's pure parts: the timing split of its summary and the statement parameters."""
+
+from __future__ import annotations
+
+from graphstore.blobstore import BlobRef
+from graphstore.cypher import write as cypher
+from graphstore.mapper import map_run_to_graph
+from graphstore.schema import LABELS, REL_TYPES
+from graphstore.writer import WriteSummary, statement_params
+from tests.unit.graphstore.test_mapper import with_commands_size
+from tools.synthetic import make_run
+
+
+def test_summary_carries_the_timing_split():
+    """as_dict keeps every earlier key and adds mappingMs, blobMs and databaseMs."""
+    summary = WriteSummary(run_id="r", checksum="c", created=True, nodes_created=3,
+                           relationships_created=2, node_count=3, relationship_count=2,
+                           attempts=1, latency_ms=10.12345, mapping_ms=1.23456, blob_ms=0.0,
+                           database_ms=8.5)
+    out = summary.as_dict()
+    assert list(out) == ["runId", "checksum", "created", "nodesCreated", "relationshipsCreated",
+                         "nodeCount", "relationshipCount", "attempts", "latencyMs", "blobUri",
+                         "mappingMs", "blobMs", "databaseMs"]
+    assert (out["latencyMs"], out["mappingMs"], out["blobMs"], out["databaseMs"]) == (
+        10.123, 1.235, 0.0, 8.5)
+
+
+def test_statement_params_hold_every_row_once(now):
+    """One row list per label and type, in the write set's order, and the run's scalars."""
+    ws = map_run_to_graph(make_run(5, now=now, ingredients=9))
+    params = statement_params(ws)
+    for label in LABELS:
+        assert [r["key"] for r in params[cypher.node_param(label.name)]] == [
+            n.key for n in ws.nodes_of(label.name)]
+    for rel in REL_TYPES:
+        assert [(r["start"], r["end"]) for r in params[cypher.rel_param(rel.name)]] == [
+            (r.start, r.end) for r in ws.relationships_of(rel.name)]
+    assert (params["runId"], params["checksum"], params["nodeCount"]) == (
+        ws.run_id, ws.checksum, len(ws.nodes))
+    assert set(cypher.WRITE_RUN_PARAMS) <= set(params)
+
+
+def test_statement_params_add_the_blob_uri_to_the_snapshot_only(now):
+    """With a stored blob, the GraphSnapshot row gets blobUri; the write set is not changed."""
+    ws = map_run_to_graph(with_commands_size(make_run(6, now=now), 40_000))
+    assert ws.blob is not None
+    ref = BlobRef(uri="file:///tmp/x", sha256=ws.blob.sha256, size=len(ws.blob.data))
+    row = statement_params(ws, ref)[cypher.node_param("GraphSnapshot")][0]
+    assert row["create"]["blobUri"] == "file:///tmp/x"
+    assert "blobUri" not in ws.nodes_of("GraphSnapshot")[0].on_create
+
+
+def test_the_check_and_the_write_are_one_statement():
+    """WRITE_RUN reads the committed run first and returns what it found; the writes sit in a
+    subquery that only runs for no run, or the same content, not condensed."""
+    text = cypher.WRITE_RUN
+    assert text.startswith("OPTIONAL MATCH (existing:OrchestrationRun {runId: $runId})")
+    assert "WHERE (stored IS NULL OR stored = $checksum) AND NOT condensed" in text
+    assert text.index("WHERE (stored IS NULL") < text.index("MERGE (")
+    assert text.rstrip().endswith("RETURN stored AS checksum, condensed")
