@@ -22,7 +22,6 @@ from __future__ import annotations
 
 from .read import LOAD_RUN, VERIFY_PARAMS, VERIFY_RUN, VERIFY_RUN_WITH_CONDENSATION
 from .write import (
-    EXISTING_RUN,
     NODE_MERGE,
     REL_MERGE,
     WRITE_RUN,
@@ -32,6 +31,6 @@ from .write import (
 )
 
 __all__ = [
-    "EXISTING_RUN", "LOAD_RUN", "NODE_MERGE", "REL_MERGE", "VERIFY_PARAMS", "VERIFY_RUN",
+    "LOAD_RUN", "NODE_MERGE", "REL_MERGE", "VERIFY_PARAMS", "VERIFY_RUN",
     "VERIFY_RUN_WITH_CONDENSATION", "WRITE_RUN", "WRITE_RUN_PARAMS", "node_param", "rel_param",
 ]

@@ -86,9 +86,3 @@ WRITE_RUN = "\n".join([
 ])
 WRITE_RUN_PARAMS = tuple(node_param(label.name) for label in LABELS) + tuple(
     rel_param(rel.name) for rel in REL_TYPES)
-
-# What, if anything, is already committed under a runId (WRITE_RUN reads the same itself).
-EXISTING_RUN = (
-    "OPTIONAL MATCH (r:OrchestrationRun {runId: $runId}) "
-    "RETURN r.commitChecksum AS checksum, coalesce(r.condensed, false) AS condensed"
-)

@@ -40,8 +40,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 from contracts import ContractError
 from graphstore import errors as graph_errors
-from graphstore.mapper import MappingError, WriteSetTooLarge
-from graphstore.retrieval import RetrievalIndexMissing
+from graphstore.errors import MappingError, RetrievalIndexMissing, WriteSetTooLarge
 from orchestration import errors
 
 logger = logging.getLogger(__name__)

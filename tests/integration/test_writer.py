@@ -12,9 +12,15 @@ from hypothesis import settings as hsettings
 from neo4j.exceptions import ClientError, TransientError
 
 from contracts import RunResult, checksum
-from graphstore.blobstore import BlobCorrupted
-from graphstore.errors import Neo4jWriteFailed, ReplayError, RunConflict, RunNotFound
-from graphstore.mapper import WriteSetTooLarge, map_run_to_graph
+from graphstore.errors import (
+    BlobCorrupted,
+    Neo4jWriteFailed,
+    ReplayError,
+    RunConflict,
+    RunNotFound,
+    WriteSetTooLarge,
+)
+from graphstore.mapper import map_run_to_graph
 from graphstore.replay import load_run, verify_run
 from graphstore.writer import RetryPolicy, RunWriter
 from tests.conftest import count_graph

@@ -10,8 +10,8 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from contracts import ContractError, parse_run_results_document
-from graphstore.errors import GraphStoreError
-from graphstore.mapper import MappingError, map_run_to_graph
+from graphstore.errors import GraphStoreError, MappingError
+from graphstore.mapper import map_run_to_graph
 from orchestration.errors import OrchestrationError
 from orchestration.services import run_result_ingest
 

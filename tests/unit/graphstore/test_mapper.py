@@ -56,9 +56,9 @@ def test_the_normalized_wire_is_what_the_normalized_run_serializes_to(run):
     assert _normalized(normalized)[1] == wire
 
 
-def test_mapping_serializes_and_validates_once(now, monkeypatch):
-    """map_run_to_graph calls to_wire once and model_validate once per run."""
-    run = make_run(3, now=now)
+@pytest.fixture
+def pydantic_calls(monkeypatch):
+    """Counts of RunResult.to_wire and RunResult.model_validate calls from here on."""
     calls = {"to_wire": 0, "model_validate": 0}
     to_wire, model_validate = RunResult.to_wire, RunResult.model_validate.__func__
 
@@ -72,8 +72,15 @@ def test_mapping_serializes_and_validates_once(now, monkeypatch):
 
     monkeypatch.setattr(RunResult, "to_wire", counting_to_wire)
     monkeypatch.setattr(RunResult, "model_validate", classmethod(counting_validate))
+    return calls
+
+
+def test_mapping_serializes_and_validates_once(now, pydantic_calls):
+    """map_run_to_graph calls to_wire once and model_validate once per run."""
+    run = make_run(3, now=now)
+    pydantic_calls.update(to_wire=0, model_validate=0)  # count the mapping only
     map_run_to_graph(run)
-    assert calls == {"to_wire": 1, "model_validate": 1}
+    assert pydantic_calls == {"to_wire": 1, "model_validate": 1}
 
 
 @settings(max_examples=60, deadline=None)
@@ -206,28 +213,16 @@ def test_a_normalized_run_maps_to_the_same_write_set_without_revalidation(run):
     assert from_wire.replay_of == normalized.metadata.replay_of
 
 
-def test_the_normalized_entry_points_neither_validate_nor_serialize_again(now, monkeypatch):
+def test_the_normalized_entry_points_neither_validate_nor_serialize_again(now, pydantic_calls):
     """map_normalized_to_graph uses no pydantic model at all; normalized=True serializes once
     and validates nothing."""
     wire = normalize_run(make_run(3, now=now)).to_wire()
     normalized = normalize_run(make_run(3, now=now))
-    calls = {"to_wire": 0, "model_validate": 0}
-    to_wire, model_validate = RunResult.to_wire, RunResult.model_validate.__func__
-
-    def counting_to_wire(self):
-        calls["to_wire"] += 1
-        return to_wire(self)
-
-    def counting_validate(cls, *args, **kwargs):
-        calls["model_validate"] += 1
-        return model_validate(cls, *args, **kwargs)
-
-    monkeypatch.setattr(RunResult, "to_wire", counting_to_wire)
-    monkeypatch.setattr(RunResult, "model_validate", classmethod(counting_validate))
+    pydantic_calls.update(to_wire=0, model_validate=0)  # count the mapping only
     map_normalized_to_graph(wire, checksum="0" * 64)
-    assert calls == {"to_wire": 0, "model_validate": 0}
+    assert pydantic_calls == {"to_wire": 0, "model_validate": 0}
     map_run_to_graph(normalized, normalized=True)
-    assert calls == {"to_wire": 1, "model_validate": 0}
+    assert pydantic_calls == {"to_wire": 1, "model_validate": 0}
 
 
 def test_the_outbox_wire_is_read_not_changed(now):
