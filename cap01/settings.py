@@ -253,6 +253,17 @@ CAP01_WORKER_METRICS_PORT = env_int("CAP01_WORKER_METRICS_PORT", 9808)
 CAP01_AGENTS = {stage.agent: env(stage.env_var, stage.default_agent) for stage in STAGE_TABLE}
 # How long a hand-off envelope stays valid between two stages.
 CAP01_HANDOFF_TTL_S = env_int("CAP01_HANDOFF_TTL_S", 300)
+# How the stages reach the workers: "inline" (default) runs a run's five stages one after the
+# other in one worker process, then writes it (a hand-off is a ledger write, not a broker round
+# trip); "chain" sends one task per stage (stages may run on different workers or be routed to
+# their own queues), at a broker round trip per hand-off. README "Where the time goes".
+CAP01_PIPELINE_MODE = env("CAP01_PIPELINE_MODE", "inline")
+# Inline: how often a run's per-stage progress is written to the ledger while it runs (at its
+# start, then at most this often; every stage's result is written with the finished run).
+CAP01_PROGRESS_INTERVAL_MS = env_int("CAP01_PROGRESS_INTERVAL_MS", 250)
+if CAP01_PIPELINE_MODE not in ("inline", "chain"):
+    raise ImproperlyConfigured(
+        f"CAP01_PIPELINE_MODE must be inline or chain, got {CAP01_PIPELINE_MODE!r}.")
 
 # --- Budgets (design section 7) -----------------------------------------------------------------
 # (duration ms, memory MB) per stage, the persistence transaction and the whole run. Stage memory

@@ -151,10 +151,19 @@ def normalize_run(run: RunResult) -> RunResult:
 
 
 def _normalized(run: RunResult) -> tuple[RunResult, dict[str, Any]]:
-    """The normalized run and its wire dict: serialized once and validated once. The wire dict
-    is what the validated run serializes to (a property test says so), so it is not serialized
-    again."""
-    stripped = strip_transient(run.to_wire())  # free-form objects carry "_"-prefixed keys
+    """The normalized run and its wire dict: serialized once and validated once."""
+    return normalize_wire(run.to_wire(), serialized=True)
+
+
+def normalize_wire(wire_in: Mapping[str, Any], *, serialized: bool = False
+                   ) -> tuple[RunResult, dict[str, Any]]:
+    """A run given in wire form (a RunResult's, or one assembled by the pipeline), normalized
+    and validated once: the RunResult and its wire dict. `serialized`: `wire_in` is a
+    RunResult's to_wire(), so the normalized dict is what the validated run serializes to (a
+    property test says so) and is not serialized again; otherwise (a dict assembled by hand,
+    whose defaults and number forms may differ) the validated run is serialized. Raises
+    pydantic's ValidationError when the run breaks the contract."""
+    stripped = strip_transient(dict(wire_in))  # free-form objects carry "_"-prefixed keys
     assert isinstance(stripped, dict)
     wire: dict[str, Any] = stripped
     meta = wire["metadata"]
@@ -172,7 +181,8 @@ def _normalized(run: RunResult) -> tuple[RunResult, dict[str, Any]]:
                 refs[name] = f"sha256:{checksum(artifact)}"
             entry["outputRef"] = refs[name]
     wire["agentHistory"] = history
-    return RunResult.model_validate(wire), wire
+    run = RunResult.model_validate(wire)
+    return run, (wire if serialized else run.to_wire())
 
 
 def _wire_artifact(agent: str) -> str:

@@ -4,7 +4,8 @@
 #   ops/app.sh up|down|status|worker-up|worker-down
 #
 # Environment: CAP01_SERVICES_DIR (pid and log files; default <repo>/.services/dev),
-# CAP01_WEB_PORT (default 8000), CAP01_WORKER_CONCURRENCY (default 2), plus everything
+# CAP01_WEB_PORT (default 8000), CAP01_WORKER_CONCURRENCY (default: CAP01_MAX_CONCURRENT_RUNS, 3:
+# a process for every run admitted at once), plus everything
 # cap01/settings.py reads (NEO4J_*, REDIS_PORT, DATABASE_URL, ...).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -19,9 +20,9 @@ alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
 
 worker_up() {
   if alive "$RUN_DIR/worker.pid"; then log "worker already running (pid $(cat "$RUN_DIR/worker.pid"))"; return; fi
-  log "starting a Celery worker (concurrency ${CAP01_WORKER_CONCURRENCY:-2}, late ack, prefetch 1)"
+  log "starting a Celery worker (concurrency ${CAP01_WORKER_CONCURRENCY:-${CAP01_MAX_CONCURRENT_RUNS:-3}}, late ack, prefetch 1)"
   rm -rf "$RUN_DIR/metrics-worker" && mkdir -p "$RUN_DIR/metrics-worker"
-  PROMETHEUS_MULTIPROC_DIR="$RUN_DIR/metrics-worker" setsid nohup "$VENV/celery" -A cap01 worker -l info -c "${CAP01_WORKER_CONCURRENCY:-2}" \
+  PROMETHEUS_MULTIPROC_DIR="$RUN_DIR/metrics-worker" setsid nohup "$VENV/celery" -A cap01 worker -l info -c "${CAP01_WORKER_CONCURRENCY:-${CAP01_MAX_CONCURRENT_RUNS:-3}}" \
     --prefetch-multiplier 1 -n "cap01-$$@%h" -B -s "$RUN_DIR/beat-schedule" \
     >> "$RUN_DIR/worker.log" 2>&1 < /dev/null &
   echo $! > "$RUN_DIR/worker.pid"

@@ -90,6 +90,15 @@ class Admission:
         """Extend a running run's lease (called at every stage)."""
         self._r.zadd(RUNNING, {run_id: self._clock() + self.limits.slot_ttl_s}, xx=True)
 
+    def heartbeat(self, run_id: str, worker_id: str, rss_mb: float | None) -> None:
+        """`refresh` and `report_memory` (when `rss_mb` is known) in one round trip: what a
+        stage reports when it ends."""
+        pipe = self._r.pipeline(transaction=False)
+        pipe.zadd(RUNNING, {run_id: self._clock() + self.limits.slot_ttl_s}, xx=True)
+        if rss_mb is not None:
+            pipe.hset(MEMORY, worker_id, f"{rss_mb:.3f} {self._clock():.3f}")
+        pipe.execute()
+
     def release(self, run_id: str) -> None:
         self._r.zrem(RUNNING, run_id)
         self._r.lrem(QUEUE, 0, run_id)

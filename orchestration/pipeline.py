@@ -17,7 +17,7 @@ import hashlib
 import re
 import tracemalloc
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -91,6 +91,10 @@ class StageOutcome:
     state: dict[str, Any]  # the RunState after this stage (history entry appended)
     entry: dict[str, Any]  # this stage's agentHistory entry (wire form)
     next_envelope: HandoffEnvelope | None  # None after the last stage or on failure
+    # The models this stage parsed or validated, keyed by wire name, each beside the very wire
+    # object it was read from: a next stage run in the same process (run_stage's `parsed`)
+    # reuses them instead of parsing every earlier artifact again.
+    parsed: Mapping[str, tuple[Any, Any]] = field(default_factory=dict)
 
     @property
     def is_last(self) -> bool:
@@ -145,7 +149,8 @@ def run_stage(envelope: HandoffEnvelope, agent: Agent, *, now: datetime, ttl: ti
               timer: Callable[[], float], measure_memory: bool = True,
               budget: Budget | None = None, strict: bool = False,
               rss_mb: Callable[[], float] | None = None,
-              transcripts: TranscriptPolicy | None = None) -> StageOutcome:
+              transcripts: TranscriptPolicy | None = None,
+              parsed: Mapping[str, tuple[Any, Any]] | None = None) -> StageOutcome:
     """Open the envelope (checksum, deadline), run the agent, seal the next envelope.
 
     Duration is measured with `timer`; with `measure_memory` (the run is in the memory sample,
@@ -156,7 +161,9 @@ def run_stage(envelope: HandoffEnvelope, agent: Agent, *, now: datetime, ttl: ti
     duration includes the meter's overhead), except in strict mode, where every stage is traced
     and its duration is held to the budget all the same (conservatively).
     Any failure (a tampered or expired envelope, an agent error, an artifact that breaks the
-    contract) becomes a failed StageOutcome that names the agent; nothing is raised."""
+    contract) becomes a failed StageOutcome that names the agent; nothing is raised.
+    `parsed`: the previous StageOutcome.parsed, when that stage ran in this process; a model is
+    reused only for the identical wire object the envelope carries (its checksum verified)."""
     meta = envelope.metadata
     sequence, name = meta.sequence, meta.agent
     state: dict[str, Any] = dict(envelope.payload)
@@ -165,13 +172,14 @@ def run_stage(envelope: HandoffEnvelope, agent: Agent, *, now: datetime, ttl: ti
     artifact_wire: dict[str, Any] | None = None
     transcript: dict[str, Any] | None = None  # raw prompts/responses: not kept by default
     peak_mb: float | None = None
+    models: dict[str, tuple[Any, Any]] = {}
     if measure_memory:
         tracemalloc.start()
     try:
         open_envelope(envelope, now=now)
         if agent.name != name:
             raise EnvelopeError(f"The hand-off is addressed to {name} but reached {agent.name}.")
-        ctx = _context(state, now)
+        ctx = _context(state, now, parsed or {}, models)
         artifact = agent.run(ctx)
         if isinstance(artifact, AgentOutput):
             if transcripts is not None and transcripts.store:
@@ -184,7 +192,9 @@ def run_stage(envelope: HandoffEnvelope, agent: Agent, *, now: datetime, ttl: ti
         artifact_name = STAGES[sequence - 1][1]
         model = _ARTIFACT_MODELS[artifact_name]
         # Re-validate: a plugged-in agent must still honour the contract.
-        artifact_wire = model.model_validate(artifact.to_wire()).to_wire()
+        validated = model.model_validate(artifact.to_wire())
+        artifact_wire = validated.to_wire()
+        models[WIRE_NAME[artifact_name]] = (artifact_wire, validated)
     except (EnvelopeError, ContractError) as exc:
         error = str(exc)
     except ValidationError as exc:
@@ -230,7 +240,8 @@ def run_stage(envelope: HandoffEnvelope, agent: Agent, *, now: datetime, ttl: ti
         next_envelope = seal(state, agent=STAGE_NAMES[sequence], run_id=meta.run_id,
                              sequence=sequence + 1, expires_at=now + ttl,
                              resources=Resources(memory_mb=peak_mb or 0.0, cpu_ms=duration_ms))
-    return StageOutcome(name, sequence, error is None, state, entry, next_envelope)
+    return StageOutcome(name, sequence, error is None, state, entry, next_envelope,
+                        models if next_envelope is not None else {})
 
 
 def _describe(breaches: list[str], duration_ms: float, memory_mb: float | None,
@@ -243,20 +254,38 @@ def _describe(breaches: list[str], duration_ms: float, memory_mb: float | None,
     return ", ".join(parts)
 
 
-def _context(state: Mapping[str, Any], now: datetime) -> AgentContext:
+def _context(state: Mapping[str, Any], now: datetime, known: Mapping[str, tuple[Any, Any]],
+             models: dict[str, tuple[Any, Any]]) -> AgentContext:
+    """The agent's typed view of the run so far. Each artifact (and the request) is parsed from
+    its wire form, unless `known` holds the model read from that very wire object; `models`
+    receives every model used, for the next stage."""
+
+    def model(key: str, cls: Any, wire: Any) -> Any:
+        hit = known.get(key)
+        parsed = hit[1] if hit is not None and hit[0] is wire else cls.model_validate(wire)
+        models[key] = (wire, parsed)
+        return parsed
+
     artifacts = state["artifacts"]
-    parsed: dict[str, Any] = {
-        a: _ARTIFACT_MODELS[a].model_validate(artifacts[WIRE_NAME[a]])
+    earlier: dict[str, Any] = {
+        a: model(WIRE_NAME[a], _ARTIFACT_MODELS[a], artifacts[WIRE_NAME[a]])
         for _, a in STAGES[:-1] if WIRE_NAME[a] in artifacts}
     return AgentContext(run_id=state["runId"],
-                        request=InputContract.model_validate(state["request"]), now=now,
-                        **parsed)
+                        request=model("request", InputContract, state["request"]), now=now,
+                        **earlier)
 
 
 def finish_run(state: Mapping[str, Any], *, now: datetime,
                run_budget: Budget | None = None) -> RunResult:
     """The RunResult of a finished run (succeeded, or failed at the last history entry), with
     the stage budget breaches and the whole run's checked against `run_budget`."""
+    return RunResult.model_validate(finish_wire(state, now=now, run_budget=run_budget))
+
+
+def finish_wire(state: Mapping[str, Any], *, now: datetime,
+                run_budget: Budget | None = None) -> dict[str, Any]:
+    """`finish_run`'s RunResult in wire form, not yet validated (the caller validates it once,
+    with its normalization: graphstore.mapper.normalize_wire)."""
     history = state["agentHistory"]
     failed = next((e for e in history if e["status"] == "failed"), None)
     started = datetime.fromisoformat(state["startedAt"])
@@ -285,7 +314,7 @@ def finish_run(state: Mapping[str, Any], *, now: datetime,
         **state["artifacts"],
         "agentHistory": history,
     }
-    return RunResult.model_validate(wire)
+    return wire
 
 
 def failed_state(state: Mapping[str, Any], *, agent: str, sequence: int, now: datetime,

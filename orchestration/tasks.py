@@ -1,5 +1,7 @@
-"""Celery tasks: one per agent stage (generated from the stage table, contracts/stages.py), the
-transactional write, and the periodic jobs of Celery beat (settings.CELERY_BEAT_SCHEDULE).
+"""Celery tasks: the whole pipeline of a run (CAP01_PIPELINE_MODE=inline, the default), one per
+agent stage (CAP01_PIPELINE_MODE=chain; generated from the stage table, contracts/stages.py), the
+transactional write when it is retried, and the periodic jobs of Celery beat
+(settings.CELERY_BEAT_SCHEDULE).
 
 Thin: each calls one service. The services enqueue these by name (services/enqueue.py) and never
 import this module. Workers acknowledge late (a task whose worker dies is delivered again),
@@ -44,6 +46,13 @@ def _make_stage_task(stage: Stage) -> Any:
 
 # One task per stage, generated from the stage table (contracts/stages.py), in pipeline order.
 STAGE_TASKS: dict[str, Any] = {stage.agent: _make_stage_task(stage) for stage in STAGE_TABLE}
+
+
+@shared_task(name=enqueue.PIPELINE_TASK, acks_late=True, ignore_result=True)
+def run_pipeline(envelope: dict[str, Any]) -> None:
+    """Run every stage of a run in this worker process, then write it
+    (CAP01_PIPELINE_MODE=inline, the default)."""
+    stages.pipeline_run(envelope=envelope)
 
 
 @shared_task(name=enqueue.PERSIST_TASK, bind=True, acks_late=True, ignore_result=True,

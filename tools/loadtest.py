@@ -210,6 +210,24 @@ def report(records: Sequence[RunRecord]) -> dict[str, Any]:
     }
 
 
+def _warmup_line(warmup: dict[str, Any] | None) -> list[str]:
+    if not warmup or not warmup["runs"]:
+        return []
+    slowest = warmup["endToEndMaxMs"]
+    return [f"Before them, {warmup['runs']} warm-up runs (not counted): the worker's first "
+            "imports and Neo4j planning each statement once"
+            + (f"; the slowest took {slowest:.0f} ms end to end." if slowest is not None
+               else "."), ""]
+
+
+def warmup_summary(records: Sequence[RunRecord]) -> dict[str, Any]:
+    """The runs made before the measured ones (a fresh worker's first imports, Neo4j planning
+    each statement once): how many, and their slowest end to end. Not in the figures."""
+    ends = [float(r.segments[END_TO_END]) for r in records
+            if r.segments and r.segments.get(END_TO_END) is not None]
+    return {"runs": len(records), "endToEndMaxMs": max(ends) if ends else None}
+
+
 def markdown(data: dict[str, Any]) -> str:
     lines = [
         f"# Load test: {data['runs']} runs", "",
@@ -228,7 +246,7 @@ def markdown(data: dict[str, Any]) -> str:
               "budget (stage: tracemalloc peak; run: worker RSS). Durations from the "
               f"{data['runs'] - data['tracedRuns']} untraced runs, memory from the "
               f"{data['tracedRuns']} runs traced for memory (sample rate "
-              f"{data['memorySampleRate']:g}).", "",
+              f"{data['memorySampleRate']:g}).", "", *_warmup_line(data.get("warmup")),
               "## Where the time goes (untraced runs; orchestration/segments.py)", "",
               "| segment | runs | p50 ms | p95 ms | mean ms |", "|---|---:|---:|---:|---:|"]
     for s in data["segments"]:
@@ -300,8 +318,9 @@ def segments_chart(data: dict[str, Any], path: Path) -> None:
     plt.close(fig)
 
 
-def write_reports(records: Sequence[RunRecord], out_dir: Path) -> tuple[dict[str, Any], Path]:
-    data = report(records)
+def write_reports(records: Sequence[RunRecord], out_dir: Path, *,
+                  warmup: Sequence[RunRecord] = ()) -> tuple[dict[str, Any], Path]:
+    data = {**report(records), "warmup": warmup_summary(warmup)}
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "loadtest.json").write_text(json.dumps(data, indent=2), encoding="utf-8")
     (out_dir / "loadtest.md").write_text(markdown(data), encoding="utf-8")

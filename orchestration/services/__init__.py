@@ -1,8 +1,9 @@
 """Writes of the orchestration app, in the order a run meets them:
 
     intake.py       run_request_create (ledger row, backpressure queue), runs_dispatch
-    stages.py       stage_run (one agent stage), run_finish (the run into the outbox)
-    persistence.py  the outbox (normalized once), run_persist (the Neo4j write),
+    stages.py       pipeline_run (every stage in one process), stage_run (one stage per task),
+                    run_finish (the run into the outbox, then written at once)
+    persistence.py  the outbox (normalized once), outbox_write / run_persist (the Neo4j write),
                     run_result_ingest (a RunResult from elsewhere: API and `ingest_run`)
     reconcile.py    outbox_reconcile (re-enqueue accepted work that is not done)
     replays.py      run_replay_create
@@ -20,10 +21,11 @@ from .persistence import IngestOutcome, outbox_backoff, run_persist, run_result_
 from .reconcile import outbox_reconcile
 from .replays import run_replay_create
 from .retention import runs_condense
-from .stages import run_finish, stage_run
+from .stages import pipeline_run, run_finish, stage_run
 
 __all__ = [
-    "IngestOutcome", "admission", "agents", "outbox_backoff", "outbox_reconcile", "run_finish",
+    "IngestOutcome", "admission", "agents", "outbox_backoff", "outbox_reconcile", "pipeline_run",
+    "run_finish",
     "run_persist", "run_replay_create", "run_request_create", "run_result_ingest",
     "runs_condense", "runs_dispatch", "stage_run",
 ]

@@ -9,9 +9,11 @@ from __future__ import annotations
 from typing import Any
 
 from celery import chain, current_app
+from django.conf import settings
 
 from contracts.stages import STAGE_TABLE
 
+PIPELINE_TASK = "orchestration.run_pipeline"
 PERSIST_TASK = "orchestration.persist_run"
 DISPATCH_TASK = "orchestration.dispatch"
 RECONCILE_TASK = "orchestration.reconcile_outbox"
@@ -20,7 +22,13 @@ CONDENSE_TASK = "orchestration.condense_runs"
 
 
 def pipeline_start(envelope: dict[str, Any]) -> None:
-    """Enqueue the stages as one chain, in pipeline order; the last stage enqueues the write."""
+    """Start a run's stages on the workers. CAP01_PIPELINE_MODE=inline (the default): one task
+    runs them all in one worker process, then writes the run. chain: one task per stage, in
+    pipeline order (each stage may run on another worker, or be routed to its own queue); the
+    last one writes the run."""
+    if settings.CAP01_PIPELINE_MODE == "inline":
+        current_app.signature(PIPELINE_TASK, args=(envelope,)).apply_async()
+        return
     first, *rest = STAGE_TABLE
     chain(current_app.signature(first.task, args=(envelope,)),
           *(current_app.signature(stage.task) for stage in rest)).apply_async()

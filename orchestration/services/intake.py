@@ -51,25 +51,32 @@ def run_request_create(*, user: AbstractBaseUser | AnonymousUser | None,
     names the run this one re-executes (services/replays.py): the run is then linked to it in
     Neo4j."""
     run_id = new_run_id()
-    with transaction.atomic():
-        record = RunRecord.objects.create(
-            run_id=run_id, source=RunSource.PIPELINE, submitted_by=submitter(user),
-            request_text=request.user_request, request=request.to_wire(),
-            status=RunStatus.QUEUED, replay_of=replay_of,
-            stages={name: {"status": "pending"} for name in STAGE_NAMES})
-        try:
-            record.queue_position = admission().enqueue(run_id)
-        except QueueFull:
+    # The row is committed before the run enters the Redis queue: a worker that frees a slot
+    # may start the run at once, and must find its row (created inside a transaction still
+    # open, it was invisible to that worker, and the run was dropped until the reconciler
+    # found it 30 s later). Refused or unreachable queue: the row is deleted again.
+    record = RunRecord.objects.create(
+        run_id=run_id, source=RunSource.PIPELINE, submitted_by=submitter(user),
+        request_text=request.user_request, request=request.to_wire(),
+        status=RunStatus.QUEUED, replay_of=replay_of,
+        stages={name: {"status": "pending"} for name in STAGE_NAMES})
+    try:
+        record.queue_position = admission().enqueue(run_id)
+    except BaseException as exc:
+        RunRecord.objects.filter(pk=record.pk).delete()
+        if isinstance(exc, QueueFull):
             metrics.REJECTED.inc()
-            raise
-        record.save(update_fields=["queue_position"])
-        transaction.on_commit(_dispatch_after_commit)
+        raise
+    _dispatch_after_commit()  # also writes the queue positions of the runs still queued
     return record
 
 
 def _dispatch_after_commit() -> None:
     """The run is accepted (ledger and queue); starting it may wait for the periodic dispatcher
-    if the broker hiccups now."""
+    if the broker hiccups now. (Inside a caller's transaction, after it commits.)"""
+    if transaction.get_connection().in_atomic_block:
+        transaction.on_commit(_dispatch_after_commit)
+        return
     try:
         runs_dispatch()
     except Exception:

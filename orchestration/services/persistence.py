@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import random
 import tracemalloc
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -27,8 +27,8 @@ from contracts import RunResult, checksum
 from graphstore.connection import get_writer
 from graphstore.errors import Neo4jWriteFailed
 from graphstore.errors import RunConflict as GraphRunConflict
-from graphstore.mapper import map_run_to_graph, normalize_run
-from graphstore.writer import RetryPolicy, WriteSummary
+from graphstore.mapper import map_run_to_graph, normalize_wire
+from graphstore.writer import RetryPolicy, RunWriter, WriteSummary
 from orchestration import metrics, segments
 from orchestration.errors import RunConflict
 from orchestration.models import RunRecord, RunSource, RunStatus
@@ -41,6 +41,10 @@ logger = logging.getLogger(__name__)
 # One attempt within an HTTP request: when Neo4j is down or slow the run is already safe in the
 # outbox, the answer is 202 and the worker (and the reconciler) write it later.
 ONE_ATTEMPT = RetryPolicy(max_attempts=1)
+# The write right after a run finishes, in the worker that ran it: transient failures (a deadlock
+# with another run's write on a shared Ingredient) are retried at once; longer outages go to the
+# persist task, whose backoff does not hold a worker process.
+INLINE_RETRY = RetryPolicy(max_attempts=3, base_delay_s=0.02, max_delay_s=0.2)
 
 
 # --- the outbox copy (pure) --------------------------------------------------------------------
@@ -57,8 +61,14 @@ class OutboxCopy:
 
 def outbox_copy(run: RunResult) -> OutboxCopy:
     """Normalize the run once (graphstore.mapper.normalize_run) and checksum that form."""
-    result = normalize_run(run).to_wire()
-    return OutboxCopy(result, checksum(result))
+    return outbox_from_wire(run.to_wire())[1]
+
+
+def outbox_from_wire(wire: Mapping[str, Any]) -> tuple[RunResult, OutboxCopy]:
+    """A finished run in wire form (the pipeline's), normalized and validated once
+    (graphstore.mapper.normalize_wire): the RunResult and its outbox copy."""
+    run, result = normalize_wire(wire)
+    return run, OutboxCopy(result, checksum(result))
 
 
 def finished_fields(run: RunResult) -> dict[str, Any]:
@@ -68,10 +78,16 @@ def finished_fields(run: RunResult) -> dict[str, Any]:
             "total_duration_ms": run.metadata.total_duration}
 
 
+def stage_entry(entry: Mapping[str, Any]) -> dict[str, Any]:
+    """What the ledger keeps of a finished stage, from its agentHistory entry (wire form)."""
+    return {"status": entry["status"], "sequence": entry["sequence"],
+            "durationMs": entry["duration"], "memoryMb": entry.get("memoryMb"),
+            "error": entry.get("error") or ""}
+
+
 def ledger_stages(run: RunResult) -> dict[str, dict[str, Any]]:
     """The ledger's per-stage map of a run that finished elsewhere (its agentHistory)."""
-    return {e.agent: {"status": e.status, "sequence": e.sequence, "durationMs": e.duration,
-                      "error": e.error or ""} for e in run.agent_history}
+    return {e.agent: stage_entry(e.to_wire()) for e in run.agent_history}
 
 
 def outbox_backoff(attempts: int, *, jitter: Callable[[], float] = random.random) -> timedelta:
@@ -84,29 +100,48 @@ def outbox_backoff(attempts: int, *, jitter: Callable[[], float] = random.random
 # --- into the outbox ---------------------------------------------------------------------------
 
 
-def run_outbox_commit(*, run: RunResult) -> tuple[RunRecord, bool]:
-    """Commit the pipeline's finished run to its ledger row (the outbox) and enqueue the write
-    once the transaction commits. (row, False) when the row already holds a result: a
-    redelivered last stage, whose first finish stands."""
-    copy = outbox_copy(run)
+def run_outbox_commit(*, run: RunResult, copy: OutboxCopy | None = None
+                      ) -> tuple[RunRecord, OutboxCopy | None]:
+    """Commit the pipeline's finished run to its ledger row (the outbox); (row, the copy
+    committed). The caller writes it next (`outbox_write`); should that never happen (the
+    process dies now), the reconciler enqueues the write once `persist_next_at` passes.
+    (row, None) when the row already holds a result: a redelivered last stage, whose first
+    finish stands. `copy`: the run's outbox copy when the caller has it (outbox_from_wire)."""
+    copy = copy or outbox_copy(run)
     fields = ["result", "checksum", "status", *finished_fields(run), "finished_at",
-              "persist_next_at"]
+              "persist_next_at", "stages"]
     with transaction.atomic():
         # Only the columns it writes (and run_id): not the request's JSON, read and written back.
         record = (RunRecord.objects.select_for_update().only("pk", "run_id", *fields)
                   .get(run_id=run.run_id))
         if record.result is not None:
-            return record, False
+            return record, None
         record.result, record.checksum = copy.result, copy.checksum
         record.status = RunStatus.PERSISTING
+        # Every stage's result (the inline pipeline writes progress only now and then).
+        record.stages = {**record.stages, **{
+            e.agent: {**record.stages.get(e.agent, {}), **stage_entry(e.to_wire())}
+            for e in run.agent_history}}
         for name, value in finished_fields(run).items():
             setattr(record, name, value)
         record.finished_at = timezone.now()
-        # Should the write's message be lost (the broker down now), the reconciler sends it.
+        # Should the write never happen (this process dies), the reconciler sends it.
         record.persist_next_at = record.finished_at + outbox_backoff(1)
         record.save(update_fields=fields)
-        transaction.on_commit(lambda: enqueue.persist_enqueue(run.run_id))
-    return record, True
+    return record, copy
+
+
+def outbox_write(*, run_id: str, copy: OutboxCopy | None = None) -> WriteSummary | None:
+    """The write right after the outbox commit, in the process that finished the run: with the
+    copy just committed (no second read or validation of the run), a short retry policy for
+    the transient failures of a busy graph (deadlocks on shared Ingredients). When it still
+    fails (Neo4j down or slow), the persist task takes over with its own backoff; nothing is
+    lost, the run is in the outbox."""
+    try:
+        return run_persist(run_id=run_id, copy=copy, retry=INLINE_RETRY)
+    except Neo4jWriteFailed:
+        enqueue.persist_enqueue(run_id)
+        return None
 
 
 @dataclass(frozen=True)
@@ -157,30 +192,43 @@ def run_result_ingest(*, user: AbstractBaseUser | AnonymousUser | None, run: Run
 # --- the write ---------------------------------------------------------------------------------
 
 
-def run_persist(*, run_id: str, retry: RetryPolicy | None = None,
-                rewrite: bool = False) -> WriteSummary | None:
+def run_persist(*, run_id: str, retry: RetryPolicy | None = None, rewrite: bool = False,
+                copy: OutboxCopy | None = None) -> WriteSummary | None:
     """Write the run in the outbox to Neo4j (idempotent). Raises Neo4jWriteFailed on a failure
     the caller may retry; returns None when there is nothing (left) to write. A run already
-    persisted is skipped (a redelivered task) unless `rewrite` asks to confirm it in Neo4j."""
-    record = RunRecord.objects.get(run_id=run_id)
-    if record.result is None or (record.persisted_at is not None and not rewrite):
+    persisted is skipped (a redelivered task) unless `rewrite` asks to confirm it in Neo4j.
+    `copy`: the outbox copy this process has just committed (outbox_write), written as it is
+    (graphstore's write_normalized: not read back, not validated again)."""
+    columns = ["pk", "run_id", "source", "created_at", "finished_at", "persist_attempts",
+               "persisted_at"]
+    record = RunRecord.objects.only(*columns, *([] if copy else ["result"])).get(run_id=run_id)
+    result = copy.result if copy is not None else record.result
+    if result is None or (record.persisted_at is not None and not rewrite):
         return None
-    run = RunResult.model_validate(record.result)
     attempts = record.persist_attempts + 1
-    # Until the write commits, the reconciler may retry it after the backoff.
-    RunRecord.objects.filter(pk=record.pk).update(
-        persist_attempts=attempts, persist_next_at=timezone.now() + outbox_backoff(attempts))
+    if copy is None:
+        # Until the write commits, the reconciler may retry it after the backoff. (The write
+        # right after the outbox commit needs no such update: the commit set the backoff.)
+        RunRecord.objects.filter(pk=record.pk).update(
+            persist_attempts=attempts, persist_next_at=timezone.now() + outbox_backoff(attempts))
     traced = config.memory_sampled(run_id)
     write_started_at = timezone.now()
+
+    def write(writer: RunWriter) -> WriteSummary:
+        if copy is not None:
+            return writer.write_normalized(copy.result, checksum=copy.checksum)
+        return writer.write(RunResult.model_validate(result))
+
     try:
-        summary, peak_mb = _measured_write(run, retry, trace=traced)
+        summary, peak_mb = _measured_write(write, retry, trace=traced)
     except Neo4jWriteFailed as exc:
         metrics.WRITE_FAILURES.inc()
         metrics.WRITE_RETRIES.inc(max(exc.attempts - 1, 0))
         logger.error("write of %s failed", run_id, extra={
             "event": "write", "runId": run_id, "attempts": exc.attempts, "status": "failed",
             "error": str(exc)})
-        RunRecord.objects.filter(pk=record.pk).update(persist_error=str(exc)[:2000])
+        RunRecord.objects.filter(pk=record.pk).update(persist_error=str(exc)[:2000],
+                                                      persist_attempts=attempts)
         raise
     except GraphRunConflict as exc:  # another run holds this runId in Neo4j: never overwrite it
         _mark_persist_failed(record, str(exc))
@@ -202,42 +250,43 @@ def run_persist(*, run_id: str, retry: RetryPolicy | None = None,
     written = {**summary.as_dict(), "budgetBreaches": breaches,
                **({"memoryMb": round(peak_mb, 3)} if peak_mb is not None else {})}
     persisted_at = timezone.now()
-    spans = write_segments(record, run, write_started_at=write_started_at, write=written,
-                           persisted_at=persisted_at)
+    spans = write_segments(record, result["agentHistory"], write_started_at=write_started_at,
+                           write=written, persisted_at=persisted_at)
     if peak_mb is None:  # a traced run's times carry the meter: kept, not observed
         for name, value in spans.items():
             metrics.SEGMENT_MS.labels(name).observe(value)
     RunRecord.objects.filter(pk=record.pk).update(
         persisted_at=persisted_at, persist_next_at=None, write_summary=written,
-        segments=spans, persist_error="", status=run.metadata.status, checksum=summary.checksum)
+        segments=spans, persist_error="", status=result["metadata"]["status"],
+        checksum=summary.checksum, persist_attempts=attempts)
     return summary
 
 
-def write_segments(record: RunRecord, run: RunResult, *, write_started_at: datetime,
-                   write: dict[str, Any], persisted_at: datetime) -> dict[str, float]:
+def write_segments(record: RunRecord, history: list[dict[str, Any]], *,
+                   write_started_at: datetime, write: dict[str, Any],
+                   persisted_at: datetime) -> dict[str, float]:
     """The run's segments (orchestration/segments.py) once its write committed. A run posted by
     an external orchestrator has only the write's: its history's clock is not ours."""
     if record.source != RunSource.PIPELINE:
         return segments.run_segments(created_at=None, history=[], write=write)
-    history = [e.to_wire() for e in run.agent_history]
     return segments.run_segments(created_at=record.created_at, history=history,
                                  outbox_at=record.finished_at, write_started_at=write_started_at,
                                  write=write, persisted_at=persisted_at)
 
 
-def _measured_write(run: RunResult, retry: RetryPolicy | None, *,
+def _measured_write(write: Callable[[RunWriter], WriteSummary], retry: RetryPolicy | None, *,
                     trace: bool = True) -> tuple[WriteSummary, float | None]:
     """The write, and its tracemalloc peak in MB (the persistence budget's memory); untraced
     (peak None) unless `trace`: tracemalloc roughly doubles the write's time."""
     if not trace:
-        return get_writer(retry=retry).write(run), None
+        return write(get_writer(retry=retry)), None
     already = tracemalloc.is_tracing()
     if not already:
         tracemalloc.start()
     tracemalloc.reset_peak()
     base = tracemalloc.get_traced_memory()[0]
     try:
-        summary = get_writer(retry=retry).write(run)
+        summary = write(get_writer(retry=retry))
         return summary, max(tracemalloc.get_traced_memory()[1] - base, 0) / 2**20
     finally:
         if not already:

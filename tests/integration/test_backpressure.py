@@ -139,6 +139,42 @@ def test_full_queue_refuses_and_records_nothing(celery_worker):
 
 
 @pytest.mark.django_db(transaction=True)
+def test_a_run_is_visible_to_other_processes_before_it_can_be_started(monkeypatch):
+    """The ledger row is committed before the run enters the Redis queue: a worker that frees
+    a slot and starts the run at that very moment (another connection) finds the row, rather
+    than dropping the run as never accepted."""
+    seen: list[bool] = []
+    with override_settings(CAP01_MAX_CONCURRENT_RUNS=0):  # stays queued: nothing to start
+        services.admission.cache_clear()
+        gate = services.admission()
+        gate.reset()
+        enqueue = gate.enqueue
+
+        def enqueue_and_look(run_id: str) -> int:
+            def look() -> None:
+                from django.db import connection
+
+                seen.append(RunRecord.objects.filter(run_id=run_id).exists())
+                connection.close()
+
+            position = enqueue(run_id)
+            other = threading.Thread(target=look)  # its own database connection
+            other.start()
+            other.join()
+            return position
+
+        monkeypatch.setattr(gate, "enqueue", enqueue_and_look)
+        try:
+            record = services.run_request_create(user=None, request=parse_input(
+                {"userRequest": "hummus", "targetBatchSize": 2, "targetUnit": "kg"}))
+        finally:
+            gate.reset()
+            services.admission.cache_clear()
+    assert seen == [True]
+    assert record.queue_position == 1
+
+
+@pytest.mark.django_db(transaction=True)
 def test_burst_runs_three_at_a_time_and_all_complete(celery_worker, graph):
     """Nine requests at once: never more than three hold a slot, all nine are persisted."""
     gate = services.admission()

@@ -15,7 +15,8 @@ CAP01_FAULT_HOLD_WRITE
 CAP01_FAULT_BREAK_CHAIN
     "<agent>:<file path>". The first time any process of this worker runs that agent's stage,
     the stage runs, then its task fails as if the broker had refused the next stage's message
-    (kombu OperationalError), and the runId is written to the file: the run's chain is broken.
+    (kombu OperationalError; in the inline mode, the task running the whole pipeline fails
+    there), and the runId is written to the file: the run's chain is broken.
 """
 
 from __future__ import annotations
@@ -61,15 +62,15 @@ def _break_chain(**_: object) -> None:
 
     from orchestration.services import stages
 
-    stage_run = stages.stage_run
+    stage_step = stages.stage_step
 
-    def breaking_stage_run(*, agent_name: str, envelope: dict[str, Any]) -> dict[str, Any] | None:
-        result = stage_run(agent_name=agent_name, envelope=envelope)
-        if agent_name == agent and _claim(path, envelope["metadata"]["runId"]):
+    def breaking_stage_step(*, agent_name: str, envelope: Any, **options: Any) -> Any:
+        result = stage_step(agent_name=agent_name, envelope=envelope, **options)
+        if agent_name == agent and _claim(path, envelope.metadata.run_id):
             raise OperationalError("the broker refused the next stage's message (fault test)")
         return result
 
-    stages.stage_run = breaking_stage_run  # type: ignore[assignment]
+    stages.stage_step = breaking_stage_step  # type: ignore[assignment]
 
 
 @signals.worker_process_init.connect

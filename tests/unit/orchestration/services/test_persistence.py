@@ -55,13 +55,15 @@ def test_finished_fields_of_a_failed_run() -> None:
 
 
 def test_ledger_stages_of_an_external_run() -> None:
-    """ledger_stages has one entry per invocation of the run's agentHistory."""
+    """ledger_stages has one entry per invocation of the run's agentHistory, with the columns
+    the pipeline's own stages keep (the memory peak when the history has one)."""
     run = make_run(15, now=NOW)
     stages = ledger_stages(run)
     assert list(stages) == [e.agent for e in run.agent_history]
     first = run.agent_history[0]
     assert stages[first.agent] == {"status": first.status, "sequence": first.sequence,
-                                   "durationMs": first.duration, "error": ""}
+                                   "durationMs": first.duration, "memoryMb": first.memory_mb,
+                                   "error": ""}
 
 
 def test_outbox_backoff_doubles_to_five_minutes_with_jitter() -> None:

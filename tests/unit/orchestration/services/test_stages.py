@@ -1,8 +1,9 @@
-"""The pure parts of orchestration.services.stages: what the ledger keeps of a stage."""
+"""The pure parts of orchestration.services.stages: what the ledger keeps of a stage, and when
+the inline pipeline writes its progress."""
 
 from __future__ import annotations
 
-from orchestration.services.stages import stage_result, stages_merge
+from orchestration.services.stages import Progress, stage_result, stages_merge
 
 
 def test_stages_merge_lays_info_over_the_stage() -> None:
@@ -25,3 +26,30 @@ def test_stage_result_keeps_the_ledger_columns_of_an_invocation() -> None:
              "memoryMb": 1.25, "budgetBreaches": []}
     assert stage_result(entry) == {"status": "succeeded", "sequence": 2, "durationMs": 7.5,
                                    "memoryMb": 1.25, "error": ""}
+
+
+def test_progress_is_due_at_the_start_then_after_its_interval() -> None:
+    """Progress (the inline pipeline's ledger writes): due before the first write, then only
+    once the interval has passed since the last write; what was added in between is pending
+    until the write, merged per stage."""
+    now = [100.0]
+    progress = Progress(interval_s=0.25, clock=lambda: now[0])
+    assert progress.due()
+    progress.written()
+    progress.add({"A": {"status": "succeeded"}, "B": {"status": "running"}})
+    now[0] += 0.1
+    assert not progress.due()
+    progress.add({"B": {"status": "succeeded"}, "C": {"status": "running"}})
+    assert progress.pending == {"A": {"status": "succeeded"}, "B": {"status": "succeeded"},
+                                "C": {"status": "running"}}
+    now[0] += 0.2
+    assert progress.due()
+    progress.written()
+    assert progress.pending == {} and not progress.due()
+
+
+def test_progress_with_no_interval_is_always_due() -> None:
+    """CAP01_PROGRESS_INTERVAL_MS=0: every hand-off is written (as one task per stage does)."""
+    progress = Progress(interval_s=0.0, clock=lambda: 5.0)
+    progress.written()
+    assert progress.due()
