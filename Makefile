@@ -7,9 +7,11 @@ TEST_ENV    := CAP01_SERVICES_DIR=$(TEST_DIR) NEO4J_BOLT_PORT=17687 REDIS_PORT=1
                CAP01_BLOB_STORE_URL=file://$(TEST_DIR)/blobs CAP01_ALLOW_GRAPH_WIPE=1 \
                DATABASE_URL=sqlite:///$(TEST_DIR)/db.sqlite3
 BENCH_RUNS  ?= 200
+THROUGHPUT_RUNS ?= 200
 
 .PHONY: bootstrap bootstrap-test services-up services-down services-status run stop examples test \
-        test-only bench lint typecheck schemas loadtest-smoke test-postgres
+        test-only bench lint typecheck schemas loadtest-smoke test-postgres throughput \
+        throughput-smoke
 
 # What running needs (requirements/base.txt); `make run` does the same through ops/main.sh.
 bootstrap:
@@ -55,6 +57,7 @@ test: bootstrap-test
 	@$(MAKE) --no-print-directory test-postgres
 	@$(TEST_ENV) $(MANAGE) bench_persist --runs 200 --naive-runs 50
 	@$(MAKE) --no-print-directory loadtest-smoke
+	@$(MAKE) --no-print-directory throughput-smoke
 
 # The Django-database-heavy tests again on PostgreSQL (Debian's), through DATABASE_URL.
 test-postgres:
@@ -71,6 +74,17 @@ loadtest-smoke:
 	@$(TEST_ENV) CAP01_WORKER_METRICS_PORT=0 ops/app.sh worker-up
 	@$(TEST_ENV) $(MANAGE) loadtest --runs 100; status=$$?; \
 	  $(TEST_ENV) ops/app.sh worker-down; exit $$status
+
+# Sustained runs per second with 1, 2 and 4 worker processes and two instances side by side
+# (reports/throughput.md). The smoke run in `make test` is small; `make throughput` is the real one.
+throughput-smoke:
+	@redis-cli -p 16379 flushall >/dev/null
+	@$(TEST_ENV) $(MANAGE) throughput --configs 1,2x1 --runs 20 --warmup 3
+
+throughput: bootstrap-test
+	@$(TEST_ENV) ops/services.sh up all
+	@redis-cli -p 16379 flushall >/dev/null
+	@$(TEST_ENV) $(MANAGE) throughput --configs 1,2,4,2x2 --runs $(THROUGHPUT_RUNS)
 
 test-only:
 	@$(TEST_ENV) $(PY) -m pytest $(ARGS)

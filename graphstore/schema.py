@@ -17,6 +17,9 @@ GRAPH_SCHEMA_VERSION = "cap01.graph.v1"
 class Label:
     name: str
     key: str  # the property MERGE matches on, backed by a uniqueness constraint
+    # Shared by many runs (merged on content); otherwise the node belongs to one run (its key is
+    # the runId or derived from it) and exists exactly when that run's write committed.
+    shared: bool = False
 
 
 @dataclass(frozen=True)
@@ -30,9 +33,9 @@ class RelType:
 # RecipeVersion, Ingredient), each batch sorted by key, so that concurrent writers take their
 # locks in the same order.
 LABELS: tuple[Label, ...] = (
-    Label("UserRequest", "checksum"),
-    Label("RecipeVersion", "checksum"),
-    Label("Ingredient", "ingredientId"),
+    Label("UserRequest", "checksum", shared=True),
+    Label("RecipeVersion", "checksum", shared=True),
+    Label("Ingredient", "ingredientId", shared=True),
     Label("OrchestrationRun", "runId"),
     Label("CalculationResult", "runId"),
     Label("GraphSnapshot", "runId"),
@@ -53,6 +56,12 @@ REL_TYPES: tuple[RelType, ...] = (
     RelType("HAS_AGENT_INVOCATION", "OrchestrationRun", "AgentInvocation"),
 )
 REL_BY_NAME = {rel.name: rel for rel in REL_TYPES}
+
+
+def rel_shared(rel: RelType) -> bool:
+    """Whether a relationship joins two shared nodes (it may exist before a run writes it);
+    any other belongs to the run at one of its ends."""
+    return LABEL_BY_NAME[rel.start].shared and LABEL_BY_NAME[rel.end].shared
 # Relationships that leave the run node (used to verify a run's commit marker).
 RUN_OUTGOING = tuple(r.name for r in REL_TYPES if r.start == "OrchestrationRun")
 

@@ -20,9 +20,10 @@ def test_every_label_has_a_unique_constraint_in_neo4j5_syntax():
 
 
 def test_write_statement_is_fixed_and_parameterised():
-    """The write statement has one UNWIND block per label and type, all data in $parameters."""
+    """The write statement has one UNWIND block per label and type in each of its two paths (the
+    first write, the rewrite), all data in $parameters."""
     text = cypher.WRITE_RUN
-    assert text.count("UNWIND $") == len(LABELS) + len(REL_TYPES)
+    assert text.count("UNWIND $") == 2 * (len(LABELS) + len(REL_TYPES))
     for name in cypher.WRITE_RUN_PARAMS:
         assert f"${name} " in text
     assert "'" not in text and '"' not in text  # no literal values

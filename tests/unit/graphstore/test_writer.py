@@ -5,7 +5,7 @@ from __future__ import annotations
 from graphstore.blobstore import BlobRef
 from graphstore.cypher import write as cypher
 from graphstore.mapper import map_run_to_graph
-from graphstore.schema import LABELS, REL_TYPES
+from graphstore.schema import LABELS, REL_TYPES, rel_shared
 from graphstore.writer import WriteSummary, statement_params
 from tests.unit.graphstore.test_mapper import with_commands_size
 from tools.synthetic import make_run
@@ -51,10 +51,29 @@ def test_statement_params_add_the_blob_uri_to_the_snapshot_only(now):
 
 
 def test_the_check_and_the_write_are_one_statement():
-    """WRITE_RUN reads the committed run first and returns what it found; the writes sit in a
-    subquery that only runs for no run, or the same content, not condensed."""
+    """WRITE_RUN reads the committed run first and returns what it found; the writes sit in two
+    subqueries: the first write only when no run is committed, the rewrite only for the same
+    content, neither for a condensed run."""
     text = cypher.WRITE_RUN
     assert text.startswith("OPTIONAL MATCH (existing:OrchestrationRun {runId: $runId})")
-    assert "WHERE (stored IS NULL OR stored = $checksum) AND NOT condensed" in text
-    assert text.index("WHERE (stored IS NULL") < text.index("MERGE (")
+    first = text.index("WHERE stored IS NULL AND NOT condensed")
+    again = text.index("WHERE stored = $checksum AND NOT condensed")
+    assert first < text.index("MERGE (") < again
     assert text.rstrip().endswith("RETURN stored AS checksum, condensed")
+
+
+def test_the_first_write_creates_what_belongs_to_the_run_and_merges_what_is_shared():
+    """In the first-write path, shared labels (and relationships between two shared nodes) are
+    merged, the run's own nodes and relationships created; the rewrite path merges all."""
+    text = cypher.WRITE_RUN
+    split = text.index("WHERE stored = $checksum AND NOT condensed")
+    first, again = text[:split], text[split:]
+    for label in LABELS:
+        merge, create = f"MERGE (n:{label.name} {{", f"CREATE (n:{label.name} {{"
+        assert (merge if label.shared else create) in first
+        assert (create if label.shared else merge) not in first
+        assert merge in again and create not in again
+    for rel in REL_TYPES:
+        merge, create = f"MERGE (a)-[r:{rel.name}]->(b)", f"CREATE (a)-[r:{rel.name}]->(b)"
+        assert (merge if rel_shared(rel) else create) in first
+        assert merge in again and create not in again
