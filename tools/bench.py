@@ -1,11 +1,14 @@
 """Persistence benchmark (design section 7: "Persistence Transaction <= 450 ms, <= 70 MB").
 
 Writes synthetic runs with the transactional writer and, interleaved run by run on the same
-Neo4j, its floor (STYLE.md section 8): one plain `UNWIND ... CREATE` transaction of the same write
-set (into throwaway `Floor*` labels, removed afterwards) and a Bolt round trip (`RETURN 1` in a
-write transaction). It does so for typical runs and for 499-element runs, prints p50/p95 of each
-and the writer/floor ratios, the writer's own split (mapping, blob, database) and the mapping
-time of a raw run against the outbox copy the writer is given. Also the naive baseline (one
+Neo4j, its floors (STYLE.md section 8): one plain `UNWIND ... CREATE` transaction of the same write
+set (into throwaway `Floor*` labels with one key index each, removed afterwards), the same into
+`FloorIx*` labels that carry a copy of the real schema (every uniqueness constraint, range and
+full-text index on the writer's labels: the index upkeep any writer of this graph pays), and a
+Bolt round trip (`RETURN 1` in a write transaction). It does so for typical runs and for
+499-element runs, prints p50/p95 of each and the writer/floor ratios, the writer's own split
+(mapping, blob, database) and the mapping time of a raw run against the outbox copy the writer
+is given. Also the naive baseline (one
 neomodel save per node and one connect per relationship). Peak memory per persist (tracemalloc)
 is measured in a separate pass, with the meter's own overhead: the same writes timed with and
 without tracing. Prints figures; it is not a test and never fails on a clock.
@@ -13,6 +16,7 @@ without tracing. Prints figures; it is not a test and never fails on a clock.
 
 from __future__ import annotations
 
+import re
 import statistics
 import time
 import tracemalloc
@@ -26,6 +30,7 @@ from neo4j import Driver, ManagedTransaction
 
 from contracts import STAGE_NAMES, RunResult, checksum
 from graphstore import nodes as ogm
+from graphstore.cypher import schema as schema_cypher
 from graphstore.mapper import map_normalized_to_graph, map_run_to_graph, normalize_run
 from graphstore.schema import LABEL_BY_NAME, LABELS, REL_BY_NAME, REL_TYPES
 from graphstore.writer import RunWriter, WriteSummary, statement_params
@@ -114,19 +119,25 @@ def outbox(runs: Sequence[RunResult]) -> list[OutboxRun]:
 # --- the floor: a plain CREATE transaction of the same write set, and a Bolt round trip ---------
 
 
-def _floor_label(label: str) -> str:
-    return f"Floor{label}"
+def _floor_label(label: str, prefix: str = "Floor") -> str:
+    return f"{prefix}{label}"
 
 
-def _floor_statement() -> str:
+def _floor_statement(prefix: str = "Floor", keyed: bool = False) -> str:
+    """The floor's one statement. `keyed`: nodes keep the label's own key property (so that the
+    copied schema's constraints and indexes apply), else a plain `k`."""
+    def key(label: str) -> str:
+        return LABEL_BY_NAME[label].key if keyed else "k"
+
     blocks = [
-        f"CALL () {{ UNWIND $n_{label.name} AS row CREATE (n:{_floor_label(label.name)}) "
-        "SET n = row.create, n.k = row.key, n.createdAt = $now }"
+        f"CALL () {{ UNWIND $n_{label.name} AS row "
+        f"CREATE (n:{_floor_label(label.name, prefix)}) "
+        f"SET n = row.create, n.{key(label.name)} = row.key, n.createdAt = $now }}"
         for label in LABELS
     ] + [
         f"CALL () {{ UNWIND $r_{rel.name} AS row "
-        f"MATCH (a:{_floor_label(rel.start)} {{k: row.start}}) "
-        f"MATCH (b:{_floor_label(rel.end)} {{k: row.end}}) "
+        f"MATCH (a:{_floor_label(rel.start, prefix)} {{{key(rel.start)}: row.start}}) "
+        f"MATCH (b:{_floor_label(rel.end, prefix)} {{{key(rel.end)}: row.end}}) "
         f"CREATE (a)-[r:{rel.name}]->(b) SET r = row.props }}"
         for rel in REL_TYPES
     ]
@@ -137,6 +148,34 @@ FLOOR_WRITE = _floor_statement()
 FLOOR_INDEXES = [f"CREATE INDEX floor_{label.name.lower()}_k IF NOT EXISTS "
                  f"FOR (n:{_floor_label(label.name)}) ON (n.k)" for label in LABELS]
 FLOOR_DROP_INDEXES = [f"DROP INDEX floor_{label.name.lower()}_k IF EXISTS" for label in LABELS]
+
+# The second floor: the same plain CREATE into labels that carry a copy of the real schema (every
+# uniqueness constraint, range and full-text index of graphstore/cypher/schema.py on the
+# writer's labels): what the database must do to keep those indexes is in this floor too, so
+# the writer's own overhead is the difference.
+_INDEXED = "FloorIx"
+FLOOR_INDEXED_WRITE = _floor_statement(_INDEXED, keyed=True)
+_SCHEMA_ITEM = re.compile(
+    r"^CREATE (?P<kind>CONSTRAINT|INDEX|FULLTEXT INDEX) (?P<name>\w+) IF NOT EXISTS "
+    r"FOR \((?P<var>\w+):(?P<label>\w+)\)(?P<rest>.*)$", re.S)
+
+
+def _indexed_schema() -> tuple[list[str], list[str]]:
+    create, drop = [], []
+    writer_labels = {label.name for label in LABELS}
+    for statement in schema_cypher.SCHEMA_STATEMENTS:
+        m = _SCHEMA_ITEM.match(statement)
+        if m is None or m["label"] not in writer_labels:
+            continue
+        name = f"floorix_{m['name']}"
+        create.append(f"CREATE {m['kind']} {name} IF NOT EXISTS FOR "
+                      f"({m['var']}:{_INDEXED}{m['label']}){m['rest']}")
+        drop.append(f"DROP {'CONSTRAINT' if m['kind'] == 'CONSTRAINT' else 'INDEX'} {name} "
+                    "IF EXISTS")
+    return create, drop
+
+
+FLOOR_INDEXED_SCHEMA, FLOOR_INDEXED_DROP = _indexed_schema()
 FLOOR_CLEANUP = ("MATCH (n) WHERE any(l IN labels(n) WHERE l STARTS WITH 'Floor') "
                  "WITH n LIMIT 5000 DETACH DELETE n RETURN count(*) AS n")
 ROUND_TRIP = "RETURN 1 AS one"
@@ -166,7 +205,7 @@ class Floor:
 
     def setup(self) -> None:
         with self._driver.session(database=self._database) as session:
-            for statement in FLOOR_INDEXES:
+            for statement in [*FLOOR_INDEXES, *FLOOR_INDEXED_SCHEMA]:
                 session.run(statement).consume()
             session.run("CALL db.awaitIndexes(300)").consume()
 
@@ -174,12 +213,12 @@ class Floor:
         with self._driver.session(database=self._database) as session:
             while session.run(FLOOR_CLEANUP).single(strict=True)["n"]:
                 pass
-            for statement in FLOOR_DROP_INDEXES:
+            for statement in [*FLOOR_DROP_INDEXES, *FLOOR_INDEXED_DROP]:
                 session.run(statement).consume()
 
-    def create(self, params: dict[str, Any]) -> None:
+    def create(self, params: dict[str, Any], *, statement: str = FLOOR_WRITE) -> None:
         def work(tx: ManagedTransaction) -> None:
-            tx.run(FLOOR_WRITE, params).consume()
+            tx.run(statement, params).consume()
 
         with self._driver.session(database=self._database) as session:
             session.execute_write(work)
@@ -203,11 +242,12 @@ def _timed(action: Callable[[], Any]) -> tuple[float, Any]:
 
 @dataclass
 class Comparison:
-    """The writer beside its floor over one set of runs, and the writer's own split."""
+    """The writer beside its two floors over one set of runs, and the writer's own split."""
 
     title: str
     writer: Series
     floor: Series
+    indexed: Series  # the same plain CREATE into labels carrying the real schema's indexes
     round_trip: Series
     mapping: Series
     blob: Series
@@ -215,13 +255,18 @@ class Comparison:
 
     def lines(self) -> list[str]:
         out = [f"{self.title}:", HEADER]
-        out += [s.row() for s in (self.writer, self.floor, self.round_trip)]
+        out += [s.row() for s in (self.writer, self.floor, self.indexed, self.round_trip)]
         out.append(f"  writer / plain CREATE floor: p50 x{_ratio(self.writer.p50, self.floor.p50)}"
                    f", p95 x{_ratio(self.writer.p95, self.floor.p95)}")
+        out.append(f"  writer / plain CREATE with the real indexes: p50 "
+                   f"x{_ratio(self.writer.p50, self.indexed.p50)}, p95 "
+                   f"x{_ratio(self.writer.p95, self.indexed.p95)}; the indexes cost the floor "
+                   f"x{_ratio(self.indexed.p50, self.floor.p50)} at p50")
         out.append(f"  writer split p50 (p95), ms: mapping {self.mapping.p50:.2f} "
                    f"({self.mapping.p95:.2f}), blob {self.blob.p50:.2f} ({self.blob.p95:.2f}), "
                    f"database {self.database.p50:.2f} ({self.database.p95:.2f}); "
-                   f"database / floor p50 x{_ratio(self.database.p50, self.floor.p50)}")
+                   f"database / floor p50 x{_ratio(self.database.p50, self.floor.p50)}, / "
+                   f"indexed floor x{_ratio(self.database.p50, self.indexed.p50)}")
         return out
 
 
@@ -231,15 +276,21 @@ def _ratio(a: float, b: float) -> str:
 
 def compare(title: str, writer: RunWriter, floor: Floor, items: Sequence[OutboxRun],
             progress: Progress) -> Comparison:
-    """Writer, floor and round trip interleaved run by run (writer and floor taking turns to go
-    first), so that the machine's noise falls on all three alike."""
+    """Writer, the two floors and the round trip interleaved run by run (the three writes take
+    turns to go first), so that the machine's noise falls on all alike."""
     c = Comparison(title, Series("writer (write_normalized)"),
-                   Series("floor: plain UNWIND CREATE tx"), Series("floor: Bolt round trip"),
+                   Series("floor: plain UNWIND CREATE tx"),
+                   Series("floor: same, real indexes"), Series("floor: Bolt round trip"),
                    Series("mapping"), Series("blob"), Series("database"))
-    for i, item in enumerate(items, 1):
-        params = floor_params(item, datetime.now(UTC))  # built outside the floor's timing
-        if i % 2:  # whoever goes first pays for a cold cache: take turns
-            c.floor.values.append(_timed(partial(floor.create, params))[0])
+
+    def plain(params: dict[str, Any]) -> None:
+        c.floor.values.append(_timed(partial(floor.create, params))[0])
+
+    def indexed(params: dict[str, Any]) -> None:
+        c.indexed.values.append(_timed(partial(
+            floor.create, params, statement=FLOOR_INDEXED_WRITE))[0])
+
+    def write(item: OutboxRun) -> None:
         ms, summary = _timed(partial(writer.write_normalized, item.wire,
                                      checksum=item.checksum))
         assert isinstance(summary, WriteSummary)
@@ -247,8 +298,13 @@ def compare(title: str, writer: RunWriter, floor: Floor, items: Sequence[OutboxR
         c.mapping.values.append(summary.mapping_ms)
         c.blob.values.append(summary.blob_ms)
         c.database.values.append(summary.database_ms)
-        if not i % 2:
-            c.floor.values.append(_timed(partial(floor.create, params))[0])
+
+    for i, item in enumerate(items, 1):
+        params = floor_params(item, datetime.now(UTC))  # built outside the floors' timing
+        turns: list[Callable[[], None]] = [partial(plain, params), partial(write, item),
+                                           partial(indexed, params)]
+        for k in range(3):  # whoever goes first pays for a cold cache: take turns
+            turns[(i + k) % 3]()
         c.round_trip.values.append(_timed(floor.round_trip)[0])
         if i % 50 == 0:
             progress(f"  {title}: {i}/{len(items)}")
@@ -387,6 +443,10 @@ class Report:
                    f"<= 20 MB ({'met' if m.peak_mb <= 20 else 'NOT met'}), writer/floor p50 <= "
                    f"1.15 (typical x{_ratio(w.p50, self.typical.floor.p50)}"
                    + (f", large x{_ratio(self.large.writer.p50, self.large.floor.p50)}"
+                      if self.large is not None else "")
+                   + f"; against the indexed floor: typical "
+                   f"x{_ratio(w.p50, self.typical.indexed.p50)}"
+                   + (f", large x{_ratio(self.large.writer.p50, self.large.indexed.p50)}"
                       if self.large is not None else "")
                    + "); design budget 450 ms / 70 MB")
         return out
