@@ -11,7 +11,7 @@ THROUGHPUT_RUNS ?= 200
 
 .PHONY: bootstrap bootstrap-test services-up services-down services-status run stop examples test \
         test-only bench lint typecheck schemas loadtest-smoke test-postgres throughput \
-        throughput-smoke
+        throughput-smoke driver-compare
 
 # What running needs (requirements/base.txt); `make run` does the same through ops/main.sh.
 bootstrap:
@@ -85,6 +85,12 @@ throughput: bootstrap-test
 	@$(TEST_ENV) ops/services.sh up all
 	@redis-cli -p 16379 flushall >/dev/null
 	@$(TEST_ENV) $(MANAGE) throughput --configs 1,2,4,2x2 --runs $(THROUGHPUT_RUNS)
+
+# The writer's statement with the pinned driver, the same with its Rust extension, and the newest
+# 5.x (each in its own cached virtualenv under .services/driver-venvs).
+driver-compare: bootstrap-test
+	@$(TEST_ENV) ops/services.sh up all
+	@$(TEST_ENV) tools/driver_compare.sh 200 3
 
 test-only:
 	@$(TEST_ENV) $(PY) -m pytest $(ARGS)
