@@ -290,6 +290,32 @@ CAP01_BUDGET_STRICT = env_bool("CAP01_BUDGET_STRICT", False)
 # from the other runs; the memory verdicts from these. Strict budgets trace every run.
 CAP01_MEMORY_SAMPLE_RATE = env_float("CAP01_MEMORY_SAMPLE_RATE", 0.1)
 
+# --- Plausible batch sizes (the QAValidator's batch_plausibility check) ------------------------
+# A [low, high] range per unit; the defaults (orchestration/agents/limits.py) span 0.1 g (0.1 ml)
+# to 100 t (100 m³) in every unit. Override units with CAP01_BATCH_LIMITS='{"kg": [0.5, 20000]}'.
+# Outside its range a size is an error; beyond it by CAP01_BATCH_CRITICAL_FACTOR, critical.
+CAP01_BATCH_LIMITS: dict[str, list[float]] = {}
+_batch_limits = env("CAP01_BATCH_LIMITS")
+if _batch_limits:
+    import json as _json
+
+    try:
+        CAP01_BATCH_LIMITS = _json.loads(_batch_limits)
+        if not isinstance(CAP01_BATCH_LIMITS, dict):
+            raise ValueError("expected a JSON object")
+    except ValueError as _exc:
+        raise ImproperlyConfigured(
+            f'CAP01_BATCH_LIMITS must map units to [low, high], e.g. {{"kg": [0.5, 20000]}}: '
+            f"{_exc}") from _exc
+CAP01_BATCH_CRITICAL_FACTOR = env_float("CAP01_BATCH_CRITICAL_FACTOR", 1000.0)
+try:  # refused at start-up, not at the first run
+    from orchestration.agents.limits import batch_limits as _check_batch_limits
+
+    _check_batch_limits(CAP01_BATCH_LIMITS, CAP01_BATCH_CRITICAL_FACTOR)
+except ValueError as _exc:
+    raise ImproperlyConfigured(f"CAP01_BATCH_LIMITS / CAP01_BATCH_CRITICAL_FACTOR: {_exc}") \
+        from _exc
+
 # --- Backpressure (design section 7) -----------------------------------------------------------
 CAP01_MAX_CONCURRENT_RUNS = env_int("CAP01_MAX_CONCURRENT_RUNS", 3)  # across all workers
 CAP01_QUEUE_LIMIT = env_int("CAP01_QUEUE_LIMIT", 50)  # waiting runs; beyond: HTTP 429
