@@ -147,6 +147,8 @@ USE_I18N = True
 USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "var" / "static"
+# Files served at the site's root by the app itself (whitenoise), DEBUG or not: the favicon.
+WHITENOISE_ROOT = BASE_DIR / "public"
 LOGIN_URL = "/login/"
 
 # Request bodies: 2 MB is far above any valid run (500 graph elements, blob-sized cypherCommands
@@ -232,7 +234,10 @@ CELERY_TASK_PUBLISH_RETRY = True
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 10, "interval_start": 0.2,
                                     "interval_step": 0.5, "interval_max": 2.0}
 
-# One JSON object per line (CAP01_LOG_FORMAT=plain for people reading a terminal).
+# One JSON object per line (CAP01_LOG_FORMAT=plain for people reading a terminal); Python
+# warnings become log lines too (cap01.logs.configure). Django's own handlers (a plain console
+# handler in DEBUG) are replaced: its records reach the root handler like every other.
+LOGGING_CONFIG = "cap01.logs.configure"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -243,7 +248,9 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler",
                              "formatter": env("CAP01_LOG_FORMAT", "json")}},
     "root": {"handlers": ["console"], "level": env("CAP01_LOG_LEVEL", "INFO")},
-    "loggers": {"neo4j": {"level": "WARNING"}},
+    "loggers": {"neo4j": {"level": "WARNING"},
+                "django": {"handlers": [], "level": "INFO", "propagate": True},
+                "django.server": {"handlers": ["console"], "propagate": False}},
 }
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False  # the worker logs JSON through LOGGING too
 CAP01_WORKER_METRICS_PORT = env_int("CAP01_WORKER_METRICS_PORT", 9808)
