@@ -147,6 +147,8 @@ USE_I18N = True
 USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "var" / "static"
+# Files served at the site's root by the app itself (whitenoise), DEBUG or not: the favicon.
+WHITENOISE_ROOT = BASE_DIR / "public"
 LOGIN_URL = "/login/"
 
 # Request bodies: 2 MB is far above any valid run (500 graph elements, blob-sized cypherCommands
@@ -232,7 +234,10 @@ CELERY_TASK_PUBLISH_RETRY = True
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 10, "interval_start": 0.2,
                                     "interval_step": 0.5, "interval_max": 2.0}
 
-# One JSON object per line (CAP01_LOG_FORMAT=plain for people reading a terminal).
+# One JSON object per line (CAP01_LOG_FORMAT=plain for people reading a terminal); Python
+# warnings become log lines too (cap01.logs.configure). Django's own handlers (a plain console
+# handler in DEBUG) are replaced: its records reach the root handler like every other.
+LOGGING_CONFIG = "cap01.logs.configure"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -243,7 +248,9 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler",
                              "formatter": env("CAP01_LOG_FORMAT", "json")}},
     "root": {"handlers": ["console"], "level": env("CAP01_LOG_LEVEL", "INFO")},
-    "loggers": {"neo4j": {"level": "WARNING"}},
+    "loggers": {"neo4j": {"level": "WARNING"},
+                "django": {"handlers": [], "level": "INFO", "propagate": True},
+                "django.server": {"handlers": ["console"], "propagate": False}},
 }
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False  # the worker logs JSON through LOGGING too
 CAP01_WORKER_METRICS_PORT = env_int("CAP01_WORKER_METRICS_PORT", 9808)
@@ -289,6 +296,32 @@ CAP01_BUDGET_STRICT = env_bool("CAP01_BUDGET_STRICT", False)
 # Tracing slows what it measures (a write ~2x), so the durations (and their budget verdicts) come
 # from the other runs; the memory verdicts from these. Strict budgets trace every run.
 CAP01_MEMORY_SAMPLE_RATE = env_float("CAP01_MEMORY_SAMPLE_RATE", 0.1)
+
+# --- Plausible batch sizes (the QAValidator's batch_plausibility check) ------------------------
+# A [low, high] range per unit; the defaults (orchestration/agents/limits.py) span 0.1 g (0.1 ml)
+# to 100 t (100 m³) in every unit. Override units with CAP01_BATCH_LIMITS='{"kg": [0.5, 20000]}'.
+# Outside its range a size is an error; beyond it by CAP01_BATCH_CRITICAL_FACTOR, critical.
+CAP01_BATCH_LIMITS: dict[str, list[float]] = {}
+_batch_limits = env("CAP01_BATCH_LIMITS")
+if _batch_limits:
+    import json as _json
+
+    try:
+        CAP01_BATCH_LIMITS = _json.loads(_batch_limits)
+        if not isinstance(CAP01_BATCH_LIMITS, dict):
+            raise ValueError("expected a JSON object")
+    except ValueError as _exc:
+        raise ImproperlyConfigured(
+            f'CAP01_BATCH_LIMITS must map units to [low, high], e.g. {{"kg": [0.5, 20000]}}: '
+            f"{_exc}") from _exc
+CAP01_BATCH_CRITICAL_FACTOR = env_float("CAP01_BATCH_CRITICAL_FACTOR", 1000.0)
+try:  # refused at start-up, not at the first run
+    from orchestration.agents.limits import batch_limits as _check_batch_limits
+
+    _check_batch_limits(CAP01_BATCH_LIMITS, CAP01_BATCH_CRITICAL_FACTOR)
+except ValueError as _exc:
+    raise ImproperlyConfigured(f"CAP01_BATCH_LIMITS / CAP01_BATCH_CRITICAL_FACTOR: {_exc}") \
+        from _exc
 
 # --- Backpressure (design section 7) -----------------------------------------------------------
 CAP01_MAX_CONCURRENT_RUNS = env_int("CAP01_MAX_CONCURRENT_RUNS", 3)  # across all workers

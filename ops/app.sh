@@ -3,10 +3,12 @@
 #
 #   ops/app.sh up|down|status|worker-up|worker-down
 #
-# Environment: CAP01_SERVICES_DIR (pid and log files; default <repo>/.services/dev),
-# CAP01_WEB_PORT (default 8000), CAP01_WORKER_CONCURRENCY (default: CAP01_MAX_CONCURRENT_RUNS, 3:
-# a process for every run admitted at once), plus everything
-# cap01/settings.py reads (NEO4J_*, REDIS_PORT, DATABASE_URL, ...).
+# Environment: CAP01_SERVICES_DIR (pid and log files, the secret key; default
+# <repo>/.services/dev), CAP01_WEB_PORT (default 8000), CAP01_WORKER_CONCURRENCY (default:
+# CAP01_MAX_CONCURRENT_RUNS, 3: a process for every run admitted at once), plus everything
+# cap01/settings.py reads (NEO4J_*, REDIS_PORT, DATABASE_URL, ...). DEBUG is off unless
+# DJANGO_DEBUG=1 (ops/local_env.sh). Both processes write one JSON object per line to
+# $CAP01_SERVICES_DIR/app/{worker,web}.log (gunicorn through cap01.gunicorn_logs.JsonLogger).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -16,6 +18,8 @@ WEB_PORT="${CAP01_WEB_PORT:-8000}"
 VENV="$ROOT/.venv/bin"
 mkdir -p "$RUN_DIR"
 log() { echo "[app] $*" >&2; }
+# shellcheck source=ops/local_env.sh
+. "$ROOT/ops/local_env.sh"
 alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
 
 worker_up() {
@@ -41,6 +45,7 @@ web_up() {
   rm -rf "$RUN_DIR/metrics-web" && mkdir -p "$RUN_DIR/metrics-web"
   PROMETHEUS_MULTIPROC_DIR="$RUN_DIR/metrics-web" setsid nohup "$VENV/gunicorn" cap01.wsgi:application --bind "127.0.0.1:$WEB_PORT" \
     --workers 2 --threads 4 --timeout 60 --access-logfile - \
+    --logger-class cap01.gunicorn_logs.JsonLogger \
     >> "$RUN_DIR/web.log" 2>&1 < /dev/null &
   echo $! > "$RUN_DIR/web.pid"
   for _ in $(seq 1 120); do
@@ -63,8 +68,8 @@ stop_pid() {
 }
 
 case "${1:-status}" in
-  up) worker_up; web_up ;;
-  worker-up) worker_up ;;
+  up) local_env; worker_up; web_up ;;
+  worker-up) local_env; worker_up ;;
   worker-down) stop_pid worker "$RUN_DIR/worker.pid" ;;
   down) stop_pid web "$RUN_DIR/web.pid"; stop_pid worker "$RUN_DIR/worker.pid" ;;
   status)

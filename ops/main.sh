@@ -10,6 +10,10 @@ PY=.venv/bin/python
 
 ops/bootstrap.sh
 ops/services.sh up all
+# DEBUG off unless DJANGO_DEBUG=1; the secret key generated once under $CAP01_SERVICES_DIR.
+# shellcheck source=ops/local_env.sh
+. ops/local_env.sh
+local_env
 $PY manage.py migrate --noinput -v 0
 $PY manage.py install_graph_schema -v 0 > /dev/null
 credentials="$($PY manage.py ensure_admin)"
@@ -30,5 +34,6 @@ echo "Run page:   $WEB/runs/$run_id/"
 echo "New request: $WEB/"
 echo "Admin:      $WEB/admin/"
 echo "API docs:   $WEB/api/docs/"
+case "$DJANGO_DEBUG" in 1|true|yes|on) echo "DEBUG:      on (asked for)" ;; *) echo "DEBUG:      off (DJANGO_DEBUG=1 make run to turn it on)" ;; esac
 echo "$credentials"
 echo "Stop everything with: make stop"

@@ -44,6 +44,7 @@ from contracts import (
     seal,
 )
 from orchestration.agents import Agent, AgentContext, AgentOutput
+from orchestration.agents.limits import BatchLimits
 from orchestration.segments import pipeline_segments
 
 _ARTIFACT_MODELS: dict[str, type[ContractModel]] = {
@@ -150,7 +151,8 @@ def run_stage(envelope: HandoffEnvelope, agent: Agent, *, now: datetime, ttl: ti
               budget: Budget | None = None, strict: bool = False,
               rss_mb: Callable[[], float] | None = None,
               transcripts: TranscriptPolicy | None = None,
-              parsed: Mapping[str, tuple[Any, Any]] | None = None) -> StageOutcome:
+              parsed: Mapping[str, tuple[Any, Any]] | None = None,
+              limits: BatchLimits | None = None) -> StageOutcome:
     """Open the envelope (checksum, deadline), run the agent, seal the next envelope.
 
     Duration is measured with `timer`; with `measure_memory` (the run is in the memory sample,
@@ -163,7 +165,8 @@ def run_stage(envelope: HandoffEnvelope, agent: Agent, *, now: datetime, ttl: ti
     Any failure (a tampered or expired envelope, an agent error, an artifact that breaks the
     contract) becomes a failed StageOutcome that names the agent; nothing is raised.
     `parsed`: the previous StageOutcome.parsed, when that stage ran in this process; a model is
-    reused only for the identical wire object the envelope carries (its checksum verified)."""
+    reused only for the identical wire object the envelope carries (its checksum verified).
+    `limits`: the plausible batch sizes the agents hold the request to (the defaults when None)."""
     meta = envelope.metadata
     sequence, name = meta.sequence, meta.agent
     state: dict[str, Any] = dict(envelope.payload)
@@ -179,7 +182,7 @@ def run_stage(envelope: HandoffEnvelope, agent: Agent, *, now: datetime, ttl: ti
         open_envelope(envelope, now=now)
         if agent.name != name:
             raise EnvelopeError(f"The hand-off is addressed to {name} but reached {agent.name}.")
-        ctx = _context(state, now, parsed or {}, models)
+        ctx = _context(state, now, parsed or {}, models, limits or BatchLimits())
         artifact = agent.run(ctx)
         if isinstance(artifact, AgentOutput):
             if transcripts is not None and transcripts.store:
@@ -255,7 +258,7 @@ def _describe(breaches: list[str], duration_ms: float, memory_mb: float | None,
 
 
 def _context(state: Mapping[str, Any], now: datetime, known: Mapping[str, tuple[Any, Any]],
-             models: dict[str, tuple[Any, Any]]) -> AgentContext:
+             models: dict[str, tuple[Any, Any]], limits: BatchLimits) -> AgentContext:
     """The agent's typed view of the run so far. Each artifact (and the request) is parsed from
     its wire form, unless `known` holds the model read from that very wire object; `models`
     receives every model used, for the next stage."""
@@ -272,7 +275,7 @@ def _context(state: Mapping[str, Any], now: datetime, known: Mapping[str, tuple[
         for _, a in STAGES[:-1] if WIRE_NAME[a] in artifacts}
     return AgentContext(run_id=state["runId"],
                         request=model("request", InputContract, state["request"]), now=now,
-                        **earlier)
+                        limits=limits, **earlier)
 
 
 def finish_run(state: Mapping[str, Any], *, now: datetime,

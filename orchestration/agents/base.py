@@ -2,7 +2,8 @@
 
 An agent is any object with a `name` (its stage) and `run(ctx) -> artifact`; it is pure and
 deterministic: everything it may look at is in the AgentContext (the request, `now`, the
-artifacts of the earlier stages), and the same context always gives the same artifact.
+artifacts of the earlier stages, the configured limits), and the same context always gives the
+same artifact.
 
     AgentError                  root; `field` is the contract path the message names
      ├── RequestNotUnderstood   userRequest names no product the agent knows
@@ -15,7 +16,7 @@ PURE: imports neither django, neo4j, celery nor the clock (`now` is passed in).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol, TypeVar
 
@@ -28,6 +29,8 @@ from contracts import (
     UIConfig,
     Validation,
 )
+
+from .limits import BatchLimits
 
 Artifact = Recipe | Calculation | Graph | Validation | UIConfig
 T = TypeVar("T")
@@ -60,7 +63,8 @@ class AgentLoadError(AgentError):
 
 @dataclass(frozen=True)
 class AgentContext:
-    """What one stage of run `run_id` sees: the request, the time, the earlier artifacts."""
+    """What one stage of run `run_id` sees: the request, the time, the earlier artifacts, and
+    the limits the deployment sets (plausible batch sizes; from settings, through the services)."""
 
     run_id: str
     request: InputContract
@@ -69,6 +73,7 @@ class AgentContext:
     calculation: Calculation | None = None
     graph: Graph | None = None
     validation: Validation | None = None
+    limits: BatchLimits = field(default_factory=BatchLimits)
 
     def __post_init__(self) -> None:
         if self.now.tzinfo is None or self.now.utcoffset() is None:

@@ -16,6 +16,24 @@ the field and the field's contract path:
                                               error: costs.total is not the sum of byIngredient
     calculation_warnings   ScalingCalculator  warning: each of calculation.warnings
 
+and three checks of the request the run answered (request fields are reported under the agent
+that reads them):
+
+    batch_plausibility     ScalingCalculator  error: targetBatchSize outside the plausible range
+                                              of its unit (AgentContext.limits, limits.py);
+                                              critical: beyond it by more than the critical
+                                              factor (1,000: a typo or a unit mix-up)
+    context_map_ids        ScalingCalculator  warning: costMap / densityMap entries whose ids
+                                              are no ingredient of the recipe (not used)
+    size_in_text           RecipeEngineer     warning: userRequest writes a size ("50 kg") that
+                                              is not the batch (targetBatchSize, targetUnit)
+
+Why an implausible batch is an error and not a warning: the quantities and costs computed for a
+million tonnes or a tenth of a nanogram are not an answer a formulation chemist could use, so
+the run is not valid; it can still proceed while the size is only unusual (a pilot plant
+larger than the range), because the formula itself is sound. A size a thousand times beyond the
+range is no batch anywhere: critical, the run cannot proceed.
+
 valid = no error (critical included); canProceed = no critical error.
 
 PURE: imports neither django, neo4j, celery nor the clock (`now` comes from the context).
@@ -23,22 +41,28 @@ PURE: imports neither django, neo4j, celery nor the clock (`now` comes from the 
 
 from __future__ import annotations
 
+import difflib
 import math
 from collections.abc import Callable, Iterable, Iterator
+from decimal import Decimal
 
-from contracts import Calculation, Check, Recipe, Validation, ValidationIssue
+from contracts import Calculation, Check, InputContract, Recipe, Validation, ValidationIssue
 from contracts.artifacts import Severity
-from contracts.units import is_volume
+from contracts.units import GRAMS_PER, MILLILITRES_PER, is_volume
 
 from .base import AgentContext, require
+from .limits import BatchLimits
+from .text import Size, sizes_in_text
 
 PERCENTAGE_TOLERANCE = 0.01  # percentage points
 SCALED_TOLERANCE = 1e-5  # relative to the batch size; quantities carry 6 significant digits
 COST_TOLERANCE = 1e-4  # relative to costs.total (at least 1 USD)
+SIZE_TOLERANCE = 0.01  # relative: "2.2 lb" is the batch of 1 kg (0.998 kg)
 BLOCKING: frozenset[Severity] = frozenset({"critical", "error"})
 
 Issues = Iterator[ValidationIssue]
 CheckFunction = Callable[[Recipe, Calculation], Iterable[ValidationIssue]]
+RequestCheckFunction = Callable[[InputContract, Recipe, BatchLimits], Iterable[ValidationIssue]]
 
 
 def _recipe_issue(field: str, severity: Severity, message: str) -> ValidationIssue:
@@ -153,6 +177,90 @@ CHECKS: tuple[tuple[str, CheckFunction], ...] = (
 )
 
 
+def amount(x: float) -> str:
+    """A quantity as people write it, never in exponent form: 1,000,000,000 and 0.0000001."""
+    return f"{Decimal(repr(x)).normalize():,f}"
+
+
+def check_batch_plausibility(request: InputContract, recipe: Recipe,
+                             limits: BatchLimits) -> Issues:
+    size, unit = request.target_batch_size, request.target_unit
+    verdict = limits.judge(size, unit)
+    if verdict is None:
+        return
+    severity, low, high = verdict
+    side = f"above the largest plausible batch ({amount(high)} {unit})" if size > high else \
+        f"below the smallest plausible batch ({amount(low)} {unit})"
+    if severity == "critical":
+        advice = (f"{'no vessel holds it' if size > high else 'no balance weighs its parts'}: "
+                  "check the number and the unit.")
+    else:
+        advice = (f"check the number and the unit, or widen the range for {unit} "
+                  "(CAP01_BATCH_LIMITS) if such batches are meant.")
+    yield _calculation_issue("request.targetBatchSize", severity,
+                             f"{amount(size)} {unit} is {side}; {advice}")
+
+
+def _listed(ids: list[str], limit: int = 10) -> str:
+    shown = ", ".join(ids[:limit])
+    return shown + (f" and {len(ids) - limit} more" if len(ids) > limit else "")
+
+
+def check_context_map_ids(request: InputContract, recipe: Recipe,
+                          limits: BatchLimits) -> Issues:
+    in_recipe = [i.id for i in recipe.ingredients]
+    known = set(in_recipe)
+    for path, mapping in (("request.context.costMap", request.context.cost_map),
+                          ("request.context.densityMap", request.context.density_map)):
+        unknown = sorted(k for k in mapping if k not in known)
+        if not unknown:
+            continue
+        named = [f"{k} (did you mean {close[0]}?)"
+                 if (close := difflib.get_close_matches(k, in_recipe, n=1, cutoff=0.8)) else k
+                 for k in unknown]
+        entries = "entry names an id" if len(unknown) == 1 else "entries name ids"
+        message = (f"{len(unknown)} {entries} that no ingredient of this recipe has, so "
+                   f"{'its value was' if len(unknown) == 1 else 'their values were'} not used: "
+                   f"{_listed(named)}. The recipe's ingredient ids: {_listed(in_recipe, 20)}.")
+        yield _calculation_issue(path, "warning", message[:2000])
+
+
+def _grams_or_millilitres(quantity: float, unit: str) -> tuple[str, float]:
+    if unit in GRAMS_PER:
+        return "mass", quantity * GRAMS_PER[unit]
+    return "volume", quantity * MILLILITRES_PER[unit]
+
+
+def _is_batch(size: Size, quantity: float, unit: str) -> bool:
+    kind, base = _grams_or_millilitres(quantity, unit)
+    written_kind, written = _grams_or_millilitres(size.quantity, size.unit)
+    return kind == written_kind and abs(written - base) <= SIZE_TOLERANCE * base
+
+
+def check_size_in_text(request: InputContract, recipe: Recipe, limits: BatchLimits) -> Issues:
+    sizes = sizes_in_text(request.user_request)
+    size, unit = request.target_batch_size, request.target_unit
+    if not sizes or any(_is_batch(s, size, unit) for s in sizes):
+        return
+    kind, _ = _grams_or_millilitres(size, unit)
+    written = ", ".join(f"“{s.written}”" for s in sizes[:5])
+    if all(_grams_or_millilitres(s.quantity, s.unit)[0] != kind for s in sizes):
+        other = "a volume" if kind == "mass" else "a mass"
+        said = f"says {written}, {other}, but the batch is {amount(size)} {unit}, a {kind}"
+    else:
+        said = f"says {written} but the batch is {amount(size)} {unit}"
+    yield _recipe_issue("request.userRequest", "warning",
+                        f"{said} (targetBatchSize, targetUnit); the run is scaled to "
+                        f"{amount(size)} {unit}: check which is meant.")
+
+
+REQUEST_CHECKS: tuple[tuple[str, RequestCheckFunction], ...] = (
+    ("batch_plausibility", check_batch_plausibility),
+    ("context_map_ids", check_context_map_ids),
+    ("size_in_text", check_size_in_text),
+)
+
+
 def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
@@ -172,11 +280,14 @@ class QAValidator:
         calculation = require(ctx.calculation, "calculation", self.name)
         checks: dict[str, Check] = {}
         issues: list[ValidationIssue] = []
-        for name, check in CHECKS:
-            found = list(check(recipe, calculation))
-            checks[name] = Check(passed=not any(i.severity in BLOCKING for i in found),
-                                 detail=_detail(found))
-            issues += found
+        found: dict[str, list[ValidationIssue]] = {
+            **{name: list(check(recipe, calculation)) for name, check in CHECKS},
+            **{name: list(check(ctx.request, recipe, ctx.limits))
+               for name, check in REQUEST_CHECKS}}
+        for name, own in found.items():
+            checks[name] = Check(passed=not any(i.severity in BLOCKING for i in own),
+                                 detail=_detail(own))
+            issues += own
         errors = [i for i in issues if i.severity in BLOCKING]
         critical = [i for i in errors if i.severity == "critical"]
         warnings = [i for i in issues if i.severity not in BLOCKING]

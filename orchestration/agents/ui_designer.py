@@ -1,8 +1,9 @@
 """UIDesigner: the layout of the run page, as data (no markup, no large assets).
 
-A 12-column grid: the recipe's ingredients and the scaled quantities side by side, then the
-costs and yield, the validation summary and the agent timeline, whose data the run page fills
-from agentHistory. The accent colour follows the product's domain.
+A 12-column grid: the recipe's ingredients and the scaled quantities side by side (each with the
+ingredient ids, which people need for the cost and density maps), then the costs and yield, the
+validation summary and the agent timeline, whose data the run page fills from agentHistory. The
+accent colour follows the product's domain.
 
 PURE: imports neither django, neo4j, celery nor the clock.
 """
@@ -29,7 +30,7 @@ class UIDesigner:
                 type="table", title=f"Ingredients of {recipe.name}"[:200],
                 data=[i.to_wire() for i in recipe.ingredients],
                 position=Position(row=0, column=0, width=6),
-                config={"columns": ["name", "percentage", "function", "category"],
+                config={"columns": ["name", "id", "percentage", "function", "category"],
                         "units": {"percentage": "%"}},
             ),
             UIComponent(
@@ -37,7 +38,8 @@ class UIDesigner:
                 title=f"Scaled to {calculation.target_batch_size:,.10g} {calculation.target_unit}",
                 data=[s.to_wire() for s in calculation.scaled_ingredients],
                 position=Position(row=0, column=6, width=6),
-                config={"columns": ["name", "scaledQuantity", "scaledUnit", "cost"]},
+                config={"columns": ["name", "ingredientId", "scaledQuantity", "scaledUnit",
+                                    "cost"]},
             ),
             UIComponent(
                 type="summary", title="Costs and yield",

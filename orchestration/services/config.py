@@ -1,6 +1,6 @@
 """What the services read from settings and the process: the clock, the hand-off TTL, the
-configured agents, the budgets, this process's memory. The pure pipeline receives these as
-arguments; here is the one place they are looked up."""
+configured agents, the budgets, the plausible batch sizes, this process's memory. The pure
+pipeline receives these as arguments; here is the one place they are looked up."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from django.conf import settings
 
 from orchestration import pipeline
 from orchestration.agents import Agent, load_agents
+from orchestration.agents.limits import BatchLimits, batch_limits
 
 
 def now() -> datetime:
@@ -31,6 +32,13 @@ def budget(name: str) -> pipeline.Budget:
     """The budget of a stage, of "Persistence" or of the whole "Run" (settings.CAP01_BUDGETS)."""
     duration_ms, memory_mb = settings.CAP01_BUDGETS[name]
     return pipeline.Budget(duration_ms=duration_ms, memory_mb=memory_mb)
+
+
+@cache
+def limits() -> BatchLimits:
+    """The plausible batch size per unit (settings.CAP01_BATCH_LIMITS over the defaults of
+    orchestration/agents/limits.py) and the factor beyond which a size is critical."""
+    return batch_limits(settings.CAP01_BATCH_LIMITS, settings.CAP01_BATCH_CRITICAL_FACTOR)
 
 
 def memory_sampled(run_id: str) -> bool:

@@ -122,7 +122,7 @@ def stage_step(*, agent_name: str, envelope: HandoffEnvelope, progress: Progress
                                  transcripts=pipeline.TranscriptPolicy(
                                      store=settings.CAP01_STORE_TRANSCRIPTS,
                                      patterns=tuple(settings.CAP01_REDACT_PATTERNS)),
-                                 parsed=parsed)
+                                 parsed=parsed, limits=config.limits())
     entry = outcome.entry
     # The run's lease renewed and this process's memory reported: one Redis round trip.
     _bookkeeping(admission().heartbeat, run_id, f"{socket.gethostname()}:{os.getpid()}",

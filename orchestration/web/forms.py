@@ -3,7 +3,8 @@
 Thin: it parses what a person types (maps as `ingredient-id = number` lines, or a JSON object)
 and hands the result to the v1 contract (contracts.parse_input), whose errors are
 mapped back to the form field they concern. A valid form carries the InputContract in
-`form.contract`.
+`form.contract`. With the batch size left empty, the batch size and unit are taken from the
+size written in the request ("hummus, 12 kg"), when it writes exactly one (`form.size_from_text`).
 """
 
 from __future__ import annotations
@@ -11,13 +12,14 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass
-from typing import Any, get_args
+from typing import Any, cast, get_args
 
 from django import forms
 
 from contracts import ContractError, InputContract, parse_input
 from contracts.units import MASS_UNITS, Unit
-from orchestration.agents.catalogue import PRODUCTS
+from orchestration.agents.catalogue import INGREDIENTS, PRODUCTS
+from orchestration.agents.text import Size, sizes_in_text
 
 UNIT_NAMES = {
     "mg": "milligram", "g": "gram", "kg": "kilogram", "t": "tonne", "oz": "ounce",
@@ -71,6 +73,16 @@ def _example_batches() -> list[Example]:
 
 EXAMPLES = _example_batches()
 PRODUCT_NAMES = [p.name for p in PRODUCTS]
+# What the cost and density maps are keyed by: each product's ingredient ids and names.
+PRODUCT_INGREDIENTS = [(p.name, [(line.ingredient_id, INGREDIENTS[line.ingredient_id].name)
+                                 for line in p.formula]) for p in PRODUCTS]
+
+
+def size_of_text(text: str) -> Size | None:
+    """The one batch size written in `text` ("hummus, 12 kg"); None when it writes none, or
+    several different ones (which is the batch is then the person's call)."""
+    sizes = {(s.quantity, s.unit): s for s in sizes_in_text(text)}
+    return next(iter(sizes.values())) if len(sizes) == 1 else None
 
 
 def parse_number_map(text: str) -> dict[str, float]:
@@ -158,10 +170,11 @@ class RunRequestForm(forms.Form):
                   "paprika”, “mayonnaise, less sugar”, “lotion, fragrance-free”.",
         error_messages={"required": "Describe what should be made, e.g. “lemon vinaigrette”."})
     target_batch_size = forms.FloatField(
-        label="Batch size",
+        label="Batch size", required=False,
         widget=forms.NumberInput(attrs={"step": "any", "min": "0", "inputmode": "decimal"}),
-        error_messages={"required": "Give the batch size, a number greater than 0.",
-                        "invalid": "Enter the batch size as a number, e.g. 5 or 2.5."})
+        help_text="Left empty: the size written in the request (“hummus, 12 kg”), with its "
+                  "unit.",
+        error_messages={"invalid": "Enter the batch size as a number, e.g. 5 or 2.5."})
     target_unit = forms.ChoiceField(
         label="Unit", choices=UNIT_CHOICES, initial="kg",
         error_messages={"required": "Choose the unit of the batch size.",
@@ -181,6 +194,7 @@ class RunRequestForm(forms.Form):
         help_text=f"Density in g/ml, {MAP_LINE_HELP}. Used to convert between mass and volume.")
 
     contract: InputContract | None = None
+    size_from_text: Size | None = None  # the batch size and unit were taken from the text
 
     def clean_cost_map(self) -> dict[str, float]:
         return parse_number_map(self.cleaned_data.get("cost_map") or "")
@@ -192,6 +206,7 @@ class RunRequestForm(forms.Form):
         """Check what parsed against the contract, so that every field's error shows at once;
         a field that did not parse keeps its own error (and is left out of the check)."""
         data = super().clean() or {}
+        self._size_from_text(data)
         parsed = {name: data[name] for name in self.fields
                   if name in data and name not in self.errors}
         wire: dict[str, Any] = {
@@ -208,6 +223,29 @@ class RunRequestForm(forms.Form):
         else:
             self.contract = None if self.errors else contract
         return data
+
+    def _size_from_text(self, data: dict[str, Any]) -> None:
+        """An empty batch size: the size written in the request, with its unit (shown in the
+        fields when the form comes back); else an error saying what to give."""
+        if "target_batch_size" in self.errors or data.get("target_batch_size") is not None:
+            return
+        text = data.get("user_request") or ""
+        size = size_of_text(text)
+        if size is None:
+            written = sizes_in_text(text)
+            self.add_error("target_batch_size", (
+                "The request writes several sizes (" + ", ".join(s.written for s in written[:5])
+                + "): give the batch size." if written else
+                "Give the batch size, a number greater than 0, or write it in the request "
+                "(“hummus, 12 kg”)."))
+            return
+        data["target_batch_size"], data["target_unit"] = size.quantity, size.unit
+        self.errors.pop("target_unit", None)
+        self.size_from_text = size
+        # The bound data (an immutable QueryDict; its copy is mutable) shows what was taken.
+        shown = cast(Any, self.data).copy()
+        shown["target_batch_size"], shown["target_unit"] = f"{size.quantity:.15g}", size.unit
+        self.data = shown
 
     def _add_contract_errors(self, exc: ContractError) -> None:
         for error in exc.errors:

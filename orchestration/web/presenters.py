@@ -194,13 +194,13 @@ def default_block(part: str, run: RunResult) -> Block | None:
     if part == "ingredients" and run.recipe:
         return table_block(f"Ingredients of {run.recipe.name}",
                            [i.to_wire() for i in run.recipe.ingredients],
-                           ["name", "percentage", "function", "category"],
+                           ["name", "id", "percentage", "function", "category"],
                            {"percentage": "%"}, "", covers="ingredients")
     if part == "scaled" and run.calculation:
         c = run.calculation
         return table_block(f"Scaled to {fmt(c.target_batch_size)} {c.target_unit}",
                            [s.to_wire() for s in c.scaled_ingredients],
-                           ["name", "scaledQuantity", "scaledUnit", "cost"], {},
+                           ["name", "ingredientId", "scaledQuantity", "scaledUnit", "cost"], {},
                            c.costs.currency, covers="scaled")
     if part == "costs" and run.calculation:
         return costs_block("Costs and yield", {"costs": run.calculation.costs.to_wire(),
@@ -216,19 +216,38 @@ def _rows_of_dicts(data: Any) -> bool:
     return isinstance(data, list) and bool(data) and all(isinstance(r, dict) for r in data)
 
 
+# The key of an ingredient's id in the rows of a table covering the recipe or the quantities:
+# always shown (people need the ids for the cost and density maps), even when a run's uiConfig
+# leaves it out of its columns.
+ID_COLUMN = {"ingredients": "id", "scaled": "ingredientId"}
+
+
+def with_id_column(columns: list[str], data: list[dict[str, Any]], covers: str) -> list[str]:
+    """`columns` with the ingredient id column of `covers` added after "name" (first when
+    there is no name) when the rows have it and the columns do not."""
+    key = ID_COLUMN.get(covers)
+    if key is None or key in columns or not any(key in row for row in data):
+        return columns
+    at = columns.index("name") + 1 if "name" in columns else 0
+    return [*columns[:at], key, *columns[at:]]
+
+
 def table_block(title: str, data: list[dict[str, Any]], columns: Any, units: Any,
                 currency: str, *, covers: str = "") -> Block:
     if not (isinstance(columns, list) and all(isinstance(c, str) for c in columns) and columns):
         columns = list(dict.fromkeys(key for row in data for key in row))
+    columns = with_id_column(columns, data, covers)
     units = units if isinstance(units, dict) else {}
     headers = []
     for column in columns:
         suffix = units.get(column) or (currency if column in MONEY and currency else "")
         numeric = any(isinstance(r.get(column), int | float) and not isinstance(r.get(column), bool)
                       for r in data)
-        headers.append({"label": humanize(column) + (f" ({suffix})" if suffix else ""),
-                        "numeric": numeric})
-    rows = [[{"text": fmt(row.get(c), money=c in MONEY), "numeric": h["numeric"]}
+        label = "Ingredient id" if column == ID_COLUMN.get(covers) else humanize(column)
+        headers.append({"label": label + (f" ({suffix})" if suffix else ""),
+                        "numeric": numeric, "code": column in ID_COLUMN.values()})
+    rows = [[{"text": fmt(row.get(c), money=c in MONEY), "numeric": h["numeric"],
+              "code": h["code"]}
              for c, h in zip(columns, headers, strict=True)] for row in data]
     return {"kind": "table", "title": title, "headers": headers, "rows": rows, "covers": covers}
 
@@ -247,7 +266,8 @@ def costs_block(title: str, data: Mapping[str, Any], run: RunResult) -> Block:
         loss = yld.get("lossPercentage")
         items.append(("Yield", f"{fmt(yld.get('quantity'))} {yld.get('unit', '')}".strip()
                       + (f" (process loss {fmt(loss)} %)" if loss else "")))
-    missing = [names.get(str(i), str(i)) for i in costs.get("missing") or []]
+    missing = [f"{names[str(i)]} ({i})" if str(i) in names else str(i)
+               for i in costs.get("missing") or []]
     warnings = list(run.calculation.warnings) if run.calculation else []
     return {"kind": "costs", "title": title, "items": items, "missing": missing,
             "warnings": warnings, "covers": "costs"}

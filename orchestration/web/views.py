@@ -27,7 +27,7 @@ from orchestration.api.serializers import RunLedgerStatusSerializer
 from orchestration.errors import QueueFull, RunNotFound
 
 from . import presenters
-from .forms import EXAMPLES, PRODUCT_NAMES, UNITS, RunRequestForm
+from .forms import EXAMPLES, PRODUCT_INGREDIENTS, PRODUCT_NAMES, UNITS, RunRequestForm, size_of_text
 
 logger = logging.getLogger(__name__)
 
@@ -74,18 +74,25 @@ def run_request_form(request: HttpRequest) -> HttpResponse:
                 logger.exception("the request could not be enqueued")
                 form.add_error(None, OVERLOADED)
                 return _render_form(request, form, status=503)
+            if (size := form.size_from_text) is not None:
+                messages.info(request, f"The batch size, {size.written}, was taken from the "
+                              "request text.")
             return _see_other(record.run_id)
         return _render_form(request, form, status=400)
-    initial = {"user_request": request.GET.get("request", ""),
+    text = request.GET.get("request", "")
+    initial = {"user_request": text,
                "target_batch_size": request.GET.get("size") or None,
                "target_unit": request.GET.get("unit") if request.GET.get("unit") in UNITS
                else "kg"}
+    if initial["target_batch_size"] is None and (size := size_of_text(text)) is not None:
+        initial.update(target_batch_size=f"{size.quantity:.15g}", target_unit=size.unit)
     return _render_form(request, RunRequestForm(initial=initial))
 
 
 def _render_form(request: HttpRequest, form: RunRequestForm, *, status: int = 200) -> HttpResponse:
     return render(request, "orchestration/request_form.html",
                   {"form": form, "examples": EXAMPLES, "products": PRODUCT_NAMES,
+                   "product_ingredients": PRODUCT_INGREDIENTS,
                    "recent": selectors.runs_of_user(user=request.user, limit=5)},
                   status=status)
 

@@ -14,7 +14,7 @@ from django.conf import settings
 from django.test import Client, override_settings
 from django.utils import timezone
 
-from contracts import RunResult, checksum, parse_input
+from contracts import InputContract, RunResult, checksum, parse_input
 from graphstore.connection import get_writer
 from orchestration import pipeline
 from orchestration.models import RunRecord, RunStatus
@@ -40,9 +40,11 @@ def client_in(client: Client, user) -> Client:  # type: ignore[no-untyped-def]
     return client
 
 
-def run_in_process(run_id: str, text: str, size: float, unit: str) -> RunResult:
+def run_in_process(run_id: str, text: str, size: float, unit: str, *,
+                   request: InputContract | None = None) -> RunResult:
     """A real run of the five reference agents, in this process (no worker, no clock)."""
-    request = parse_input({"userRequest": text, "targetBatchSize": size, "targetUnit": unit})
+    request = request or parse_input({"userRequest": text, "targetBatchSize": size,
+                                      "targetUnit": unit})
     ttl = timedelta(minutes=5)
     envelope = pipeline.first_envelope(run_id=run_id, request=request, now=NOW, ttl=ttl,
                                        snapshot={})
@@ -111,6 +113,42 @@ def test_form_lists_examples(client_in: Client) -> None:
     prefilled = client_in.get("/?request=hummus&size=12&unit=l").content.decode()
     assert ">\nhummus</textarea>" in prefilled and 'value="12"' in prefilled
     assert '<option value="l" selected>' in prefilled
+
+
+@pytest.mark.django_db
+def test_form_lists_the_ingredient_ids_for_the_maps(client_in: Client) -> None:
+    """The form lists every catalogue product's ingredient ids (with names), the keys of the
+    cost and density maps."""
+    page = client_in.get("/").content.decode()
+    assert "Ingredient ids, for the cost and density maps" in page
+    assert "<dt>Lemon vinaigrette</dt>" in page
+    assert "<code>ing-olive-oil</code> Olive oil" in page and "<code>ing-tahini</code>" in page
+
+
+@pytest.mark.django_db
+def test_form_takes_an_empty_batch_size_from_the_text(client_in: Client) -> None:
+    """Posted with the batch size empty, "hummus, 50 kg" starts a 50 kg run and its run page
+    says the size was taken from the text; a link with no size is prefilled from its text."""
+    response = client_in.post("/", {**VALID, "user_request": "hummus, 50 kg",
+                                     "target_batch_size": "", "target_unit": "lb"})
+    assert response.status_code == 303
+    record = RunRecord.objects.get()
+    assert (record.request["targetBatchSize"], record.request["targetUnit"]) == (50.0, "kg")
+    page = client_in.get(response["Location"]).content.decode()
+    assert "The batch size, 50 kg, was taken from the request text." in page
+
+    prefilled = client_in.get("/?request=hummus, 12 lb").content.decode()
+    assert 'value="12"' in prefilled and '<option value="lb" selected>' in prefilled
+
+
+@pytest.mark.django_db
+def test_form_without_any_batch_size_says_what_to_give(client_in: Client) -> None:
+    """No batch size and none in the text: 400, the error on the batch size field, nothing
+    recorded."""
+    response = client_in.post("/", {**VALID, "user_request": "hummus", "target_batch_size": ""})
+    assert response.status_code == 400
+    assert "or write it in the request" in field_errors(response, "target_batch_size")
+    assert not RunRecord.objects.exists()
 
 
 @pytest.mark.django_db
@@ -235,6 +273,29 @@ def test_finished_run_renders_its_result_from_neo4j(client_in: Client, graph) ->
     assert page.count("data-timeline-agent=") == 5
     assert "<script>" not in page  # finished: no more polling
     assert 'data-covers="ingredients"' in page and 'data-covers="scaled"' in page
+    for ingredient in run.recipe.ingredients:  # type: ignore[union-attr]
+        # in both tables: the recipe and the scaled quantities
+        assert page.count(f"<code data-ingredient-id>{ingredient.id}</code>") == 2
+
+
+@pytest.mark.django_db
+def test_run_page_shows_what_qa_found_in_the_request(client_in: Client, graph) -> None:  # type: ignore[no-untyped-def]
+    """A run asked as "hummus, 50 kg" for 2 lb with a cost for an id the recipe does not have
+    shows both warnings on its page; a 1,000,000,000 kg run is not valid and cannot proceed."""
+    request = parse_input({"userRequest": "hummus, 50 kg", "targetBatchSize": 2,
+                           "targetUnit": "lb", "context": {"costMap": {"ing-tahin": 9.0}}})
+    run = run_in_process("run-web-qa", request.user_request, 2.0, "lb", request=request)
+    store(run, persisted=True)
+    page = html_module.unescape(client_in.get("/runs/run-web-qa/").content.decode())
+    assert "says “50 kg” but the batch is 2 lb" in page
+    assert "ing-tahin (did you mean ing-tahini?)" in page
+    assert "<code>request.context.costMap</code>" in page
+
+    huge = run_in_process("run-web-huge", "lemon vinaigrette", 1e9, "kg")
+    store(huge, persisted=True)
+    page = html_module.unescape(client_in.get("/runs/run-web-huge/").content.decode())
+    assert "Not valid" in page and "Cannot proceed" in page
+    assert "1,000,000,000 kg is above the largest plausible batch (100,000 kg)" in page
 
 
 @pytest.mark.django_db

@@ -17,6 +17,7 @@ from contracts import UIConfig
 from contracts.units import GRAMS_PER, MILLILITRES_PER
 from orchestration.agents import AgentContext
 from orchestration.agents.catalogue import PRODUCTS, Product
+from orchestration.agents.limits import DEFAULT_BATCH_RANGES
 
 MakeContext = Callable[..., AgentContext]
 RunStages = Callable[[AgentContext], tuple[AgentContext, UIConfig]]
@@ -39,13 +40,21 @@ def test_every_product_passes_qa(make_context: MakeContext, run_stages: RunStage
     assert ctx.validation.warnings == []
 
 
+def _plausible_batch(unit: str) -> st.SearchStrategy[tuple[float, str]]:
+    low, high = DEFAULT_BATCH_RANGES[unit]
+    high = min(high, 1_000_000_000)  # the contract's largest targetBatchSize
+    return st.floats(min_value=low, max_value=high).map(lambda size: (size, unit))
+
+
 @settings(max_examples=60, deadline=None)
 @given(product=st.sampled_from(PRODUCTS),
-       size=st.floats(min_value=0.001, max_value=1_000_000),
-       unit=st.sampled_from(sorted({*GRAMS_PER, *MILLILITRES_PER})))
-def test_any_batch_in_any_unit_passes_qa(make_context: MakeContext, run_stages: RunStages,
-                                         product: Product, size: float, unit: str) -> None:
-    """Any product at any batch size in any unit scales to a total QA accepts."""
+       batch=st.sampled_from(sorted({*GRAMS_PER, *MILLILITRES_PER})).flatmap(_plausible_batch))
+def test_any_plausible_batch_in_any_unit_passes_qa(make_context: MakeContext,
+                                                   run_stages: RunStages, product: Product,
+                                                   batch: tuple[float, str]) -> None:
+    """Any product at any batch size within its unit's plausible range scales to a total QA
+    accepts."""
+    size, unit = batch
     ctx, _ = run_stages(make_context(_request(product), size, unit))
 
     assert ctx.validation.valid, ctx.validation.errors

@@ -29,6 +29,16 @@ def test_components_fill_a_twelve_column_grid(make_context: MakeContext,
     assert (timeline.data, timeline.config) == ([], {"source": "agentHistory"})
 
 
+def test_ingredient_tables_list_the_ids(make_context: MakeContext, run_stages: RunStages) -> None:
+    """Both ingredient tables show the ingredient id after the name, the column people need for
+    the cost and density maps."""
+    _, ui = run_stages(make_context("hummus", 2.0, "kg"))
+    ingredients, quantities = ui.components[:2]
+
+    assert ingredients.config["columns"][:2] == ["name", "id"]
+    assert quantities.config["columns"][:2] == ["name", "ingredientId"]
+
+
 def test_theme_follows_domain_and_payload_stays_small(make_context: MakeContext,
                                                      run_stages: RunStages) -> None:
     """Food and personal care get different accents; a 20-ingredient page is under 20 kB."""

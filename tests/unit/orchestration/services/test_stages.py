@@ -53,3 +53,42 @@ def test_progress_with_no_interval_is_always_due() -> None:
     progress = Progress(interval_s=0.0, clock=lambda: 5.0)
     progress.written()
     assert progress.due()
+
+
+def test_batch_limits_reach_the_agents_from_settings(settings) -> None:  # type: ignore[no-untyped-def]
+    """config.limits() lays CAP01_BATCH_LIMITS over the default ranges, with the critical
+    factor, and run_stage hands them to the agent in its context."""
+    from datetime import UTC, datetime, timedelta
+
+    from contracts import parse_input
+    from orchestration import pipeline
+    from orchestration.agents import AgentContext
+    from orchestration.agents.limits import DEFAULT_BATCH_RANGES
+    from orchestration.services import config
+
+    settings.CAP01_BATCH_LIMITS = {"kg": [1, 10]}
+    settings.CAP01_BATCH_CRITICAL_FACTOR = 2.0
+    config.limits.cache_clear()
+    try:
+        limits = config.limits()
+    finally:
+        config.limits.cache_clear()
+    assert limits.ranges["kg"] == (1.0, 10.0) and limits.critical_factor == 2.0
+    assert limits.ranges["g"] == DEFAULT_BATCH_RANGES["g"]
+
+    seen: list[AgentContext] = []
+
+    class Spy:
+        name = "RecipeEngineer"
+
+        def run(self, ctx: AgentContext) -> object:
+            seen.append(ctx)
+            raise RuntimeError("seen")
+
+    now = datetime(2026, 11, 26, tzinfo=UTC)
+    request = parse_input({"userRequest": "hummus", "targetBatchSize": 5, "targetUnit": "kg"})
+    envelope = pipeline.first_envelope(run_id="run-limits", request=request, now=now,
+                                       ttl=timedelta(minutes=5), snapshot={})
+    pipeline.run_stage(envelope, Spy(), now=now, ttl=timedelta(minutes=5),  # type: ignore[arg-type]
+                       timer=lambda: 0.0, measure_memory=False, limits=limits)
+    assert seen[0].limits is limits

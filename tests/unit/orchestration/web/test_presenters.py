@@ -128,3 +128,39 @@ def test_run_page_context_while_the_run_is_going() -> None:
     """Before a result exists the context has no run, no blocks and is not finished."""
     context = presenters.run_page(_record(), None, SimpleNamespace())
     assert not context["finished"] and context["run"] is None and context["blocks"] == []
+
+
+def test_ingredient_tables_show_the_ids_even_when_the_ui_config_leaves_them_out() -> None:
+    """The recipe and the scaled-quantities tables have an "Ingredient id" column after the name
+    (rendered as code) with each ingredient's id, whether the run's uiConfig lists that column
+    or not (runs written before it did); a table of something else gets none."""
+    run = make_run(7, now=NOW)
+    assert run.ui_config is not None and run.recipe is not None
+    old_style = run.ui_config.model_copy(update={"components": [
+        c.model_copy(update={"config": {**c.config, "columns": [
+            col for col in c.config.get("columns", []) if col not in ("id", "ingredientId")]}})
+        for c in run.ui_config.components]})
+    ids = [i.id for i in run.recipe.ingredients]
+    for shown in (run, run.model_copy(update={"ui_config": old_style}),
+                  run.model_copy(update={"ui_config": None})):
+        tables = {b["covers"]: b for row in presenters.result_blocks(shown) for b in row
+                  if b["kind"] == "table"}
+        for covers in ("ingredients", "scaled"):
+            labels = [h["label"] for h in tables[covers]["headers"]]
+            at = labels.index("Ingredient id")
+            assert labels[at - 1] == "Name"
+            assert [r[at]["text"] for r in tables[covers]["rows"]] == ids
+            assert all(r[at]["code"] for r in tables[covers]["rows"])
+    other = presenters.table_block("Other", [{"id": "x", "name": "y"}], None, None, "")
+    assert [h["label"] for h in other["headers"]] == ["Id", "Name"]
+
+
+def test_ingredients_without_a_cost_are_named_with_their_ids() -> None:
+    """The costs block lists each ingredient without a cost as "Name (id)"."""
+    run = make_run(8, now=NOW)
+    assert run.calculation is not None and run.recipe is not None
+    first = run.recipe.ingredients[0]
+    costs = run.calculation.costs.to_wire()
+    block = presenters.costs_block("Costs", {"costs": {**costs, "missing": [first.id, "ing-gone"]}},
+                                   run)
+    assert block["missing"] == [f"{first.name} ({first.id})", "ing-gone"]
