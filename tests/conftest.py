@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,7 +14,11 @@ from pathlib import Path
 import pytest
 from neo4j import Driver
 
+from contracts import EnvelopeKeys
+
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+# Hand-off envelopes built and opened inside a test process: a key of its own, made up per run.
+ENVELOPE_KEYS = EnvelopeKeys((("test", secrets.token_bytes(32)),))
 
 
 @pytest.fixture(scope="session")

@@ -20,6 +20,7 @@ from orchestration import pipeline
 from orchestration.models import RunRecord, RunStatus
 from orchestration.services import admission, agents
 from orchestration.web.forms import parse_number_map
+from tests.conftest import ENVELOPE_KEYS
 from tools.synthetic import make_run
 
 pytestmark = [pytest.mark.integration]
@@ -45,10 +46,11 @@ def run_in_process(run_id: str, text: str, size: float, unit: str) -> RunResult:
     request = parse_input({"userRequest": text, "targetBatchSize": size, "targetUnit": unit})
     ttl = timedelta(minutes=5)
     envelope = pipeline.first_envelope(run_id=run_id, request=request, now=NOW, ttl=ttl,
-                                       snapshot={})
+                                       keys=ENVELOPE_KEYS, snapshot={})
     while True:
         outcome = pipeline.run_stage(envelope, agents()[envelope.metadata.agent], now=NOW,
-                                     ttl=ttl, timer=time.perf_counter, measure_memory=False)
+                                     ttl=ttl, keys=ENVELOPE_KEYS, timer=time.perf_counter,
+                                     measure_memory=False)
         if outcome.next_envelope is None:
             return pipeline.finish_run(outcome.state, now=NOW + timedelta(milliseconds=50))
         envelope = outcome.next_envelope
