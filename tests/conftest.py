@@ -66,6 +66,19 @@ def blob_store(tmp_path: Path):  # type: ignore[no-untyped-def]
     return LocalBlobStore(tmp_path / "blobs")
 
 
+@pytest.fixture
+def app_blob_dir(tmp_path: Path, settings):  # type: ignore[no-untyped-def]
+    """The app's blob store (settings.CAP01_BLOB_STORE_URL, graphstore.connection) moved to a
+    folder of this test's own, so a test may delete or damage its blobs."""
+    from graphstore.connection import get_blob_store
+
+    folder = tmp_path / "app-blobs"
+    settings.CAP01_BLOB_STORE_URL = f"file://{folder}"
+    get_blob_store.cache_clear()
+    yield folder
+    get_blob_store.cache_clear()
+
+
 def count_graph(driver: Driver) -> tuple[int, int]:
     """(nodes, relationships) in the whole graph."""
     from django.conf import settings

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -16,7 +19,10 @@ from graphstore.mapper import map_run_to_graph
 from graphstore.schema import CONSTRAINTS, LABELS, SCHEMA_STATEMENTS
 from orchestration.models import RunRecord, RunSource
 from tests.conftest import count_graph
+from tests.unit.graphstore.test_mapper import with_commands_size
 from tools.synthetic import make_run
+
+ROOT = Path(__file__).resolve().parents[2]
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 
@@ -90,6 +96,29 @@ def test_show_run_of_unknown_id_fails_clearly(graph):
     """show_run of an unknown runId is a CommandError naming it."""
     with pytest.raises(CommandError, match="run-nope"):
         _call("show_run", "run-nope")
+
+
+def test_show_run_of_a_run_whose_blob_is_missing_fails_clearly(graph, tmp_path, now,
+                                                              app_blob_dir):
+    """show_run of a run whose cypherCommands blob was deleted from the store: one sentence on
+    stderr naming the run and the missing blob, no traceback, exit status 1 (a real
+    `manage.py` process)."""
+    run = with_commands_size(make_run(53, now=now, run_id="run-blob-gone"), 40_000)
+    source = tmp_path / "run.json"
+    source.write_text(run.model_dump_json(by_alias=True, exclude_none=True), encoding="utf-8")
+    _call("ingest_run", str(source))
+    blobs = [p for p in app_blob_dir.rglob("*") if p.is_file()]
+    assert len(blobs) == 1
+    blobs[0].unlink()
+    shown = subprocess.run(
+        [sys.executable, "manage.py", "show_run", "run-blob-gone"], cwd=ROOT,
+        env={**os.environ, "CAP01_BLOB_STORE_URL": f"file://{app_blob_dir}"},
+        capture_output=True, text=True, timeout=120)
+    assert shown.returncode == 1, shown.stdout
+    assert "Traceback" not in shown.stderr and shown.stdout == ""
+    assert "Run run-blob-gone is committed in Neo4j, but its cypherCommands blob is missing " \
+           "from the blob store" in shown.stderr
+    assert blobs[0].name in shown.stderr
 
 
 def test_schema_installer_is_idempotent_and_complete(graph):

@@ -21,6 +21,7 @@ from orchestration.models import RunRecord, RunStatus
 from orchestration.services import admission, agents
 from orchestration.web.forms import parse_number_map
 from tests.conftest import ENVELOPE_KEYS
+from tests.unit.graphstore.test_mapper import with_commands_size
 from tools.synthetic import make_run
 
 pytestmark = [pytest.mark.integration]
@@ -237,6 +238,28 @@ def test_finished_run_renders_its_result_from_neo4j(client_in: Client, graph) ->
     assert page.count("data-timeline-agent=") == 5
     assert "<script>" not in page  # finished: no more polling
     assert 'data-covers="ingredients"' in page and 'data-covers="scaled"' in page
+
+
+@pytest.mark.django_db
+def test_run_whose_blob_is_missing_says_so_and_shows_the_ledger_copy(  # type: ignore[no-untyped-def]
+        client_in: Client, graph, app_blob_dir) -> None:
+    """A persisted run whose cypherCommands blob was deleted from the store: the run page still
+    answers (200), says in plain words that the file holding its Cypher commands is missing,
+    and shows the ledger's copy."""
+    run = with_commands_size(make_run(8, now=NOW, ingredients=5, run_id="run-web-noblob"),
+                             40_000)
+    store(run, persisted=True)
+    blobs = [p for p in app_blob_dir.rglob("*") if p.is_file()]
+    assert len(blobs) == 1
+    blobs[0].unlink()
+    response = client_in.get("/runs/run-web-noblob/")
+    assert response.status_code == 200
+    page = html_module.unescape(response.content.decode())
+    assert 'data-result-source="ledger"' in page
+    assert ("This run is stored in Neo4j, but the file holding its Cypher commands (kept in the "
+            "blob store because they are large) is missing") in page
+    for ingredient in run.recipe.ingredients:  # type: ignore[union-attr]
+        assert ingredient.name in page
 
 
 @pytest.mark.django_db

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import uuid
 
@@ -14,8 +15,11 @@ from neo4j.exceptions import ClientError, TransientError
 from contracts import RunResult, checksum
 from graphstore.errors import (
     BlobCorrupted,
+    BlobNotFound,
     Neo4jWriteFailed,
     ReplayError,
+    RunBlobCorrupted,
+    RunBlobMissing,
     RunConflict,
     RunNotFound,
     WriteSetTooLarge,
@@ -128,9 +132,25 @@ def test_corrupted_blob_is_reported_not_served(graph, blob_store, now):
     path = summary.blob_uri.removeprefix("file://")
     with open(path, "r+b") as handle:
         handle.write(b"X")
-    with pytest.raises(ReplayError) as info:
+    with pytest.raises(RunBlobCorrupted) as info:
         replay(graph, blob_store, run.run_id)
-    assert isinstance(info.value.__cause__, BlobCorrupted)
+    assert isinstance(info.value, ReplayError) and isinstance(info.value.__cause__, BlobCorrupted)
+    assert info.value.run_id == run.run_id and info.value.code == "blob_corrupted"
+
+
+def test_missing_blob_is_a_damaged_run_naming_the_run_and_the_blob(graph, blob_store, now):
+    """A run whose blob was deleted from the store reads back as RunBlobMissing (a ReplayError
+    of the tree, not a bare store error) naming the run, the URI and the way out."""
+    run = with_commands_size(make_run(25, now=now), 40_000)
+    summary = writer(graph, blob_store).write(run)
+    os.remove(summary.blob_uri.removeprefix("file://"))
+    with pytest.raises(RunBlobMissing) as info:
+        replay(graph, blob_store, run.run_id)
+    error = info.value
+    assert isinstance(error, ReplayError) and isinstance(error.__cause__, BlobNotFound)
+    assert (error.run_id, error.uri, error.code) == (run.run_id, summary.blob_uri, "blob_missing")
+    assert "is missing from the blob store" in str(error) and "CAP01_BLOB_STORE_URL" in str(error)
+    assert verify_run(run.run_id, driver=graph, database=DB).complete  # the graph is intact
 
 
 def test_oversized_write_set_writes_nothing(graph, blob_store, now):
