@@ -43,9 +43,31 @@ REL_MERGE: dict[str, str] = {
 }
 
 
-def _unit_subquery(block: str) -> str:
-    # A subquery without RETURN keeps the outer row whatever its UNWIND yields (even nothing).
+# Ingredient is a shared catalogue node, merged by ingredientId: its name is the one its first
+# writer gave and is never overwritten (every run sees the same node). A run that uses the id
+# under another name keeps that name on its own HAS_INGREDIENT (the name replay reads), and the
+# Ingredient block returns each such clash (key, the node's name, the run's) to the writer,
+# which reports it. An aggregate without grouping keys gives one row even for no ingredients.
+NAME_CLASH_LABEL = "Ingredient"
+NAME_CLASH_PROPERTY = "name"
+NAME_CLASH_BLOCK = (
+    NODE_MERGE[NAME_CLASH_LABEL] + "\n"
+    f"WITH n, row WHERE n.{NAME_CLASH_PROPERTY} <> row.create.{NAME_CLASH_PROPERTY}\n"
+    f"RETURN collect({{key: row.key, stored: n.{NAME_CLASH_PROPERTY}, "
+    f"used: row.create.{NAME_CLASH_PROPERTY}}}) AS nameClashes"
+)
+
+
+def _subquery(block: str) -> str:
+    # A subquery without RETURN keeps the outer row whatever its UNWIND yields (even nothing);
+    # one that returns an aggregate without grouping keys returns exactly one row.
     return "CALL () {\n  " + block.replace("\n", "\n  ") + "\n}"
+
+
+def _node_block(label: str) -> str:
+    if label == NAME_CLASH_LABEL:  # returns nameClashes (one row), see NAME_CLASH_BLOCK
+        return _subquery(NAME_CLASH_BLOCK)
+    return _subquery(NODE_MERGE[label])
 
 
 # The whole run in one statement, and one round trip: first what is already committed under the
@@ -53,36 +75,38 @@ def _unit_subquery(block: str) -> str:
 # when nothing is committed or the same content is and the run is not condensed, the write: the
 # node blocks in schema order (shared nodes first, each batch sorted by key, so concurrent writers
 # lock in the same order), the relationship blocks, then the commit marker (what this transaction
-# wrote), so that a marker only ever describes a complete run. Another run's content under this
-# runId, or a condensed run, changes nothing (the writer raises RunConflict on the first). The
-# text is fixed, so its plan is cached.
+# wrote), so that a marker only ever describes a complete run; the write returns the Ingredient
+# name clashes (null when nothing was written: OPTIONAL CALL keeps the row). Another run's content
+# under this runId, or a condensed run, changes nothing (the writer raises RunConflict on the
+# first). The text is fixed, so its plan is cached.
 _WRITE_BLOCKS = "\n".join(
-    [_unit_subquery(NODE_MERGE[label.name]) for label in LABELS]
-    + [_unit_subquery(REL_MERGE[rel.name]) for rel in REL_TYPES]
+    [_node_block(label.name) for label in LABELS]
+    + [_subquery(REL_MERGE[rel.name]) for rel in REL_TYPES]
     + [
         # A replay links to the run it re-executed (outside the write set: that run is not
         # merged here, only matched; no link is made if it is unknown).
-        _unit_subquery(
+        _subquery(
             "WITH $replayOf AS original WHERE original IS NOT NULL\n"
             "MATCH (o:OrchestrationRun {runId: original})\n"
             "MATCH (r:OrchestrationRun {runId: $runId})\n"
             "MERGE (r)-[:REPLAY_OF]->(o)"),
-        "WITH 1 AS done",
+        "WITH nameClashes",
         "MATCH (r:OrchestrationRun {runId: $runId})",
         "SET r.commitChecksum = $checksum, r.commitSchemaVersion = $schemaVersion,",
         "    r.commitNodeCount = $nodeCount, r.commitRelationshipCount = $relationshipCount,",
         "    r.committedAt = coalesce(r.committedAt, $now)",
+        "RETURN nameClashes",
     ]
 )
 WRITE_RUN = "\n".join([
     "OPTIONAL MATCH (existing:OrchestrationRun {runId: $runId})",
     "WITH existing.commitChecksum AS stored, coalesce(existing.condensed, false) AS condensed",
-    "CALL (stored, condensed) {",
+    "OPTIONAL CALL (stored, condensed) {",
     "  WITH stored, condensed",
     "  WHERE (stored IS NULL OR stored = $checksum) AND NOT condensed",
     "  " + _WRITE_BLOCKS.replace("\n", "\n  "),
     "}",
-    "RETURN stored AS checksum, condensed",
+    "RETURN stored AS checksum, condensed, nameClashes",
 ])
 WRITE_RUN_PARAMS = tuple(node_param(label.name) for label in LABELS) + tuple(
     rel_param(rel.name) for rel in REL_TYPES)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -13,6 +14,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.core.management import CommandError, call_command
+from prometheus_client import REGISTRY
 
 from contracts import checksum
 from graphstore.mapper import map_run_to_graph
@@ -119,6 +121,41 @@ def test_show_run_of_a_run_whose_blob_is_missing_fails_clearly(graph, tmp_path, 
     assert "Run run-blob-gone is committed in Neo4j, but its cypherCommands blob is missing " \
            "from the blob store" in shown.stderr
     assert blobs[0].name in shown.stderr
+
+
+def test_ingesting_a_run_that_renames_an_ingredient_reports_the_clash(graph, tmp_path, now,
+                                                                       caplog):
+    """ingest_run of a run reusing an Ingredient id under another name: the printed summary
+    and the ledger's write summary list the clash, a WARNING log line names it, and
+    neo4j_ingredient_name_clashes_total counts it once (not again when the run is rewritten)."""
+    first = make_run(54, now=now, run_id="run-clash-a", ingredients=5)
+    wire = first.to_wire()
+    wire["metadata"]["id"] = "run-clash-b"
+    ingredient = wire["recipe"]["ingredients"][1]
+    ingredient["name"] = "Renamed " + ingredient["name"]
+    source = tmp_path / "runs.jsonl"
+    source.write_text(_jsonl([first]) + json.dumps(wire) + "\n", encoding="utf-8")
+
+    def counted() -> float:
+        return REGISTRY.get_sample_value("neo4j_ingredient_name_clashes_total") or 0.0
+
+    before = counted()
+    with caplog.at_level(logging.WARNING, logger="orchestration.services.persistence"):
+        printed = _call("ingest_run", str(source))
+    clash = {"ingredientId": ingredient["id"], "canonicalName": first.recipe.ingredients[1].name,
+             "runName": ingredient["name"]}
+    assert json.dumps(clash) in printed
+    assert RunRecord.objects.get(run_id="run-clash-b").write_summary[
+        "ingredientNameClashes"] == [clash]
+    assert RunRecord.objects.get(run_id="run-clash-a").write_summary[
+        "ingredientNameClashes"] == []
+    warnings = [r for r in caplog.records if getattr(r, "event", "") == "ingredient_name_clash"]
+    assert len(warnings) == 1 and warnings[0].levelno == logging.WARNING
+    assert warnings[0].runId == "run-clash-b" and warnings[0].clashes == [clash]
+    assert ingredient["id"] in warnings[0].getMessage()
+    assert counted() - before == 1
+    _call("ingest_run", str(source))  # already persisted: confirmed in Neo4j, not counted again
+    assert counted() - before == 1
 
 
 def test_schema_installer_is_idempotent_and_complete(graph):

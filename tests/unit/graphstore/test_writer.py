@@ -6,7 +6,7 @@ from graphstore.blobstore import BlobRef
 from graphstore.cypher import write as cypher
 from graphstore.mapper import map_run_to_graph
 from graphstore.schema import LABELS, REL_TYPES
-from graphstore.writer import WriteSummary, statement_params
+from graphstore.writer import IngredientNameClash, WriteSummary, statement_params
 from tests.unit.graphstore.test_mapper import with_commands_size
 from tools.synthetic import make_run
 
@@ -20,9 +20,20 @@ def test_summary_carries_the_timing_split():
     out = summary.as_dict()
     assert list(out) == ["runId", "checksum", "created", "nodesCreated", "relationshipsCreated",
                          "nodeCount", "relationshipCount", "attempts", "latencyMs", "blobUri",
-                         "mappingMs", "blobMs", "databaseMs"]
+                         "mappingMs", "blobMs", "databaseMs", "ingredientNameClashes"]
     assert (out["latencyMs"], out["mappingMs"], out["blobMs"], out["databaseMs"]) == (
         10.123, 1.235, 0.0, 8.5)
+    assert out["ingredientNameClashes"] == []
+
+
+def test_summary_lists_ingredient_name_clashes():
+    """Each clash is the Ingredient id, the node's (kept) name and the name the run used."""
+    clash = IngredientNameClash("ing-oil", "Olive oil", "Sunflower oil")
+    summary = WriteSummary(run_id="r", checksum="c", created=True, nodes_created=3,
+                           relationships_created=2, node_count=3, relationship_count=2,
+                           attempts=1, latency_ms=1.0, ingredient_name_clashes=(clash,))
+    assert summary.as_dict()["ingredientNameClashes"] == [
+        {"ingredientId": "ing-oil", "canonicalName": "Olive oil", "runName": "Sunflower oil"}]
 
 
 def test_statement_params_hold_every_row_once(now):
@@ -57,4 +68,15 @@ def test_the_check_and_the_write_are_one_statement():
     assert text.startswith("OPTIONAL MATCH (existing:OrchestrationRun {runId: $runId})")
     assert "WHERE (stored IS NULL OR stored = $checksum) AND NOT condensed" in text
     assert text.index("WHERE (stored IS NULL") < text.index("MERGE (")
-    assert text.rstrip().endswith("RETURN stored AS checksum, condensed")
+    assert text.rstrip().endswith("RETURN stored AS checksum, condensed, nameClashes")
+    assert "OPTIONAL CALL (stored, condensed) {" in text  # the row stays when nothing is written
+
+
+def test_the_ingredient_block_returns_name_clashes_without_overwriting():
+    """The Ingredient MERGE sets the name on create only and returns the rows whose name
+    differs from the node's; the write returns them with the commit marker."""
+    block = cypher.NAME_CLASH_BLOCK
+    assert block.startswith(cypher.NODE_MERGE["Ingredient"])
+    assert "WITH n, row WHERE n.name <> row.create.name" in block
+    assert "AS nameClashes" in block and "ON MATCH SET n += row.match," in block
+    assert cypher.WRITE_RUN.count("RETURN nameClashes") == 1
