@@ -72,7 +72,8 @@ loadtest-smoke:
 	@redis-cli -p 16379 flushall >/dev/null  # the test Redis: no slot or queue left by the tests
 	@$(TEST_ENV) $(MANAGE) migrate --noinput -v 0
 	@$(TEST_ENV) CAP01_WORKER_METRICS_PORT=0 ops/app.sh worker-up
-	@$(TEST_ENV) $(MANAGE) loadtest --runs 100; status=$$?; \
+	@$(TEST_ENV) ROOT=$(CURDIR) bash -c '. ops/local_env.sh && local_env && \
+	  exec $(MANAGE) loadtest --runs 100'; status=$$?; \
 	  $(TEST_ENV) ops/app.sh worker-down; exit $$status
 
 # Sustained runs per second with 1, 2 and 4 worker processes and two instances side by side

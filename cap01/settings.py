@@ -7,6 +7,8 @@ secrets are refused. Core code never reads os.environ: it gets explicit values f
 
 from __future__ import annotations
 
+import hashlib as _hashlib
+import hmac as _hmac
 import os
 from pathlib import Path
 from typing import overload
@@ -15,6 +17,7 @@ from urllib.parse import quote
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from contracts import EnvelopeKeyError, EnvelopeKeys
 from contracts.stages import DEFAULT_BUDGETS, STAGE_TABLE
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -260,6 +263,30 @@ CAP01_WORKER_METRICS_PORT = env_int("CAP01_WORKER_METRICS_PORT", 9808)
 CAP01_AGENTS = {stage.agent: env(stage.env_var, stage.default_agent) for stage in STAGE_TABLE}
 # How long a hand-off envelope stays valid between two stages.
 CAP01_HANDOFF_TTL_S = env_int("CAP01_HANDOFF_TTL_S", 300)
+
+
+def _envelope_keys() -> EnvelopeKeys:
+    """The HMAC keys of hand-off envelopes, from CAP01_ENVELOPE_KEYS ("id:secret,id:secret",
+    the first signs, all verify: put a new key first and drop the old one after
+    CAP01_HANDOFF_TTL_S). Every web and worker process needs the same list. In DEBUG without
+    it, a development key derived from SECRET_KEY; outside DEBUG it is required."""
+    value = env("CAP01_ENVELOPE_KEYS")
+    if value:
+        try:
+            return EnvelopeKeys.parse(value)
+        except EnvelopeKeyError as exc:
+            raise ImproperlyConfigured(f"CAP01_ENVELOPE_KEYS: {exc}") from exc
+    if DEBUG:
+        derived = _hmac.new(SECRET_KEY.encode("utf-8"), b"cap01 hand-off envelope key",
+                            _hashlib.sha256).hexdigest()
+        return EnvelopeKeys((("dev", derived.encode("ascii")),))
+    raise ImproperlyConfigured(
+        "CAP01_ENVELOPE_KEYS must be set when DJANGO_DEBUG is off: id:secret pairs separated by "
+        "commas, the signing key first, each secret at least 32 random bytes (the same list in "
+        "every web and worker process).")
+
+
+CAP01_ENVELOPE_KEYS = _envelope_keys()
 # How the stages reach the workers: "inline" (default) runs a run's five stages one after the
 # other in one worker process, then writes it (a hand-off is a ledger write, not a broker round
 # trip); "chain" sends one task per stage (stages may run on different workers or be routed to

@@ -6,8 +6,12 @@ PURE: imports neither django, neo4j, celery nor the clock (`now` is always passe
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
-from datetime import datetime
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import AwareDatetime, Field, JsonValue, ValidationError, model_validator
@@ -23,7 +27,7 @@ from .base import (
     Positive,
     ShortText,
     at,
-    checksum,
+    canonical_json,
     nul_errors,
 )
 from .stages import ARTIFACT_OF, STAGES, WIRE_NAME
@@ -277,12 +281,85 @@ def parse_input(data: str | bytes | dict[str, Any]) -> InputContract:
 
 # --- agent hand-off envelope (design section 6) ---------------------------------------------------
 
+# A key id travels in the envelope's metadata: short, printable, no separator characters.
+_KEY_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+MIN_ENVELOPE_SECRET_BYTES = 32
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+class EnvelopeKeyError(ValueError):
+    """A set of envelope keys that cannot be used: empty, malformed, a duplicate key id or a
+    secret shorter than MIN_ENVELOPE_SECRET_BYTES."""
+
+
+@dataclass(frozen=True, repr=False)
+class EnvelopeKeys:
+    """The keys that sign and verify hand-off envelopes (HMAC-SHA256): the FIRST signs, EVERY
+    one verifies. To rotate without losing runs in flight, put the new key first and keep the
+    old one listed until the envelopes it signed have expired (CAP01_HANDOFF_TTL_S), then drop
+    it. Built from explicit values (`parse` reads the "id:secret,id:secret" text of
+    CAP01_ENVELOPE_KEYS); the secrets never appear in a repr or an error message."""
+
+    keys: tuple[tuple[str, bytes], ...]
+    _by_id: dict[str, bytes] = field(init=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if not self.keys:
+            raise EnvelopeKeyError("At least one envelope key is needed (id:secret).")
+        by_id: dict[str, bytes] = {}
+        for key_id, secret in self.keys:
+            if not _KEY_ID.fullmatch(key_id):
+                raise EnvelopeKeyError(
+                    f"The envelope key id {key_id!r} is not 1-64 letters, digits, '.', '_' or "
+                    "'-' (starting with a letter or digit).")
+            if key_id in by_id:
+                raise EnvelopeKeyError(f"The envelope key id {key_id!r} is listed twice; each "
+                                       "key needs its own id.")
+            if len(secret) < MIN_ENVELOPE_SECRET_BYTES:
+                raise EnvelopeKeyError(
+                    f"The secret of envelope key {key_id!r} is {len(secret)} bytes; at least "
+                    f"{MIN_ENVELOPE_SECRET_BYTES} are needed (a random value, for example "
+                    "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`).")
+            by_id[key_id] = secret
+        object.__setattr__(self, "_by_id", by_id)
+
+    @classmethod
+    def parse(cls, text: str) -> EnvelopeKeys:
+        """Keys from "id:secret[,id:secret...]" (the signing key first; white space around an
+        entry is ignored; a secret is its UTF-8 bytes and holds no comma)."""
+        keys: list[tuple[str, bytes]] = []
+        for number, entry in enumerate(text.split(","), start=1):
+            key_id, sep, secret = entry.strip().partition(":")
+            if not sep or not key_id or not secret:
+                raise EnvelopeKeyError(
+                    f"Envelope key {number} is not of the form id:secret (keys are separated "
+                    "by commas, the signing key first).")
+            keys.append((key_id, secret.encode("utf-8")))
+        return cls(tuple(keys))
+
+    @property
+    def signing_key_id(self) -> str:
+        return self.keys[0][0]
+
+    @property
+    def key_ids(self) -> tuple[str, ...]:
+        return tuple(key_id for key_id, _ in self.keys)
+
+    def secret(self, key_id: str) -> bytes | None:
+        return self._by_id.get(key_id)
+
+    def __repr__(self) -> str:
+        return f"EnvelopeKeys(key_ids={self.key_ids!r})"
+
 
 class HandoffMetadata(ContractModel):
     agent: AgentName
     run_id: Identifier
     sequence: Annotated[int, Field(strict=True, ge=1, le=1000)]
-    checksum: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+    # The key that signed the envelope and its HMAC-SHA256 (hex) over the whole envelope: the
+    # payload's canonical JSON, agent, runId, sequence, keyId, resources and expiresAt.
+    key_id: Annotated[str, Field(pattern=f"^{_KEY_ID.pattern}$")]
+    signature: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
 
 
 class Resources(ContractModel):
@@ -291,7 +368,8 @@ class Resources(ContractModel):
 
 
 class HandoffEnvelope(ContractModel):
-    """What passes between stages: the payload sealed by its checksum, with a deadline."""
+    """What passes between stages: the payload, signed with a keyed HMAC-SHA256 (metadata keyId
+    and signature), with a deadline."""
 
     payload: JsonObject
     metadata: HandoffMetadata
@@ -300,27 +378,49 @@ class HandoffEnvelope(ContractModel):
 
 
 class EnvelopeError(ValueError):
-    """A hand-off envelope that must not be used: tampered with or expired."""
+    """A hand-off envelope that must not be used: altered, signed with a key this process does
+    not hold, or expired."""
+
+
+def _signature(secret: bytes, payload_json: str, *, agent: str, run_id: str, sequence: int,
+               key_id: str, expires_at: datetime, resources: Resources) -> str:
+    """HMAC-SHA256 of the envelope: a short header (the metadata, resources and deadline as a
+    JSON array, which delimits itself) followed by the payload's canonical JSON, the one
+    serialization the checksum needed before."""
+    microseconds = (expires_at - _EPOCH) // timedelta(microseconds=1)
+    header = canonical_json([agent, run_id, sequence, key_id, microseconds,
+                             float(resources.memory_mb), float(resources.cpu_ms)])
+    mac = hmac.new(secret, header.encode("utf-8"), hashlib.sha256)
+    mac.update(payload_json.encode("utf-8"))
+    return mac.hexdigest()
 
 
 def seal(payload: dict[str, JsonValue], *, agent: str, run_id: str, sequence: int,
-         expires_at: datetime, resources: Resources | None = None) -> HandoffEnvelope:
-    """The envelope of `payload`. The payload is not validated again value by value (a hop's
-    largest cost, ~3 ms for a last stage's state): its checksum is its canonical JSON, which
-    refuses anything that is not JSON (NaN included), so a payload that seals is JSON."""
-    metadata = HandoffMetadata(agent=agent, run_id=run_id, sequence=sequence,  # type: ignore[arg-type]
-                               checksum=checksum(payload))
+         expires_at: datetime, keys: EnvelopeKeys,
+         resources: Resources | None = None) -> HandoffEnvelope:
+    """The envelope of `payload`, signed with the first of `keys`. The payload is not validated
+    again value by value (a hop's largest cost, ~3 ms for a last stage's state): its canonical
+    JSON, which the signature covers, refuses anything that is not JSON (NaN included), so a
+    payload that seals is JSON."""
     if expires_at.tzinfo is None:
         raise ValueError("expires_at must be timezone-aware")
+    resources = resources or Resources()
+    key_id = keys.signing_key_id
+    secret = keys.secret(key_id)
+    assert secret is not None
+    signature = _signature(secret, canonical_json(payload), agent=agent, run_id=run_id,
+                           sequence=sequence, key_id=key_id, expires_at=expires_at,
+                           resources=resources)
+    metadata = HandoffMetadata(agent=agent, run_id=run_id, sequence=sequence,  # type: ignore[arg-type]
+                               key_id=key_id, signature=signature)
     return HandoffEnvelope.model_construct(payload=payload, metadata=metadata,
-                                           resources=resources or Resources(),
-                                           expires_at=expires_at)
+                                           resources=resources, expires_at=expires_at)
 
 
 def envelope_from_wire(wire: object) -> HandoffEnvelope:
     """An envelope received as JSON (a Celery message). Its metadata, resources and deadline are
     validated; its payload, decoded from JSON, is only checked to be an object: open_envelope
-    then checks it against its checksum (canonical JSON) before a stage runs on it, which
+    then checks the signature over it (canonical JSON) before a stage runs on it, which
     refuses any altered or non-JSON payload. Raises pydantic's ValidationError (or ValueError)
     on an unreadable envelope."""
     if not isinstance(wire, dict):
@@ -338,28 +438,39 @@ def envelope_to_wire(envelope: HandoffEnvelope) -> dict[str, Any]:
             "payload": envelope.payload}
 
 
-def open_envelope(envelope: HandoffEnvelope, *, now: datetime) -> dict[str, JsonValue]:
-    """The payload, after checking its checksum and deadline; EnvelopeError otherwise."""
+def open_envelope(envelope: HandoffEnvelope, *, now: datetime,
+                  keys: EnvelopeKeys) -> dict[str, JsonValue]:
+    """The payload, after checking its signature (with the key its metadata names, which must
+    be one of `keys`) and its deadline; EnvelopeError otherwise."""
     meta = envelope.metadata
-    actual = checksum(envelope.payload)
-    if actual != meta.checksum:
+    which = f"The hand-off to {meta.agent} (run {meta.run_id}, sequence {meta.sequence})"
+    secret = keys.secret(meta.key_id)
+    if secret is None:
         raise EnvelopeError(
-            f"The hand-off from {meta.agent} (run {meta.run_id}, sequence {meta.sequence}) fails "
-            f"its checksum: expected {meta.checksum}, computed {actual}. The payload was altered "
-            "in transit; the stage is not run on it."
-        )
+            f"{which} is signed with the envelope key {meta.key_id!r}, which this process does "
+            f"not hold (it holds {', '.join(keys.key_ids)}). The key was retired before the "
+            "envelope expired, or the sender uses other CAP01_ENVELOPE_KEYS; the stage is not "
+            "run on it.")
+    expected = _signature(secret, canonical_json(envelope.payload), agent=meta.agent,
+                          run_id=meta.run_id, sequence=meta.sequence, key_id=meta.key_id,
+                          expires_at=envelope.expires_at, resources=envelope.resources)
+    if not hmac.compare_digest(expected, meta.signature):
+        raise EnvelopeError(
+            f"{which} fails its signature (HMAC-SHA256 with the envelope key {meta.key_id!r}): "
+            "the payload, metadata or deadline was altered after it was sealed, or it was "
+            "signed with another secret under that key id; the stage is not run on it.")
     if now >= envelope.expires_at:
         raise EnvelopeError(
-            f"The hand-off from {meta.agent} (run {meta.run_id}, sequence {meta.sequence}) expired "
-            f"at {envelope.expires_at.isoformat()} (now {now.isoformat()}); the stage is not run "
-            "on stale input. Submit the request again."
+            f"{which} expired at {envelope.expires_at.isoformat()} (now {now.isoformat()}); the "
+            "stage is not run on stale input. Submit the request again."
         )
     return envelope.payload
 
 
 __all__ = [
     "ARTIFACT_OF", "STAGES", "WIRE_NAME", "AgentHistoryEntry", "AgentName", "ArtifactWireName",
-    "Condensation", "EnvelopeError", "GraphSummary", "ValidationSummary",
+    "Condensation", "EnvelopeError", "EnvelopeKeyError", "EnvelopeKeys", "GraphSummary",
+    "MIN_ENVELOPE_SECRET_BYTES", "ValidationSummary",
     "HandoffEnvelope", "HandoffMetadata",
     "envelope_from_wire", "envelope_to_wire", "InputContract", "InvocationStatus", "RequestConfig",
     "RequestContext", "Resources", "RunMetadata", "RunResult", "RunStatus", "ShortText",

@@ -6,7 +6,11 @@
     ├── RunConflict              the runId is committed with different content (409)
     ├── RunNotFound              no committed run under that runId (404)
     ├── Neo4jWriteFailed         the write failed for good after the retry policy; carries runId
-    ├── ReplayError              a stored run cannot be read back into the contract
+    ├── ReplayError              a stored run cannot be read back into the contract (500)
+    │   └── RunBlobUnreadable    its cypherCommands blob cannot be served; carries run_id, uri
+    │       ├── RunBlobMissing   the blob is not in the configured store (deleted, lost, or
+    │       │                    the store URL changed since the run was written)
+    │       └── RunBlobCorrupted its bytes do not hash to the sha256 the run recorded
     ├── RetrievalIndexMissing    the full-text indexes of retrieval are not installed
     ├── InvalidAnalyticsQuery    an analytics function was asked what it does not compute
     ├── RetentionError           retention was asked something it cannot do
@@ -16,6 +20,10 @@
         ├── BlobNotFound         no blob at that URI
         ├── BlobCorrupted        the stored bytes do not hash to the expected SHA-256
         └── BlobStoreConfigError a store URL or blob URI is malformed or not the store's
+
+Replay turns a blob that is missing or corrupted into a RunBlobUnreadable, naming the run (the
+stored run is damaged: answered 500, like any run that does not read back); any other
+BlobStoreError on a read is the store failing (unreachable, refusing: answered 503).
 
 Some classes also derive from the built-in they replace (MappingError, InvalidBatchSize and
 InvalidAnalyticsQuery from ValueError; RunNotFound and FormulationNotFound from LookupError), so
@@ -79,6 +87,43 @@ class Neo4jWriteFailed(GraphStoreError):
 
 class ReplayError(GraphStoreError):
     """A stored run does not read back into the v1 contract (the message says why)."""
+
+
+class RunBlobUnreadable(ReplayError):
+    """A committed run whose cypherCommands blob cannot be served: the run cannot be read back
+    whole. `code` names the case for the API (blob_missing, blob_corrupted)."""
+
+    code = "blob_unreadable"
+
+    def __init__(self, message: str, *, run_id: str, uri: str, sha256: str) -> None:
+        self.run_id, self.uri, self.sha256 = run_id, uri, sha256
+        super().__init__(message)
+
+
+class RunBlobMissing(RunBlobUnreadable):
+    """The run's blob is not in the configured blob store."""
+
+    code = "blob_missing"
+
+    def __init__(self, run_id: str, uri: str, sha256: str, detail: str = "") -> None:
+        super().__init__(
+            f"Run {run_id} is committed in Neo4j, but its cypherCommands blob is missing from "
+            f"the blob store ({uri}, SHA-256 {sha256}){detail}, so the run cannot be read back "
+            "whole. Restore the blob (it is content-addressed: any copy of those bytes will do) "
+            "or point CAP01_BLOB_STORE_URL at the store the run was written to.",
+            run_id=run_id, uri=uri, sha256=sha256)
+
+
+class RunBlobCorrupted(RunBlobUnreadable):
+    """The run's blob is stored but its bytes do not hash to the recorded SHA-256."""
+
+    code = "blob_corrupted"
+
+    def __init__(self, run_id: str, uri: str, sha256: str, cause: BaseException) -> None:
+        super().__init__(
+            f"Run {run_id}: its cypherCommands blob is corrupted and is not served: {cause} "
+            "Restore the blob from a copy whose SHA-256 matches.",
+            run_id=run_id, uri=uri, sha256=sha256)
 
 
 class RetrievalIndexMissing(GraphStoreError):

@@ -25,11 +25,20 @@ from .codecs import (
     ValidationReportCodec,
 )
 from .cypher.read import LOAD_RUN, VERIFY_PARAMS, VERIFY_RUN_WITH_CONDENSATION
-from .errors import BlobCorrupted, ReplayError, RunNotFound
+from .errors import (
+    BlobCorrupted,
+    BlobNotFound,
+    BlobStoreConfigError,
+    ReplayError,
+    RunBlobCorrupted,
+    RunBlobMissing,
+    RunNotFound,
+)
 
 
 def load_run(run_id: str, *, driver: Driver, database: str, blob_store: BlobStore) -> RunResult:
-    """The committed run `run_id`; RunNotFound when there is none, ReplayError if damaged."""
+    """The committed run `run_id`; RunNotFound when there is none, ReplayError if damaged
+    (RunBlobMissing / RunBlobCorrupted when its cypherCommands blob cannot be served)."""
     records, _, _ = driver.execute_query(LOAD_RUN, runId=run_id, database_=database,
                                          routing_="r")
     if not records or records[0]["run"].get("commitChecksum") is None:
@@ -67,15 +76,22 @@ def load_run(run_id: str, *, driver: Driver, database: str, blob_store: BlobStor
 
 
 def _blob(run_id: str, snapshot: dict[str, Any], blob_store: BlobStore) -> bytes | None:
-    """The cypherCommands blob of a snapshot that has one (verified), else None."""
+    """The cypherCommands blob of a snapshot that has one (verified), else None. A blob that is
+    missing from the store (or whose URI is not the store's) raises RunBlobMissing, one whose
+    bytes do not match raises RunBlobCorrupted; the store failing otherwise raises its own
+    BlobStoreError."""
     if (ref := GraphSnapshotCodec.blob_of(snapshot)) is None:
         return None
     uri, sha256 = ref
     try:
         return blob_store.get(uri, sha256=sha256)
+    except BlobNotFound as exc:
+        raise RunBlobMissing(run_id, uri, sha256) from exc
+    except BlobStoreConfigError as exc:
+        raise RunBlobMissing(run_id, uri, sha256,
+                             f" (that URI is not in the configured store: {exc})") from exc
     except BlobCorrupted as exc:
-        raise ReplayError(f"Run {run_id}: its cypherCommands blob is corrupted and is not "
-                          f"served: {exc}") from exc
+        raise RunBlobCorrupted(run_id, uri, sha256, exc) from exc
 
 
 @dataclass(frozen=True)

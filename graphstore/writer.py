@@ -7,11 +7,14 @@ ONE statement (graphstore/cypher/write.py): it reads what is already committed u
 and, only when that is nothing or the same content and the run is not condensed, runs the UNWIND
 blocks (one per label and relationship type) and the commit marker; it returns what it found, so
 the check and the write are one round trip. The statement's parameters are built once, before
-the retry loop. The transaction function is
-idempotent (MERGE on uniqueness-backed keys), so running it again, after a retry or a replay, is
-harmless. Retries follow an explicit policy: at most `max_attempts`, exponential backoff with full
-jitter, retryable errors only (deadlock and other transient errors, unavailable, session expired,
-and a commit whose outcome is unknown, which idempotency makes safe to repeat). The driver's own
+the retry loop. An Ingredient id the run uses under another name than the graph's Ingredient
+node keeps the node's (first) name; the run's name is on its HAS_INGREDIENT, and the same
+statement returns the clash, which the summary carries (`ingredient_name_clashes`). The
+transaction function is idempotent (MERGE on uniqueness-backed keys), so running it again, after
+a retry or a replay, is harmless. Retries follow an explicit policy: at most `max_attempts`,
+exponential backoff with full jitter, retryable errors only (deadlock and other transient
+errors, unavailable, session expired, and a commit whose outcome is unknown, which idempotency
+makes safe to repeat). The driver's own
 30 s retry budget is switched off (see graphstore/connection.py).
 """
 
@@ -51,6 +54,20 @@ class RetryPolicy:
         return rng.uniform(0.0, min(self.max_delay_s, self.base_delay_s * 2 ** (attempt - 1)))
 
 
+@dataclass(frozen=True, order=True)
+class IngredientNameClash:
+    """An Ingredient id the run used under another name than the graph's Ingredient node has.
+    The node keeps its (first writer's) name; the run's name is on its HAS_INGREDIENT."""
+
+    ingredient_id: str
+    canonical_name: str  # the Ingredient node's name, kept
+    run_name: str  # the name this run gave, on its HAS_INGREDIENT relationship
+
+    def as_dict(self) -> dict[str, str]:
+        return {"ingredientId": self.ingredient_id, "canonicalName": self.canonical_name,
+                "runName": self.run_name}
+
+
 @dataclass(frozen=True)
 class WriteSummary:
     run_id: str
@@ -66,6 +83,9 @@ class WriteSummary:
     mapping_ms: float = 0.0  # laying the run out as a write set and its statement parameters
     blob_ms: float = 0.0  # putting large cypherCommands in the blob store (0 when none)
     database_ms: float = 0.0  # the transaction(s), retries and their backoff included
+    # Ingredient ids this run used under another name than the graph's node (sorted by id);
+    # reported on every write of the run, including one that found it already committed.
+    ingredient_name_clashes: tuple[IngredientNameClash, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -75,6 +95,7 @@ class WriteSummary:
             "attempts": self.attempts, "latencyMs": round(self.latency_ms, 3),
             "blobUri": self.blob_uri, "mappingMs": round(self.mapping_ms, 3),
             "blobMs": round(self.blob_ms, 3), "databaseMs": round(self.database_ms, 3),
+            "ingredientNameClashes": [c.as_dict() for c in self.ingredient_name_clashes],
         }
 
 
@@ -150,7 +171,7 @@ class RunWriter:
                                "%.3f s", write_set.run_id, attempts, type(exc).__name__, delay)
                 self._sleep(delay)
         done = time.perf_counter()
-        created, nodes_created, rels_created = outcome
+        created, nodes_created, rels_created, clashes = outcome
         return WriteSummary(
             run_id=write_set.run_id, checksum=write_set.checksum, created=created,
             nodes_created=nodes_created, relationships_created=rels_created,
@@ -158,11 +179,12 @@ class RunWriter:
             attempts=attempts, latency_ms=(done - begun) * 1000.0,
             blob_uri=blob_ref.uri if blob_ref else None,
             mapping_ms=(mapped - begun) * 1000.0, blob_ms=(stored - mapped) * 1000.0,
-            database_ms=(done - stored) * 1000.0,
+            database_ms=(done - stored) * 1000.0, ingredient_name_clashes=clashes,
         )
 
     def _transaction(self, tx: ManagedTransaction, write_set: GraphWriteSet,
-                     params: dict[str, Any], attempt: int) -> tuple[bool, int, int]:
+                     params: dict[str, Any], attempt: int
+                     ) -> tuple[bool, int, int, tuple[IngredientNameClash, ...]]:
         # One statement: the committed-run check and, only if it passes, the write.
         result = tx.run(cypher.WRITE_RUN, params)
         found = result.single(strict=True)
@@ -173,10 +195,12 @@ class RunWriter:
             raise RunConflict(write_set.run_id, stored, write_set.checksum)
         if found["condensed"]:
             # Retention condensed this run: the statement wrote nothing back.
-            return False, 0, 0
+            return False, 0, 0, ()
         if self._fault_injector is not None:
             self._fault_injector(attempt)
-        return stored is None, counters.nodes_created, counters.relationships_created
+        clashes = tuple(sorted(IngredientNameClash(c["key"], c["stored"], c["used"])
+                               for c in found["nameClashes"] or ()))
+        return stored is None, counters.nodes_created, counters.relationships_created, clashes
 
 
 def statement_params(write_set: GraphWriteSet, blob_ref: BlobRef | None = None

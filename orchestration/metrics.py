@@ -37,6 +37,10 @@ SEGMENT_MS = Histogram(
 RUNS = Counter("orchestration_runs", "Finished runs by status.", ["status"])
 WRITE_FAILURES = Counter("neo4j_write_failures", "Neo4j writes that failed after the policy.")
 WRITE_RETRIES = Counter("neo4j_write_retries", "Extra attempts the write retry policy made.")
+INGREDIENT_NAME_CLASHES = Counter(
+    "neo4j_ingredient_name_clashes", "Ingredient ids a newly committed run used under another "
+    "name than the graph's Ingredient node (which keeps its name; the run's is on "
+    "HAS_INGREDIENT).")
 BUDGET_BREACHES = Counter("orchestration_budget_breaches",
                           "Budget breaches by stage (an agent, Persistence or run) and kind.",
                           ["stage", "kind"])

@@ -3,7 +3,8 @@
 PURE: imports neither django, neo4j, celery nor the clock: `now` and a `timer` are passed in.
 
 The state of a run in progress travels between stages in a hand-off envelope (the v1 envelope:
-payload, metadata {agent, runId, sequence, checksum}, resources, expiresAt). The envelope is
+payload, metadata {agent, runId, sequence, keyId, signature}, resources, expiresAt), signed
+with a keyed HMAC-SHA256 (the keys are passed in, contracts.EnvelopeKeys). The envelope is
 addressed to the stage that consumes it: metadata.agent and metadata.sequence name that stage.
 Its payload is a RunState:
 
@@ -31,6 +32,7 @@ from contracts import (
     ContractError,
     ContractModel,
     EnvelopeError,
+    EnvelopeKeys,
     Graph,
     HandoffEnvelope,
     InputContract,
@@ -132,7 +134,7 @@ def config_snapshot(request: InputContract, *, agents: Mapping[str, str]) -> dic
 
 
 def first_envelope(*, run_id: str, request: InputContract, now: datetime, ttl: timedelta,
-                   snapshot: dict[str, Any], replay_of: str | None = None,
+                   snapshot: dict[str, Any], keys: EnvelopeKeys, replay_of: str | None = None,
                    created_at: datetime | None = None) -> HandoffEnvelope:
     """The envelope of the first stage. `created_at` (when the request was recorded) lets the
     finished run carry its segments (metadata.segments, orchestration/segments.py)."""
@@ -143,17 +145,19 @@ def first_envelope(*, run_id: str, request: InputContract, now: datetime, ttl: t
         state["replayOf"] = replay_of
     if created_at is not None:
         state["createdAt"] = created_at.isoformat()
-    return seal(state, agent=STAGE_NAMES[0], run_id=run_id, sequence=1, expires_at=now + ttl)
+    return seal(state, agent=STAGE_NAMES[0], run_id=run_id, sequence=1, expires_at=now + ttl,
+                keys=keys)
 
 
 def run_stage(envelope: HandoffEnvelope, agent: Agent, *, now: datetime, ttl: timedelta,
-              timer: Callable[[], float], measure_memory: bool = True,
+              keys: EnvelopeKeys, timer: Callable[[], float], measure_memory: bool = True,
               budget: Budget | None = None, strict: bool = False,
               rss_mb: Callable[[], float] | None = None,
               transcripts: TranscriptPolicy | None = None,
               parsed: Mapping[str, tuple[Any, Any]] | None = None,
               limits: BatchLimits | None = None) -> StageOutcome:
-    """Open the envelope (checksum, deadline), run the agent, seal the next envelope.
+    """Open the envelope (signature, deadline), run the agent, seal the next envelope (signed
+    with the first of `keys`; the envelope opens with any of them).
 
     Duration is measured with `timer`; with `measure_memory` (the run is in the memory sample,
     see `memory_sampled`) memory as the tracemalloc peak of the stage (Python allocations made
@@ -165,7 +169,7 @@ def run_stage(envelope: HandoffEnvelope, agent: Agent, *, now: datetime, ttl: ti
     Any failure (a tampered or expired envelope, an agent error, an artifact that breaks the
     contract) becomes a failed StageOutcome that names the agent; nothing is raised.
     `parsed`: the previous StageOutcome.parsed, when that stage ran in this process; a model is
-    reused only for the identical wire object the envelope carries (its checksum verified).
+    reused only for the identical wire object the envelope carries (its signature verified).
     `limits`: the plausible batch sizes the agents hold the request to (the defaults when None)."""
     meta = envelope.metadata
     sequence, name = meta.sequence, meta.agent
@@ -179,7 +183,7 @@ def run_stage(envelope: HandoffEnvelope, agent: Agent, *, now: datetime, ttl: ti
     if measure_memory:
         tracemalloc.start()
     try:
-        open_envelope(envelope, now=now)
+        open_envelope(envelope, now=now, keys=keys)
         if agent.name != name:
             raise EnvelopeError(f"The hand-off is addressed to {name} but reached {agent.name}.")
         ctx = _context(state, now, parsed or {}, models, limits or BatchLimits())
@@ -241,7 +245,7 @@ def run_stage(envelope: HandoffEnvelope, agent: Agent, *, now: datetime, ttl: ti
     next_envelope = None
     if not error and sequence < len(STAGE_NAMES):
         next_envelope = seal(state, agent=STAGE_NAMES[sequence], run_id=meta.run_id,
-                             sequence=sequence + 1, expires_at=now + ttl,
+                             sequence=sequence + 1, expires_at=now + ttl, keys=keys,
                              resources=Resources(memory_mb=peak_mb or 0.0, cpu_ms=duration_ms))
     return StageOutcome(name, sequence, error is None, state, entry, next_envelope,
                         models if next_envelope is not None else {})

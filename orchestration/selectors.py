@@ -97,6 +97,19 @@ def run_replay(*, run_id: str) -> RunResult:
                     blob_store=get_blob_store())
 
 
+# What the run page says when the stored copy's blob cannot be served (the log has the URI).
+BLOB_NOTES = {
+    "blob_missing": "This run is stored in Neo4j, but the file holding its Cypher commands "
+                    "(kept in the blob store because they are large) is missing, so the stored "
+                    "copy cannot be shown whole. An administrator can restore the file; the "
+                    "server log names it.",
+    "blob_corrupted": "This run is stored in Neo4j, but the file holding its Cypher commands "
+                      "(kept in the blob store because they are large) is damaged: its content "
+                      "no longer matches its fingerprint, so it is not shown. An administrator "
+                      "can restore the file; the server log names it.",
+}
+
+
 @dataclass(frozen=True)
 class ResultCopy:
     """The RunResult a page shows and where it came from ("neo4j" or "ledger")."""
@@ -117,8 +130,15 @@ def result_copy(record: RunRecord) -> ResultCopy | None:
         except graph_errors.RunNotFound:
             note = ("The ledger marks this run as persisted, but Neo4j holds no committed copy "
                     "of it (it may have been condensed or removed).")
+        except graph_errors.RunBlobUnreadable as exc:
+            logger.error("run page of %s: %s", record.run_id, exc)
+            note = BLOB_NOTES[exc.code]
         except graph_errors.ReplayError as exc:
             note = f"The copy in Neo4j cannot be read back: {exc}"
+        except graph_errors.BlobStoreError as exc:
+            logger.warning("run page of %s: the blob store failed: %s", record.run_id, exc)
+            note = ("The blob store, which keeps this run's large graph part, is not answering "
+                    "right now, so Neo4j's copy cannot be shown whole.")
         except (Neo4jError, DriverError, OSError) as exc:
             logger.warning("run page of %s: Neo4j is not reachable: %s", record.run_id, exc)
             note = f"Neo4j is not reachable right now ({type(exc).__name__})."
@@ -180,6 +200,10 @@ def run_history_get(*, record: RunRecord, run: RunResult | None) -> RunHistory:
         return RunHistory(replay_of, None, f"No diff: {exc}", replays)
     except graph_errors.ReplayError as exc:
         return RunHistory(replay_of, None, f"No diff: a run cannot be read back ({exc}).",
+                          replays)
+    except graph_errors.BlobStoreError as exc:
+        logger.warning("run page of %s: no diff, the blob store failed: %s", record.run_id, exc)
+        return RunHistory(replay_of, None, "No diff: the blob store is not answering right now.",
                           replays)
     except (Neo4jError, DriverError, OSError) as exc:
         logger.warning("run page of %s: no diff, Neo4j is not reachable: %s", record.run_id, exc)

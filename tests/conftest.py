@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,7 +14,11 @@ from pathlib import Path
 import pytest
 from neo4j import Driver
 
+from contracts import EnvelopeKeys
+
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+# Hand-off envelopes built and opened inside a test process: a key of its own, made up per run.
+ENVELOPE_KEYS = EnvelopeKeys((("test", secrets.token_bytes(32)),))
 
 
 @pytest.fixture(scope="session")
@@ -59,6 +64,19 @@ def blob_store(tmp_path: Path):  # type: ignore[no-untyped-def]
     from graphstore.blobstore import LocalBlobStore
 
     return LocalBlobStore(tmp_path / "blobs")
+
+
+@pytest.fixture
+def app_blob_dir(tmp_path: Path, settings):  # type: ignore[no-untyped-def]
+    """The app's blob store (settings.CAP01_BLOB_STORE_URL, graphstore.connection) moved to a
+    folder of this test's own, so a test may delete or damage its blobs."""
+    from graphstore.connection import get_blob_store
+
+    folder = tmp_path / "app-blobs"
+    settings.CAP01_BLOB_STORE_URL = f"file://{folder}"
+    get_blob_store.cache_clear()
+    yield folder
+    get_blob_store.cache_clear()
 
 
 def count_graph(driver: Driver) -> tuple[int, int]:

@@ -7,7 +7,7 @@ and no label, type or property name ever comes from input. Rows travel in `$rows
 
 from __future__ import annotations
 
-from ..schema import LABEL_BY_NAME, LABELS, REL_TYPES, rel_shared
+from ..schema import LABEL_BY_NAME, LABELS, REL_TYPES, Label, rel_shared
 
 
 def node_param(label: str) -> str:
@@ -66,38 +66,61 @@ REL_CREATE: dict[str, str] = {
     for rel in REL_TYPES
 }
 
+# Ingredient is a shared catalogue node, merged by ingredientId: its name is the one its first
+# writer gave and is never overwritten (every run sees the same node). A run that uses the id
+# under another name keeps that name on its own HAS_INGREDIENT (the name replay reads), and the
+# Ingredient block returns each such clash (key, the node's name, the run's) to the writer,
+# which reports it. An aggregate without grouping keys gives one row even for no ingredients.
+NAME_CLASH_LABEL = "Ingredient"
+NAME_CLASH_PROPERTY = "name"
+NAME_CLASH_BLOCK = (
+    NODE_MERGE[NAME_CLASH_LABEL] + "\n"
+    f"WITH n, row WHERE n.{NAME_CLASH_PROPERTY} <> row.create.{NAME_CLASH_PROPERTY}\n"
+    f"RETURN collect({{key: row.key, stored: n.{NAME_CLASH_PROPERTY}, "
+    f"used: row.create.{NAME_CLASH_PROPERTY}}}) AS nameClashes"
+)
 
-def _unit_subquery(block: str) -> str:
-    # A subquery without RETURN keeps the outer row whatever its UNWIND yields (even nothing).
+
+def _subquery(block: str) -> str:
+    # A subquery without RETURN keeps the outer row whatever its UNWIND yields (even nothing);
+    # one that returns an aggregate without grouping keys returns exactly one row.
     return "CALL () {\n  " + block.replace("\n", "\n  ") + "\n}"
+
+
+def _node_block(label: Label, *, first: bool) -> str:
+    if label.name == NAME_CLASH_LABEL:  # returns nameClashes (one row), see NAME_CLASH_BLOCK
+        return _subquery(NAME_CLASH_BLOCK)
+    if first and not label.shared:
+        return _subquery(NODE_CREATE[label.name])
+    return _subquery(NODE_MERGE[label.name])
 
 
 def _blocks(*, first: bool) -> str:
     """The node blocks in schema order (shared nodes first, each batch sorted by key, so that
     concurrent writers lock in the same order), the relationship blocks, the replay link and
     the commit marker (what this transaction wrote), so that a marker only ever describes a
-    complete run. `first`: the run's first write (owned nodes and relationships created);
-    otherwise a rewrite of the same content (everything merged: the graph stays as it was but
-    for writeCount)."""
-    nodes = [NODE_MERGE[label.name] if label.shared or not first else NODE_CREATE[label.name]
-             for label in LABELS]
+    complete run; returns the Ingredient name clashes. `first`: the run's first write (owned
+    nodes and relationships created); otherwise a rewrite of the same content (everything
+    merged: the graph stays as it was but for writeCount)."""
     rels = [REL_MERGE[rel.name] if rel_shared(rel) or not first else REL_CREATE[rel.name]
             for rel in REL_TYPES]
     return "\n".join(
-        [_unit_subquery(block) for block in nodes + rels]
+        [_node_block(label, first=first) for label in LABELS]
+        + [_subquery(block) for block in rels]
         + [
             # A replay links to the run it re-executed (outside the write set: that run is not
             # merged here, only matched; no link is made if it is unknown).
-            _unit_subquery(
+            _subquery(
                 "WITH $replayOf AS original WHERE original IS NOT NULL\n"
                 "MATCH (o:OrchestrationRun {runId: original})\n"
                 "MATCH (r:OrchestrationRun {runId: $runId})\n"
                 "MERGE (r)-[:REPLAY_OF]->(o)"),
-            "WITH 1 AS done",
+            "WITH nameClashes",
             "MATCH (r:OrchestrationRun {runId: $runId})",
             "SET r.commitChecksum = $checksum, r.commitSchemaVersion = $schemaVersion,",
             "    r.commitNodeCount = $nodeCount, r.commitRelationshipCount = $relationshipCount,",
             "    r.committedAt = coalesce(r.committedAt, $now)",
+            f"RETURN nameClashes AS {'firstClashes' if first else 'againClashes'}",
         ]
     )
 
@@ -109,23 +132,24 @@ def _indent(text: str) -> str:
 # The whole run in one statement, and one round trip: first what is already committed under the
 # runId (its commit checksum, whether retention condensed it), returned to the writer; then the
 # first write when nothing is committed, or the rewrite when the same content is (a retried
-# write whose commit answer was lost), never when the run is condensed. Another run's content
-# under this runId, or a condensed run, changes nothing (the writer raises RunConflict on the
-# first). The text is fixed, so its plan is cached.
+# write whose commit answer was lost), never when the run is condensed; each returns the
+# Ingredient name clashes (null when it did not run: OPTIONAL CALL keeps the row). Another run's
+# content under this runId, or a condensed run, changes nothing (the writer raises RunConflict
+# on the first). The text is fixed, so its plan is cached.
 WRITE_RUN = "\n".join([
     "OPTIONAL MATCH (existing:OrchestrationRun {runId: $runId})",
     "WITH existing.commitChecksum AS stored, coalesce(existing.condensed, false) AS condensed",
-    "CALL (stored, condensed) {",
+    "OPTIONAL CALL (stored, condensed) {",
     "  WITH stored, condensed",
     "  WHERE stored IS NULL AND NOT condensed",
     _indent(_blocks(first=True)),
     "}",
-    "CALL (stored, condensed) {",
+    "OPTIONAL CALL (stored, condensed) {",
     "  WITH stored, condensed",
     "  WHERE stored = $checksum AND NOT condensed",
     _indent(_blocks(first=False)),
     "}",
-    "RETURN stored AS checksum, condensed",
+    "RETURN stored AS checksum, condensed, coalesce(firstClashes, againClashes) AS nameClashes",
 ])
 WRITE_RUN_PARAMS = tuple(node_param(label.name) for label in LABELS) + tuple(
     rel_param(rel.name) for rel in REL_TYPES)

@@ -16,6 +16,8 @@ to HTTP statuses and one JSON error shape.
     Neo4j unavailable (reads)                    503  code graph_unavailable
     graphstore RetrievalIndexMissing             503  code retrieval_unavailable
     Celery broker / Redis unreachable            503  code queue_unavailable, Retry-After
+    graphstore BlobStoreError on a read (the store failing) 503 code blob_store_unavailable
+    graphstore RunBlobMissing / RunBlobCorrupted 500  code blob_missing / blob_corrupted (logged)
     graphstore ReplayError (a damaged stored run) 500 code replay_failed (logged)
 
 Every error body has one shape: {"detail": sentence, "code": kind, "errors": [{field, message,
@@ -117,9 +119,20 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
                           "cannot be started or its write queued; try again in a minute.")
         response["Retry-After"] = "30"
         return response
+    if isinstance(exc, graph_errors.RunBlobUnreadable):
+        # The stored run is damaged, as any run that does not read back (500, not 404: the run
+        # exists; not 503: waiting will not bring the blob back).
+        logger.error("replay of %s failed, its blob is unreadable: %s", exc.run_id, exc)
+        return _error(500, exc.code, str(exc), runId=exc.run_id, blobUri=exc.uri)
     if isinstance(exc, graph_errors.ReplayError):
         logger.error("replay failed: %s", exc, exc_info=exc)
         return _error(500, "replay_failed", str(exc))
+    if isinstance(exc, graph_errors.BlobStoreError):
+        logger.error("the blob store failed: %s", exc)
+        response = _error(503, "blob_store_unavailable", f"The blob store did not answer as it "
+                          f"should ({exc}); try again in a moment.")
+        response["Retry-After"] = "30"
+        return response
 
     answer = drf_exception_handler(exc, context)
     if answer is None:

@@ -1,6 +1,7 @@
-"""What the services read from settings and the process: the clock, the hand-off TTL, the
-configured agents, the budgets, the plausible batch sizes, this process's memory. The pure
-pipeline receives these as arguments; here is the one place they are looked up."""
+"""What the services read from settings and the process: the clock, the hand-off TTL and the
+envelope keys, the configured agents, the budgets, the plausible batch sizes, this process's
+memory. The pure pipeline receives these as arguments; here is the one place they are looked
+up."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from functools import cache
 
 from django.conf import settings
 
+from contracts import EnvelopeKeys
 from orchestration import pipeline
 from orchestration.agents import Agent, load_agents
 from orchestration.agents.limits import BatchLimits, batch_limits
@@ -20,6 +22,14 @@ def now() -> datetime:
 
 def handoff_ttl() -> timedelta:
     return timedelta(seconds=settings.CAP01_HANDOFF_TTL_S)
+
+
+def envelope_keys() -> EnvelopeKeys:
+    """The keys that sign (the first) and verify (all) hand-off envelopes: CAP01_ENVELOPE_KEYS,
+    parsed and checked when the settings load (in DEBUG without it, a development key derived
+    from SECRET_KEY)."""
+    keys: EnvelopeKeys = settings.CAP01_ENVELOPE_KEYS
+    return keys
 
 
 @cache

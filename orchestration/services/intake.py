@@ -96,7 +96,8 @@ def runs_dispatch() -> list[str]:
         envelope = pipeline.first_envelope(
             run_id=run_id, request=request, now=config.now(), ttl=config.handoff_ttl(),
             snapshot=pipeline.config_snapshot(request, agents=settings.CAP01_AGENTS),
-            replay_of=record.replay_of or None, created_at=record.created_at)
+            keys=config.envelope_keys(), replay_of=record.replay_of or None,
+            created_at=record.created_at)
         try:
             enqueue.pipeline_start(envelope_to_wire(envelope))
         except Exception:

@@ -247,6 +247,8 @@ def run_persist(*, run_id: str, retry: RetryPolicy | None = None, rewrite: bool 
                       "memoryUsage": round(peak_mb, 3) if peak_mb is not None else None,
                       "new": summary.created, "status": "committed",
                       "budgetBreaches": breaches})
+    if summary.ingredient_name_clashes:
+        _report_name_clashes(run_id, summary)
     written = {**summary.as_dict(), "budgetBreaches": breaches,
                **({"memoryMb": round(peak_mb, 3)} if peak_mb is not None else {})}
     persisted_at = timezone.now()
@@ -260,6 +262,24 @@ def run_persist(*, run_id: str, retry: RetryPolicy | None = None, rewrite: bool 
         segments=spans, persist_error="", status=result["metadata"]["status"],
         checksum=summary.checksum, persist_attempts=attempts)
     return summary
+
+
+def _report_name_clashes(run_id: str, summary: WriteSummary) -> None:
+    """Ingredient ids the run used under another name than the graph's Ingredient node: the
+    node keeps its name, the run's is on its HAS_INGREDIENT. Logged at WARNING on every write
+    that reports them (the summary and the ledger carry them too); counted once per run, when
+    the write committed it (a rewrite of the same run reports them again, uncounted)."""
+    clashes = summary.ingredient_name_clashes
+    if summary.created:
+        metrics.INGREDIENT_NAME_CLASHES.inc(len(clashes))
+    logger.warning(
+        "run %s names %d ingredient id(s) otherwise than the graph's Ingredient nodes, which "
+        "keep their names (the run's names are on its HAS_INGREDIENT relationships): %s",
+        run_id, len(clashes),
+        "; ".join(f"{c.ingredient_id}: {c.run_name!r} here, {c.canonical_name!r} in the graph"
+                  for c in clashes),
+        extra={"event": "ingredient_name_clash", "runId": run_id,
+               "clashes": [c.as_dict() for c in clashes]})
 
 
 def write_segments(record: RunRecord, history: list[dict[str, Any]], *,

@@ -29,7 +29,7 @@ logger = logging.getLogger(__name__)
 def pipeline_run(*, envelope: dict[str, Any]) -> None:
     """Run the stages of one run in this process, one after the other, from the stage the
     envelope is addressed to (the default, CAP01_PIPELINE_MODE=inline): a hand-off costs no
-    broker round trip, the envelope is still sealed and opened at every hop (its checksum and
+    broker round trip, the envelope is still sealed and opened at every hop (its signature and
     deadline hold as between processes), and the models one stage parsed are handed to the next
     instead of being parsed again. The ledger's per-stage progress is written when the run
     starts, then at most every CAP01_PROGRESS_INTERVAL_MS (a run of slow agents shows each stage
@@ -114,7 +114,8 @@ def stage_step(*, agent_name: str, envelope: HandoffEnvelope, progress: Progress
         if progress is not None:
             progress.written()
     outcome = pipeline.run_stage(envelope, config.agents()[agent_name], now=config.now(),
-                                 ttl=config.handoff_ttl(), timer=time.perf_counter,
+                                 ttl=config.handoff_ttl(), keys=config.envelope_keys(),
+                                 timer=time.perf_counter,
                                  measure_memory=config.memory_sampled(run_id),
                                  budget=config.budget(agent_name),
                                  strict=settings.CAP01_BUDGET_STRICT,

@@ -125,6 +125,10 @@ def run_replay_submit(request: HttpRequest, run_id: str) -> HttpResponse:
     except graph_errors.RunNotFound:
         messages.error(request, "This run is not persisted in Neo4j (yet), so it cannot be "
                        "replayed.")
+    except graph_errors.GraphStoreError as exc:  # a damaged stored run, the blob store failing
+        logger.error("replay of %s refused: %s", run_id, exc)
+        messages.error(request, "This run cannot be read back from Neo4j whole, so it cannot "
+                       "be replayed; the server log says why.")
     except QueueFull as exc:
         messages.error(request, f"{exc} The replay was not submitted.")
     except (BrokerUnavailable, RedisError):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,6 +19,7 @@ from rest_framework.test import APIClient
 from orchestration import services
 from orchestration.models import RunRecord, RunSource, RunStatus
 from tests.conftest import wait_for
+from tests.unit.graphstore.test_mapper import with_commands_size
 from tools.synthetic import make_run
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -214,6 +216,32 @@ def test_ingest_is_201_then_200_then_409_on_different_content(api, graph, now):
     assert body["code"] == "run_conflict" and run["metadata"]["id"] in body["detail"]
     replayed = api.get(f"{API}/runs/{run['metadata']['id']}").json()
     assert replayed["recipe"]["ingredients"] == run["recipe"]["ingredients"]
+
+
+@pytest.mark.parametrize(("damage", "code", "says"), [
+    ("delete", "blob_missing", "is missing from the blob store"),
+    ("overwrite", "blob_corrupted", "is corrupted and is not served"),
+])
+def test_a_run_whose_blob_is_missing_or_corrupted_is_a_json_500(api, graph, now, app_blob_dir,
+                                                                damage, code, says):
+    """GET /runs/{id} of a committed run whose cypherCommands blob was deleted (or altered) in
+    the store answers 500 in the JSON error shape (the stored run is damaged, like any run that
+    does not read back), naming the run and the blob; never Django's HTML 500."""
+    run = with_commands_size(make_run(9, now=now, run_id="run-api-blob"), 40_000)
+    created = _post(api, "/runs", run.to_wire())
+    assert created.status_code == 201, created.content
+    blob_uri = created.json()["summary"]["blobUri"]
+    path = Path(blob_uri.removeprefix("file://"))
+    assert path.parent.parent == app_blob_dir
+    if damage == "delete":
+        path.unlink()
+    else:
+        path.write_bytes(b"X" + path.read_bytes()[1:])
+    body = _assert_error_shape(api.get(f"{API}/runs/run-api-blob"), 500)
+    assert body["code"] == code and says in body["detail"] and "run-api-blob" in body["detail"]
+    assert body["runId"] == "run-api-blob" and body["blobUri"] == blob_uri
+    # the ledger's view still answers
+    assert api.get(f"{API}/runs/run-api-blob/status").status_code == 200
 
 
 def test_ingest_invalid_run_is_400_with_the_field_path(api, graph, now):

@@ -5,18 +5,26 @@ from __future__ import annotations
 
 import io
 import json
+import logging
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from django.conf import settings
 from django.core.management import CommandError, call_command
+from prometheus_client import REGISTRY
 
 from contracts import checksum
 from graphstore.mapper import map_run_to_graph
 from graphstore.schema import CONSTRAINTS, LABELS, SCHEMA_STATEMENTS
 from orchestration.models import RunRecord, RunSource
 from tests.conftest import count_graph
+from tests.unit.graphstore.test_mapper import with_commands_size
 from tools.synthetic import make_run
+
+ROOT = Path(__file__).resolve().parents[2]
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 
@@ -90,6 +98,64 @@ def test_show_run_of_unknown_id_fails_clearly(graph):
     """show_run of an unknown runId is a CommandError naming it."""
     with pytest.raises(CommandError, match="run-nope"):
         _call("show_run", "run-nope")
+
+
+def test_show_run_of_a_run_whose_blob_is_missing_fails_clearly(graph, tmp_path, now,
+                                                              app_blob_dir):
+    """show_run of a run whose cypherCommands blob was deleted from the store: one sentence on
+    stderr naming the run and the missing blob, no traceback, exit status 1 (a real
+    `manage.py` process)."""
+    run = with_commands_size(make_run(53, now=now, run_id="run-blob-gone"), 40_000)
+    source = tmp_path / "run.json"
+    source.write_text(run.model_dump_json(by_alias=True, exclude_none=True), encoding="utf-8")
+    _call("ingest_run", str(source))
+    blobs = [p for p in app_blob_dir.rglob("*") if p.is_file()]
+    assert len(blobs) == 1
+    blobs[0].unlink()
+    shown = subprocess.run(
+        [sys.executable, "manage.py", "show_run", "run-blob-gone"], cwd=ROOT,
+        env={**os.environ, "CAP01_BLOB_STORE_URL": f"file://{app_blob_dir}"},
+        capture_output=True, text=True, timeout=120)
+    assert shown.returncode == 1, shown.stdout
+    assert "Traceback" not in shown.stderr and shown.stdout == ""
+    assert "Run run-blob-gone is committed in Neo4j, but its cypherCommands blob is missing " \
+           "from the blob store" in shown.stderr
+    assert blobs[0].name in shown.stderr
+
+
+def test_ingesting_a_run_that_renames_an_ingredient_reports_the_clash(graph, tmp_path, now,
+                                                                       caplog):
+    """ingest_run of a run reusing an Ingredient id under another name: the printed summary
+    and the ledger's write summary list the clash, a WARNING log line names it, and
+    neo4j_ingredient_name_clashes_total counts it once (not again when the run is rewritten)."""
+    first = make_run(54, now=now, run_id="run-clash-a", ingredients=5)
+    wire = first.to_wire()
+    wire["metadata"]["id"] = "run-clash-b"
+    ingredient = wire["recipe"]["ingredients"][1]
+    ingredient["name"] = "Renamed " + ingredient["name"]
+    source = tmp_path / "runs.jsonl"
+    source.write_text(_jsonl([first]) + json.dumps(wire) + "\n", encoding="utf-8")
+
+    def counted() -> float:
+        return REGISTRY.get_sample_value("neo4j_ingredient_name_clashes_total") or 0.0
+
+    before = counted()
+    with caplog.at_level(logging.WARNING, logger="orchestration.services.persistence"):
+        printed = _call("ingest_run", str(source))
+    clash = {"ingredientId": ingredient["id"], "canonicalName": first.recipe.ingredients[1].name,
+             "runName": ingredient["name"]}
+    assert json.dumps(clash) in printed
+    assert RunRecord.objects.get(run_id="run-clash-b").write_summary[
+        "ingredientNameClashes"] == [clash]
+    assert RunRecord.objects.get(run_id="run-clash-a").write_summary[
+        "ingredientNameClashes"] == []
+    warnings = [r for r in caplog.records if getattr(r, "event", "") == "ingredient_name_clash"]
+    assert len(warnings) == 1 and warnings[0].levelno == logging.WARNING
+    assert warnings[0].runId == "run-clash-b" and warnings[0].clashes == [clash]
+    assert ingredient["id"] in warnings[0].getMessage()
+    assert counted() - before == 1
+    _call("ingest_run", str(source))  # already persisted: confirmed in Neo4j, not counted again
+    assert counted() - before == 1
 
 
 def test_schema_installer_is_idempotent_and_complete(graph):

@@ -29,7 +29,7 @@ from orchestration.pipeline import (
     run_stage,
 )
 from orchestration.services import runs_condense
-from tests.conftest import wait_for
+from tests.conftest import ENVELOPE_KEYS, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -65,11 +65,12 @@ def _built(run_id: str, request: dict[str, Any], agents: dict[str, str], *,
     ttl = timedelta(minutes=5)
     ticks = count()
     envelope = first_envelope(run_id=run_id, request=parsed, now=started, ttl=ttl,
-                              snapshot=config_snapshot(parsed, agents=agents))
+                              keys=ENVELOPE_KEYS, snapshot=config_snapshot(parsed, agents=agents))
     outcome = None
     for i, name in enumerate(STAGE_NAMES):
         outcome = run_stage(envelope, loaded[name], now=started + timedelta(milliseconds=i),
-                            ttl=ttl, timer=lambda: next(ticks) * 0.001, measure_memory=False)
+                            ttl=ttl, keys=ENVELOPE_KEYS, timer=lambda: next(ticks) * 0.001,
+                            measure_memory=False)
         assert outcome.next_envelope is not None or outcome.is_last, outcome.entry
         if outcome.next_envelope is None:
             break

@@ -20,6 +20,8 @@ from orchestration import pipeline
 from orchestration.models import RunRecord, RunStatus
 from orchestration.services import admission, agents
 from orchestration.web.forms import parse_number_map
+from tests.conftest import ENVELOPE_KEYS
+from tests.unit.graphstore.test_mapper import with_commands_size
 from tools.synthetic import make_run
 
 pytestmark = [pytest.mark.integration]
@@ -47,10 +49,11 @@ def run_in_process(run_id: str, text: str, size: float, unit: str, *,
                                       "targetUnit": unit})
     ttl = timedelta(minutes=5)
     envelope = pipeline.first_envelope(run_id=run_id, request=request, now=NOW, ttl=ttl,
-                                       snapshot={})
+                                       keys=ENVELOPE_KEYS, snapshot={})
     while True:
         outcome = pipeline.run_stage(envelope, agents()[envelope.metadata.agent], now=NOW,
-                                     ttl=ttl, timer=time.perf_counter, measure_memory=False)
+                                     ttl=ttl, keys=ENVELOPE_KEYS, timer=time.perf_counter,
+                                     measure_memory=False)
         if outcome.next_envelope is None:
             return pipeline.finish_run(outcome.state, now=NOW + timedelta(milliseconds=50))
         envelope = outcome.next_envelope
@@ -296,6 +299,28 @@ def test_run_page_shows_what_qa_found_in_the_request(client_in: Client, graph) -
     page = html_module.unescape(client_in.get("/runs/run-web-huge/").content.decode())
     assert "Not valid" in page and "Cannot proceed" in page
     assert "1,000,000,000 kg is above the largest plausible batch (100,000 kg)" in page
+
+
+@pytest.mark.django_db
+def test_run_whose_blob_is_missing_says_so_and_shows_the_ledger_copy(  # type: ignore[no-untyped-def]
+        client_in: Client, graph, app_blob_dir) -> None:
+    """A persisted run whose cypherCommands blob was deleted from the store: the run page still
+    answers (200), says in plain words that the file holding its Cypher commands is missing,
+    and shows the ledger's copy."""
+    run = with_commands_size(make_run(8, now=NOW, ingredients=5, run_id="run-web-noblob"),
+                             40_000)
+    store(run, persisted=True)
+    blobs = [p for p in app_blob_dir.rglob("*") if p.is_file()]
+    assert len(blobs) == 1
+    blobs[0].unlink()
+    response = client_in.get("/runs/run-web-noblob/")
+    assert response.status_code == 200
+    page = html_module.unescape(response.content.decode())
+    assert 'data-result-source="ledger"' in page
+    assert ("This run is stored in Neo4j, but the file holding its Cypher commands (kept in the "
+            "blob store because they are large) is missing") in page
+    for ingredient in run.recipe.ingredients:  # type: ignore[union-attr]
+        assert ingredient.name in page
 
 
 @pytest.mark.django_db

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import uuid
 
@@ -14,15 +15,18 @@ from neo4j.exceptions import ClientError, TransientError
 from contracts import RunResult, checksum
 from graphstore.errors import (
     BlobCorrupted,
+    BlobNotFound,
     Neo4jWriteFailed,
     ReplayError,
+    RunBlobCorrupted,
+    RunBlobMissing,
     RunConflict,
     RunNotFound,
     WriteSetTooLarge,
 )
 from graphstore.mapper import map_run_to_graph
 from graphstore.replay import load_run, verify_run
-from graphstore.writer import RetryPolicy, RunWriter
+from graphstore.writer import IngredientNameClash, RetryPolicy, RunWriter
 from tests.conftest import count_graph
 from tests.strategies import run_results
 from tests.unit.graphstore.test_mapper import with_commands_size
@@ -128,9 +132,83 @@ def test_corrupted_blob_is_reported_not_served(graph, blob_store, now):
     path = summary.blob_uri.removeprefix("file://")
     with open(path, "r+b") as handle:
         handle.write(b"X")
-    with pytest.raises(ReplayError) as info:
+    with pytest.raises(RunBlobCorrupted) as info:
         replay(graph, blob_store, run.run_id)
-    assert isinstance(info.value.__cause__, BlobCorrupted)
+    assert isinstance(info.value, ReplayError) and isinstance(info.value.__cause__, BlobCorrupted)
+    assert info.value.run_id == run.run_id and info.value.code == "blob_corrupted"
+
+
+def test_missing_blob_is_a_damaged_run_naming_the_run_and_the_blob(graph, blob_store, now):
+    """A run whose blob was deleted from the store reads back as RunBlobMissing (a ReplayError
+    of the tree, not a bare store error) naming the run, the URI and the way out."""
+    run = with_commands_size(make_run(25, now=now), 40_000)
+    summary = writer(graph, blob_store).write(run)
+    os.remove(summary.blob_uri.removeprefix("file://"))
+    with pytest.raises(RunBlobMissing) as info:
+        replay(graph, blob_store, run.run_id)
+    error = info.value
+    assert isinstance(error, ReplayError) and isinstance(error.__cause__, BlobNotFound)
+    assert (error.run_id, error.uri, error.code) == (run.run_id, summary.blob_uri, "blob_missing")
+    assert "is missing from the blob store" in str(error) and "CAP01_BLOB_STORE_URL" in str(error)
+    assert verify_run(run.run_id, driver=graph, database=DB).complete  # the graph is intact
+
+
+def _renamed(run: RunResult, index: int, name: str, run_id: str) -> RunResult:
+    """`run` under `run_id` with ingredient `index` renamed (its id kept)."""
+    wire = run.to_wire()
+    wire["metadata"]["id"] = run_id
+    wire["recipe"]["ingredients"][index]["name"] = name
+    return RunResult.model_validate(wire)
+
+
+def test_an_ingredient_id_reused_with_another_name_is_reported_and_kept_per_run(
+        graph, blob_store, now):
+    """A second run that uses an Ingredient id under another name: the Ingredient node keeps
+    its first name, the run's name is on its own HAS_INGREDIENT and reads back exactly, and
+    the write (still one transaction) reports the clash; writing that run again reports it
+    again; the first run reported none and reads back unchanged."""
+    w = writer(graph, blob_store)
+    first = make_run(32, now=now, run_id="run-name-a", ingredients=6)
+    used = first.recipe.ingredients[2]
+    a = w.write(first)
+    second = _renamed(first, 2, f"{used.name} (cold-pressed)", "run-name-b")
+    b = w.write(second)
+    assert a.ingredient_name_clashes == ()
+    assert b.created and b.ingredient_name_clashes == (
+        IngredientNameClash(used.id, used.name, f"{used.name} (cold-pressed)"),)
+    assert b.as_dict()["ingredientNameClashes"] == [{
+        "ingredientId": used.id, "canonicalName": used.name,
+        "runName": f"{used.name} (cold-pressed)"}]
+    records, _, _ = graph.execute_query(
+        "MATCH (i:Ingredient {ingredientId: $id}) "
+        "MATCH (rv:RecipeVersion)-[h:HAS_INGREDIENT]->(i) "
+        "RETURN i.name AS node, collect(h.name) AS used", id=used.id, database_=DB)
+    assert records[0]["node"] == used.name
+    assert sorted(records[0]["used"]) == sorted([used.name, f"{used.name} (cold-pressed)"])
+    assert replay(graph, blob_store, "run-name-b").recipe.ingredients[2].name == \
+        f"{used.name} (cold-pressed)"
+    assert replay(graph, blob_store, "run-name-a").recipe.ingredients[2].name == used.name
+    again = w.write(second)
+    assert not again.created and again.ingredient_name_clashes == b.ingredient_name_clashes
+    assert w.write(first).ingredient_name_clashes == ()
+    for run_id in ("run-name-a", "run-name-b"):
+        assert verify_run(run_id, driver=graph, database=DB).complete
+
+
+def test_a_conflicting_write_reports_no_clash_and_changes_nothing(graph, blob_store, now):
+    """The same runId with other content that also renames an ingredient: RunConflict, the
+    Ingredient node and the stored run untouched (the clash check is inside the write)."""
+    w = writer(graph, blob_store)
+    first = make_run(33, now=now, run_id="run-name-c", ingredients=6)
+    w.write(first)
+    before = count_graph(graph)
+    with pytest.raises(RunConflict):
+        w.write(_renamed(first, 0, "Something else", "run-name-c"))
+    assert count_graph(graph) == before
+    records, _, _ = graph.execute_query(
+        "MATCH (i:Ingredient {ingredientId: $id}) RETURN i.name AS name",
+        id=first.recipe.ingredients[0].id, database_=DB)
+    assert records[0]["name"] == first.recipe.ingredients[0].name
 
 
 def test_oversized_write_set_writes_nothing(graph, blob_store, now):

@@ -37,7 +37,7 @@ from orchestration.pipeline import (
     first_envelope,
     run_stage,
 )
-from tests.conftest import NOW, count_graph, wait_for
+from tests.conftest import ENVELOPE_KEYS, NOW, count_graph, wait_for
 from tests.security.graph_checks import assert_only_schema_labels_and_types
 from tests.security.urlwalk import urls, view_methods
 from tools.synthetic import make_run
@@ -281,13 +281,15 @@ def _settings_in_subprocess(tmp_path: Path, **env: str) -> subprocess.CompletedP
     """Import cap01.settings in a fresh interpreter with only the given secrets in the
     environment; prints SECRET_KEY and NEO4J_PASSWORD as JSON when it imports."""
     base = {k: v for k, v in os.environ.items()
-            if k not in {"DJANGO_SECRET_KEY", "NEO4J_PASSWORD", "DJANGO_DEBUG"}}
+            if k not in {"DJANGO_SECRET_KEY", "NEO4J_PASSWORD", "DJANGO_DEBUG",
+                         "CAP01_ENVELOPE_KEYS"}}
     # A local password file exists for the dev instance: it must not be used outside DEBUG.
     (tmp_path / "neo4j").mkdir(exist_ok=True)
     (tmp_path / "neo4j" / "password").write_text("local-dev-password\n")
     base["CAP01_SERVICES_DIR"] = str(tmp_path)
     code = ("import json, cap01.settings as s; "
-            "print(json.dumps([s.SECRET_KEY, s.NEO4J_PASSWORD, s.DEBUG]))")
+            "print(json.dumps([s.SECRET_KEY, s.NEO4J_PASSWORD, s.DEBUG, "
+            "list(s.CAP01_ENVELOPE_KEYS.key_ids)]))")
     return subprocess.run([sys.executable, "-c", code], cwd=ROOT, env={**base, **env},
                           capture_output=True, text=True, timeout=60)
 
@@ -300,24 +302,40 @@ def _settings_in_subprocess(tmp_path: Path, **env: str) -> subprocess.CompletedP
     ({"DJANGO_DEBUG": "0", "DJANGO_SECRET_KEY": "too-short-0123456789",
       "NEO4J_PASSWORD": "s3cret-neo4j"}, "DJANGO_SECRET_KEY"),
     ({"DJANGO_DEBUG": "0", "DJANGO_SECRET_KEY": GOOD_KEY}, "NEO4J_PASSWORD"),
+    ({"DJANGO_DEBUG": "0", "DJANGO_SECRET_KEY": GOOD_KEY, "NEO4J_PASSWORD": "s3cret-neo4j"},
+     "CAP01_ENVELOPE_KEYS"),
+    ({"DJANGO_DEBUG": "0", "DJANGO_SECRET_KEY": GOOD_KEY, "NEO4J_PASSWORD": "s3cret-neo4j",
+      "CAP01_ENVELOPE_KEYS": "k1:too-short"}, "CAP01_ENVELOPE_KEYS"),
     ({"DJANGO_DEBUG": "perhaps"}, "DJANGO_DEBUG"),
 ], ids=["no-secret-key", "no-secret-key-with-neo4j-password", "placeholder-key", "short-key",
-        "no-neo4j-password-despite-local-file", "debug-not-a-boolean"])
+        "no-neo4j-password-despite-local-file", "no-envelope-keys", "short-envelope-key",
+        "debug-not-a-boolean"])
 def test_settings_refuse_placeholder_secrets_outside_debug(tmp_path, env, names):
-    """With DJANGO_DEBUG=0, a missing, placeholder or short secret key, or a missing Neo4j
-    password (a local password file notwithstanding), stops the settings with
-    ImproperlyConfigured naming the variable."""
+    """With DJANGO_DEBUG=0, a missing, placeholder or short secret key, a missing Neo4j
+    password (a local password file notwithstanding), or missing or unusable envelope keys
+    stops the settings with ImproperlyConfigured naming the variable."""
     result = _settings_in_subprocess(tmp_path, **env)
     assert result.returncode != 0, result.stdout
     assert "ImproperlyConfigured" in result.stderr and names in result.stderr, result.stderr[-800:]
 
 
 def test_settings_take_secrets_from_the_environment(tmp_path):
-    """With DJANGO_DEBUG=0 and both secrets set, the settings use exactly those values."""
+    """With DJANGO_DEBUG=0 and every secret set, the settings use exactly those values (the
+    envelope keys in their order: the first signs)."""
     result = _settings_in_subprocess(tmp_path, DJANGO_DEBUG="0", DJANGO_SECRET_KEY=GOOD_KEY,
-                                     NEO4J_PASSWORD="s3cret-neo4j")
+                                     NEO4J_PASSWORD="s3cret-neo4j",
+                                     CAP01_ENVELOPE_KEYS=f"k2:{'n' * 32},k1:{'o' * 32}")
     assert result.returncode == 0, result.stderr[-800:]
-    assert json.loads(result.stdout.strip().splitlines()[-1]) == [GOOD_KEY, "s3cret-neo4j", False]
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == [
+        GOOD_KEY, "s3cret-neo4j", False, ["k2", "k1"]]
+
+
+def test_debug_without_envelope_keys_derives_a_development_key(tmp_path):
+    """In DEBUG without CAP01_ENVELOPE_KEYS the envelopes are signed with a development key
+    derived from SECRET_KEY (every local process derives the same one)."""
+    result = _settings_in_subprocess(tmp_path, DJANGO_DEBUG="1")
+    assert result.returncode == 0, result.stderr[-800:]
+    assert json.loads(result.stdout.strip().splitlines()[-1])[3] == ["dev"]
 
 
 def test_no_secret_is_written_in_the_source():
@@ -438,12 +456,12 @@ def _pipeline_run(run_id: str, request: dict[str, Any], agents: dict[str, Any]) 
     """A run made by the pipeline's own stage code with the given agents (in this process)."""
     parsed = parse_input(request)
     ttl = timedelta(minutes=5)
-    envelope = first_envelope(run_id=run_id, request=parsed, now=NOW, ttl=ttl,
+    envelope = first_envelope(run_id=run_id, request=parsed, now=NOW, ttl=ttl, keys=ENVELOPE_KEYS,
                               snapshot=config_snapshot(parsed, agents=DEFAULT_AGENTS))
     outcome = None
     for i, name in enumerate(STAGE_NAMES):
         outcome = run_stage(envelope, agents[name], now=NOW + timedelta(milliseconds=25 * i),
-                            ttl=ttl, timer=lambda: 0.0, measure_memory=False)
+                            ttl=ttl, keys=ENVELOPE_KEYS, timer=lambda: 0.0, measure_memory=False)
         if outcome.next_envelope is None:
             break
         envelope = outcome.next_envelope

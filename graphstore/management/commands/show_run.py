@@ -1,9 +1,12 @@
-"""manage.py show_run RUN_ID [--json]: a persisted run, replayed from Neo4j."""
+"""manage.py show_run RUN_ID [--json]: a persisted run, replayed from Neo4j. A run that cannot be
+shown (unknown, damaged: its blob missing or corrupted, Neo4j or the blob store down) is one
+sentence on stderr and exit status 1."""
 
 import json
 from argparse import ArgumentParser
 
 from django.core.management.base import BaseCommand, CommandError
+from neo4j.exceptions import DriverError, Neo4jError
 
 from contracts import checksum
 from graphstore.connection import database, get_blob_store, get_driver
@@ -23,8 +26,11 @@ class Command(BaseCommand):
             run = load_run(run_id, driver=get_driver(), database=database(),
                            blob_store=get_blob_store())
             check = verify_run(run_id, driver=get_driver(), database=database())
-        except GraphStoreError as exc:
+        except GraphStoreError as exc:  # unknown run, damaged run (a missing blob), store down
             raise CommandError(str(exc)) from exc
+        except (Neo4jError, DriverError) as exc:
+            raise CommandError(f"Neo4j did not answer ({type(exc).__name__}: {exc}); is it "
+                               "running (`make services-up`)?") from exc
         if json:
             self.stdout.write(_dumps(run.to_wire()))
             return

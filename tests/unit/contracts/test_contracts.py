@@ -21,6 +21,7 @@ from contracts import (
     parse_run_results_document,
     seal,
 )
+from tests.conftest import ENVELOPE_KEYS
 from tools.synthetic import make_run
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -147,16 +148,16 @@ def test_empty_document_is_refused():
         parse_run_results_document("  \n")
 
 
-def test_envelope_checksum_and_expiry(now):
+def test_envelope_signature_and_expiry(now):
     """A sealed envelope opens; a tampered payload or a passed deadline is refused."""
     envelope = seal({"a": 1}, agent="RecipeEngineer", run_id="run-1", sequence=1,
-                    expires_at=now + timedelta(minutes=5))
-    assert open_envelope(envelope, now=now) == {"a": 1}
+                    expires_at=now + timedelta(minutes=5), keys=ENVELOPE_KEYS)
+    assert open_envelope(envelope, now=now, keys=ENVELOPE_KEYS) == {"a": 1}
     tampered = envelope.model_copy(update={"payload": {"a": 2}})
-    with pytest.raises(EnvelopeError, match="fails its checksum"):
-        open_envelope(tampered, now=now)
+    with pytest.raises(EnvelopeError, match="fails its signature"):
+        open_envelope(tampered, now=now, keys=ENVELOPE_KEYS)
     with pytest.raises(EnvelopeError, match="expired"):
-        open_envelope(envelope, now=now + timedelta(minutes=6))
+        open_envelope(envelope, now=now + timedelta(minutes=6), keys=ENVELOPE_KEYS)
 
 
 def test_input_refuses_blank_request():

@@ -53,3 +53,17 @@ def test_messages_say_what_happened_and_what_to_do():
     assert "manage.py formulation" in str(errors.FormulationNotFound("f-1"))
     assert str(errors.RunNotFound("r-1")) == "No persisted run has the runId 'r-1'."
     assert "install_graph_schema" in str(errors.RetrievalIndexMissing(RuntimeError("x")))
+
+
+def test_an_unreadable_blob_is_a_damaged_run_of_the_tree():
+    """A missing or corrupted blob on replay is a ReplayError naming the run, the blob and the
+    way out, with the code the API answers."""
+    missing = errors.RunBlobMissing("run-1", "file:///b/ab/ab12", "ab12")
+    assert isinstance(missing, errors.ReplayError) and missing.code == "blob_missing"
+    assert str(missing).startswith("Run run-1 is committed in Neo4j, but its cypherCommands "
+                                   "blob is missing from the blob store (file:///b/ab/ab12")
+    assert "Restore the blob" in str(missing)
+    corrupted = errors.RunBlobCorrupted("run-1", "file:///b/ab/ab12", "ab12",
+                                        errors.BlobCorrupted("file:///b/ab/ab12", "ab12", "cd34"))
+    assert isinstance(corrupted, errors.RunBlobUnreadable) and corrupted.code == "blob_corrupted"
+    assert "cd34" in str(corrupted) and corrupted.run_id == "run-1"

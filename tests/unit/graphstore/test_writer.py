@@ -6,7 +6,7 @@ from graphstore.blobstore import BlobRef
 from graphstore.cypher import write as cypher
 from graphstore.mapper import map_run_to_graph
 from graphstore.schema import LABELS, REL_TYPES, rel_shared
-from graphstore.writer import WriteSummary, statement_params
+from graphstore.writer import IngredientNameClash, WriteSummary, statement_params
 from tests.unit.graphstore.test_mapper import with_commands_size
 from tools.synthetic import make_run
 
@@ -20,9 +20,20 @@ def test_summary_carries_the_timing_split():
     out = summary.as_dict()
     assert list(out) == ["runId", "checksum", "created", "nodesCreated", "relationshipsCreated",
                          "nodeCount", "relationshipCount", "attempts", "latencyMs", "blobUri",
-                         "mappingMs", "blobMs", "databaseMs"]
+                         "mappingMs", "blobMs", "databaseMs", "ingredientNameClashes"]
     assert (out["latencyMs"], out["mappingMs"], out["blobMs"], out["databaseMs"]) == (
         10.123, 1.235, 0.0, 8.5)
+    assert out["ingredientNameClashes"] == []
+
+
+def test_summary_lists_ingredient_name_clashes():
+    """Each clash is the Ingredient id, the node's (kept) name and the name the run used."""
+    clash = IngredientNameClash("ing-oil", "Olive oil", "Sunflower oil")
+    summary = WriteSummary(run_id="r", checksum="c", created=True, nodes_created=3,
+                           relationships_created=2, node_count=3, relationship_count=2,
+                           attempts=1, latency_ms=1.0, ingredient_name_clashes=(clash,))
+    assert summary.as_dict()["ingredientNameClashes"] == [
+        {"ingredientId": "ing-oil", "canonicalName": "Olive oil", "runName": "Sunflower oil"}]
 
 
 def test_statement_params_hold_every_row_once(now):
@@ -59,7 +70,10 @@ def test_the_check_and_the_write_are_one_statement():
     first = text.index("WHERE stored IS NULL AND NOT condensed")
     again = text.index("WHERE stored = $checksum AND NOT condensed")
     assert first < text.index("MERGE (") < again
-    assert text.rstrip().endswith("RETURN stored AS checksum, condensed")
+    assert text.rstrip().endswith(
+        "RETURN stored AS checksum, condensed, coalesce(firstClashes, againClashes) AS nameClashes")
+    # the row stays when nothing is written
+    assert text.count("OPTIONAL CALL (stored, condensed) {") == 2
 
 
 def test_the_first_write_creates_what_belongs_to_the_run_and_merges_what_is_shared():
@@ -77,3 +91,14 @@ def test_the_first_write_creates_what_belongs_to_the_run_and_merges_what_is_shar
         merge, create = f"MERGE (a)-[r:{rel.name}]->(b)", f"CREATE (a)-[r:{rel.name}]->(b)"
         assert (merge if rel_shared(rel) else create) in first
         assert merge in again and create not in again
+
+
+def test_the_ingredient_block_returns_name_clashes_without_overwriting():
+    """The Ingredient MERGE sets the name on create only and returns the rows whose name
+    differs from the node's; each write path returns them with the commit marker."""
+    block = cypher.NAME_CLASH_BLOCK
+    assert block.startswith(cypher.NODE_MERGE["Ingredient"])
+    assert "WITH n, row WHERE n.name <> row.create.name" in block
+    assert "AS nameClashes" in block and "ON MATCH SET n += row.match," in block
+    assert cypher.WRITE_RUN.count("RETURN nameClashes AS firstClashes") == 1
+    assert cypher.WRITE_RUN.count("RETURN nameClashes AS againClashes") == 1

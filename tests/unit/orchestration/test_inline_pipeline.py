@@ -5,12 +5,24 @@ normalized once equals the RunResult's own normalization."""
 from __future__ import annotations
 
 import itertools
+import json
+import secrets
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
-from contracts import ARTIFACT_OF, STAGE_NAMES, WIRE_NAME, InputContract, checksum, parse_input
+from contracts import (
+    ARTIFACT_OF,
+    STAGE_NAMES,
+    WIRE_NAME,
+    EnvelopeKeys,
+    InputContract,
+    checksum,
+    envelope_from_wire,
+    envelope_to_wire,
+    parse_input,
+)
 from graphstore.mapper import normalize_run, normalize_wire
 from orchestration.agents import DEFAULT_AGENTS, load_agents
 from orchestration.pipeline import (
@@ -20,6 +32,7 @@ from orchestration.pipeline import (
     first_envelope,
     run_stage,
 )
+from tests.conftest import ENVELOPE_KEYS
 
 T0 = datetime(2026, 11, 29, 9, 0, tzinfo=UTC)
 
@@ -29,14 +42,15 @@ def _run(*, reuse: bool, spy: list[str] | None = None) -> list[Any]:
     request = parse_input({"userRequest": "basil pesto", "targetBatchSize": 3,
                            "targetUnit": "l"})
     envelope = first_envelope(run_id="run-inline", request=request, now=T0,
-                              ttl=timedelta(minutes=5),
+                              ttl=timedelta(minutes=5), keys=ENVELOPE_KEYS,
                               snapshot=config_snapshot(request, agents={}), created_at=T0)
     ticks = itertools.count()
     outcomes = []
     parsed: Any = {}
     for i, name in enumerate(STAGE_NAMES):
         outcome = run_stage(envelope, agents[name], now=T0 + timedelta(seconds=i),
-                            ttl=timedelta(minutes=5), timer=lambda: next(ticks) * 0.001,
+                            ttl=timedelta(minutes=5), keys=ENVELOPE_KEYS,
+                            timer=lambda: next(ticks) * 0.001,
                             measure_memory=False, parsed=parsed if reuse else None)
         outcomes.append(outcome)
         envelope, parsed = outcome.next_envelope, outcome.parsed  # type: ignore[assignment]
@@ -84,12 +98,41 @@ def test_a_model_is_reused_only_for_its_own_wire_object() -> None:
     stale = {name: (dict(wire), model) for name, (wire, model) in first.parsed.items()}
     agents = load_agents(DEFAULT_AGENTS)
     outcome = run_stage(first.next_envelope, agents[STAGE_NAMES[1]], now=T0,
-                        ttl=timedelta(minutes=5), timer=lambda: 0.0, measure_memory=False,
+                        ttl=timedelta(minutes=5), keys=ENVELOPE_KEYS, timer=lambda: 0.0,
+                        measure_memory=False,
                         parsed=stale)
     assert outcome.succeeded
     for name, (_wire, model) in outcome.parsed.items():
         if name in stale:
             assert model is not stale[name][1]
+
+
+def test_a_stage_refuses_an_envelope_signed_with_a_key_it_does_not_hold() -> None:
+    """A stage whose keys do not list the key that signed its envelope (retired too early, or
+    another deployment's) does not run the agent: the stage fails, naming the key id."""
+    first = _run(reuse=False)[0]
+    agents = load_agents(DEFAULT_AGENTS)
+    other = EnvelopeKeys((("other", secrets.token_bytes(32)),))
+    outcome = run_stage(first.next_envelope, agents[STAGE_NAMES[1]], now=T0,
+                        ttl=timedelta(minutes=5), keys=other, timer=lambda: 0.0,
+                        measure_memory=False)
+    assert not outcome.succeeded and outcome.next_envelope is None
+    assert "signed with the envelope key 'test'" in outcome.entry["error"]
+    assert "calculation" not in outcome.state["artifacts"]
+
+
+def test_a_stage_refuses_a_payload_altered_with_its_checksum_recomputed() -> None:
+    """An artifact changed between two stages, with a plain SHA-256 of the new payload put in
+    the signature's place, fails the next stage before its agent runs."""
+    first = _run(reuse=False)[0]
+    wire = json.loads(json.dumps(envelope_to_wire(first.next_envelope)))
+    wire["payload"]["artifacts"]["recipe"]["ingredients"][0]["percentage"] = 99.0
+    wire["metadata"]["signature"] = checksum(wire["payload"])
+    agents = load_agents(DEFAULT_AGENTS)
+    outcome = run_stage(envelope_from_wire(wire), agents[STAGE_NAMES[1]], now=T0,
+                        ttl=timedelta(minutes=5), keys=ENVELOPE_KEYS, timer=lambda: 0.0,
+                        measure_memory=False)
+    assert not outcome.succeeded and "fails its signature" in outcome.entry["error"]
 
 
 @pytest.mark.parametrize("failed", [False, True])

@@ -20,6 +20,7 @@ from orchestration.pipeline import (
     run_stage,
 )
 from orchestration.segments import is_additive, pipeline_segments, run_segments
+from tests.conftest import ENVELOPE_KEYS
 
 T0 = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
 
@@ -90,10 +91,11 @@ def _stage(*, measure_memory: bool, strict: bool = False):  # type: ignore[no-un
     agents = load_agents(DEFAULT_AGENTS)
     request = parse_input({"userRequest": "hummus", "targetBatchSize": 5, "targetUnit": "kg"})
     envelope = first_envelope(run_id="run-seg", request=request, now=T0,
-                              ttl=timedelta(minutes=5), snapshot={})
+                              ttl=timedelta(minutes=5), keys=ENVELOPE_KEYS, snapshot={})
     ticks = itertools.count()
     tiny = Budget(duration_ms=0.5, memory_mb=0.000001)  # both broken by any stage
     return run_stage(envelope, agents["RecipeEngineer"], now=T0, ttl=timedelta(minutes=5),
+                     keys=ENVELOPE_KEYS,
                      timer=lambda: next(ticks) * 1.0, measure_memory=measure_memory,
                      budget=tiny, strict=strict)
 
@@ -114,14 +116,15 @@ def _finished(created_at: datetime | None) -> RunResult:
     request = parse_input({"userRequest": "bbq sauce", "targetBatchSize": 10,
                            "targetUnit": "kg"})
     envelope = first_envelope(run_id="run-seg", request=request, now=at(30),
-                              ttl=timedelta(minutes=5),
+                              ttl=timedelta(minutes=5), keys=ENVELOPE_KEYS,
                               snapshot=config_snapshot(request, agents={}),
                               created_at=created_at)
     ticks = itertools.count()
     state = None
     for i, name in enumerate(STAGE_NAMES):
         outcome = run_stage(envelope, agents[name], now=at(30 + 10 * i),
-                            ttl=timedelta(minutes=5), timer=lambda: next(ticks) * 0.002,
+                            ttl=timedelta(minutes=5), keys=ENVELOPE_KEYS,
+                            timer=lambda: next(ticks) * 0.002,
                             measure_memory=False)
         envelope, state = outcome.next_envelope, outcome.state  # type: ignore[assignment]
     assert state is not None

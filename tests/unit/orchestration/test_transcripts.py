@@ -19,6 +19,7 @@ from orchestration.pipeline import (
     first_envelope,
     run_stage,
 )
+from tests.conftest import ENVELOPE_KEYS
 
 SECRET_PROMPT = "Customer jane.doe@example.com asks; use key sk-live_0123456789abcdef"
 SECRET_RESPONSE = "Call +44 20 7946 0958 or send Bearer eyJhbGciOi.secret to confirm."
@@ -38,10 +39,11 @@ def _run(policy: TranscriptPolicy | None, now):  # type: ignore[no-untyped-def]
                            "targetUnit": "kg"})
     snapshot = config_snapshot(request, agents={})
     envelope = first_envelope(run_id="run-privacy", request=request, now=now,
-                              ttl=timedelta(minutes=5), snapshot=snapshot)
+                              ttl=timedelta(minutes=5), keys=ENVELOPE_KEYS, snapshot=snapshot)
     outcomes = []
     for name in STAGE_NAMES:
         outcomes.append(run_stage(envelope, agents[name], now=now, ttl=timedelta(minutes=5),
+                                  keys=ENVELOPE_KEYS,
                                   timer=time.perf_counter, transcripts=policy))
         envelope = outcomes[-1].next_envelope
     return outcomes[0], finish_run(outcomes[-1].state, now=now)

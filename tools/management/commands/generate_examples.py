@@ -6,6 +6,7 @@ the contract do. Three runs: a succeeded lemon vinaigrette, a run that fails at 
 32 KB blob threshold.
 """
 
+import secrets
 from argparse import ArgumentParser
 from datetime import UTC, datetime, timedelta
 from itertools import count
@@ -14,7 +15,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from contracts import STAGE_NAMES, RunResult, parse_input
+from contracts import STAGE_NAMES, EnvelopeKeys, RunResult, parse_input
 from orchestration.agents import DEFAULT_AGENTS, load_agents
 from orchestration.pipeline import (
     config_snapshot,
@@ -40,12 +41,14 @@ def build(run_id: str, request: dict, start: datetime) -> RunResult:
     ticks = count()
     parsed = parse_input(request)
     ttl = timedelta(minutes=5)
+    # The envelopes never leave this process and are not part of the output: a key of its own.
+    keys = EnvelopeKeys((("examples", secrets.token_bytes(32)),))
     envelope = first_envelope(run_id=run_id, request=parsed, now=start, ttl=ttl,
-                              snapshot=config_snapshot(parsed, agents=DEFAULT_AGENTS))
+                              snapshot=config_snapshot(parsed, agents=DEFAULT_AGENTS), keys=keys)
     outcome = None
     for i, name in enumerate(STAGE_NAMES):
         now = start + timedelta(milliseconds=25 * (i + 1))
-        outcome = run_stage(envelope, agents[name], now=now, ttl=ttl,
+        outcome = run_stage(envelope, agents[name], now=now, ttl=ttl, keys=keys,
                             timer=lambda: next(ticks) * 0.0125, measure_memory=False)
         if outcome.next_envelope is None:
             break

@@ -4,6 +4,7 @@ the inline pipeline writes its progress."""
 from __future__ import annotations
 
 from orchestration.services.stages import Progress, stage_result, stages_merge
+from tests.conftest import ENVELOPE_KEYS
 
 
 def test_stages_merge_lays_info_over_the_stage() -> None:
@@ -88,7 +89,9 @@ def test_batch_limits_reach_the_agents_from_settings(settings) -> None:  # type:
     now = datetime(2026, 11, 26, tzinfo=UTC)
     request = parse_input({"userRequest": "hummus", "targetBatchSize": 5, "targetUnit": "kg"})
     envelope = pipeline.first_envelope(run_id="run-limits", request=request, now=now,
-                                       ttl=timedelta(minutes=5), snapshot={})
+                                       ttl=timedelta(minutes=5), snapshot={},
+                                       keys=ENVELOPE_KEYS)
     pipeline.run_stage(envelope, Spy(), now=now, ttl=timedelta(minutes=5),  # type: ignore[arg-type]
-                       timer=lambda: 0.0, measure_memory=False, limits=limits)
+                       keys=ENVELOPE_KEYS, timer=lambda: 0.0, measure_memory=False,
+                       limits=limits)
     assert seen[0].limits is limits
