@@ -23,7 +23,7 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import transaction
 from django.utils import timezone
 
-from contracts import RunResult, checksum
+from contracts import ALREADY_VALIDATED, RunResult, checksum
 from graphstore.connection import get_writer
 from graphstore.errors import Neo4jWriteFailed
 from graphstore.errors import RunConflict as GraphRunConflict
@@ -217,7 +217,7 @@ def run_persist(*, run_id: str, retry: RetryPolicy | None = None, rewrite: bool 
     def write(writer: RunWriter) -> WriteSummary:
         if copy is not None:
             return writer.write_normalized(copy.result, checksum=copy.checksum)
-        return writer.write(RunResult.model_validate(result))
+        return writer.write(RunResult.model_validate(result, context=ALREADY_VALIDATED))
 
     try:
         summary, peak_mb = _measured_write(write, retry, trace=traced)
