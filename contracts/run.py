@@ -463,7 +463,13 @@ def parse_run_result(data: str | bytes | dict[str, Any]) -> RunResult:
 
 def parse_run_results_document(text: str) -> list[RunResult]:
     """One RunResult as JSON (on one line or many), or many as JSON Lines; every run is
-    validated before any is used.
+    validated before any is used (parse_numbered_run_results, without the line numbers)."""
+    return [run for _, run in parse_numbered_run_results(text)]
+
+
+def parse_numbered_run_results(text: str) -> list[tuple[int, RunResult]]:
+    """One RunResult as JSON (on one line or many), or many as JSON Lines, each with the line it
+    starts on; every run is validated before any is used.
 
     Each run is parsed as POST /api/orchestration/runs parses its body (pydantic's JSON parser,
     with its nesting limit), so a document too deeply nested is a ContractError, never a
@@ -482,12 +488,12 @@ def parse_run_results_document(text: str) -> list[RunResult]:
                            or _json_or_none(lines[0][1]) is None):
         # One JSON object over several lines (or a document that is neither it nor JSON Lines,
         # whose first line is no JSON: its error names the line and column in the document).
-        return [parse_run_result(stripped)]
-    runs: list[RunResult] = []
+        return [(lines[0][0], parse_run_result(stripped))]
+    runs: list[tuple[int, RunResult]] = []
     errors: list[dict[str, str]] = []
     for number, line in lines:
         try:
-            runs.append(parse_run_result(line))
+            runs.append((number, parse_run_result(line)))
         except ContractError as exc:
             errors += [{**e, "field": f"line {number}: {e['field']}",
                         "message": e["message"].replace(" at line 1 column ", " at column ")}
@@ -600,6 +606,6 @@ __all__ = [
     "envelope_from_wire", "envelope_to_wire", "InputContract", "InvocationStatus", "RequestConfig",
     "RequestContext", "Resources", "RunMetadata", "RunResult", "RunStatus", "ShortText",
     "Transcript",
-    "open_envelope", "parse_input", "parse_run_result", "parse_run_results_document",
-    "ALREADY_VALIDATED", "RESERVED_RUN_IDS", "RunId", "seal",
+    "open_envelope", "parse_input", "parse_numbered_run_results", "parse_run_result",
+    "parse_run_results_document", "ALREADY_VALIDATED", "RESERVED_RUN_IDS", "RunId", "seal",
 ]
