@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from types import MappingProxyType
 from typing import Annotated, Any, Final, Literal, TypeVar
@@ -355,15 +356,14 @@ class RunResult(ContractModel):
         return self
 
 
+@dataclass(frozen=True)
 class _Outcome:
-    """What agentHistory says happened (`_history_outcome`): the index of the last invocation
-    that ran (None: none ran), the stage it belongs to, whether it succeeded, and each stage's
-    succeeded invocation (stage index -> history index)."""
+    """What agentHistory says happened (`_history_outcome`)."""
 
-    __slots__ = ("last", "stage", "ok", "succeeded")
-
-    def __init__(self, last: int | None, stage: int, ok: bool, succeeded: dict[int, int]) -> None:
-        self.last, self.stage, self.ok, self.succeeded = last, stage, ok, succeeded
+    last: int | None  # the index of the last invocation that ran (None: none ran)
+    stage: int  # the stage it belongs to (an index into the stage order)
+    ok: bool  # whether it succeeded
+    succeeded: dict[int, int]  # each stage that succeeded -> the index of its success
 
 
 def _history_outcome(history: list[AgentHistoryEntry]) -> _Outcome:
