@@ -31,10 +31,13 @@ from .base import (
     canonical_json,
     checksum,
     field_path,
+    output_ref,
     sha256_hex,
     strip_transient,
 )
 from .run import (
+    ALREADY_VALIDATED,
+    RESERVED_RUN_IDS,
     AgentHistoryEntry,
     Condensation,
     EnvelopeError,
@@ -55,6 +58,7 @@ from .run import (
     envelope_to_wire,
     open_envelope,
     parse_input,
+    parse_numbered_run_results,
     parse_run_result,
     parse_run_results_document,
     seal,
@@ -87,7 +91,9 @@ __all__ = [
     "UIComponent",
     "UIConfig", "Validation", "ValidationIssue", "ValidationSummary", "Yield", "canonical_json",
     "checksum", "envelope_from_wire", "envelope_to_wire",
-    "field_path", "generate_schemas", "open_envelope", "parse_input", "parse_run_result",
-    "parse_run_results_document", "seal",
+    "field_path", "generate_schemas", "open_envelope", "output_ref", "parse_input",
+    "parse_numbered_run_results",
+    "parse_run_result", "parse_run_results_document", "ALREADY_VALIDATED", "RESERVED_RUN_IDS",
+    "seal",
     "sha256_hex", "strip_transient",
 ]

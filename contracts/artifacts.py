@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from .base import (
     ContractModel,
@@ -23,6 +23,7 @@ from .base import (
     Percentage,
     Positive,
     ShortText,
+    UtcDatetime,
     at,
 )
 from .units import Unit
@@ -98,7 +99,7 @@ class Calculation(ContractModel):
     scaled_ingredients: Annotated[list[ScaledIngredient], Field(max_length=MAX_INGREDIENTS)]
     costs: Costs
     yield_: Yield = Field(alias="yield")
-    timestamp: AwareDatetime
+    timestamp: UtcDatetime
     warnings: list[ShortText] = Field(default_factory=list, max_length=100)
 
     @field_validator("scaled_ingredients")
@@ -182,7 +183,7 @@ class Validation(ContractModel):
     warnings: Annotated[list[ValidationIssue], Field(max_length=500)]
     checks: dict[Identifier, Check]
     summary: ShortText
-    timestamp: AwareDatetime
+    timestamp: UtcDatetime
     can_proceed: bool
     critical_errors: Annotated[list[ValidationIssue], Field(max_length=500)]
 

@@ -9,10 +9,12 @@ import hashlib
 import json
 import math
 from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
 from typing import Annotated, Any, Final
 
 from pydantic import (
     AfterValidator,
+    AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,
@@ -68,6 +70,24 @@ FreeJson = Annotated[JsonValue, AfterValidator(_finite_json)]
 JsonObject = Annotated[dict[str, JsonValue], AfterValidator(_finite_json)]
 
 
+def _representable_in_utc(value: datetime) -> datetime:
+    """Every stored timestamp is converted to UTC (the ledger, Neo4j, the checksums' readers):
+    one that leaves years 1 to 9999 once converted (9999-12-31T22:00:00-05:00 is year 10000 in
+    UTC, 0001-01-01T03:00:00+05:00 is year 0) cannot be, so it is refused here, at the door."""
+    try:
+        value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError(
+            f"cannot be represented in UTC (it falls outside the years 1 to 9999 once converted),"
+            f" got {value.isoformat()}; send a time between 0001-01-01T00:00:00Z and "
+            "9999-12-31T23:59:59.999999Z") from None
+    return value
+
+
+# A timezone-aware timestamp that can be converted to UTC: every datetime of the contract.
+UtcDatetime = Annotated[AwareDatetime, AfterValidator(_representable_in_utc)]
+
+
 class ContractModel(BaseModel):
     """Base of every contract model: camelCase on the wire, unknown fields refused, immutable."""
 
@@ -110,6 +130,17 @@ def strip_transient(value: JsonValue) -> JsonValue:
     if isinstance(value, list):
         return [strip_transient(v) for v in value]
     return value
+
+
+def output_ref(artifact: Any) -> str:
+    """An agentHistory entry's outputRef: "sha256:" and the SHA-256 of the canonical JSON of the
+    artifact it produced, as stored (its contract serialization, transient keys dropped)."""
+    if isinstance(artifact, BaseModel):
+        artifact = artifact.model_dump(mode="json", by_alias=True, exclude_none=True)
+    text = canonical_json(artifact)
+    if '"_' in text:  # perhaps a transient key: hash the artifact without them
+        text = canonical_json(strip_transient(artifact))
+    return f"sha256:{sha256_hex(text)}"
 
 
 # --- errors ------------------------------------------------------------------------------------

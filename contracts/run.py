@@ -8,13 +8,22 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any, Literal, TypeVar
+from types import MappingProxyType
+from typing import Annotated, Any, Final, Literal, TypeVar
 
-from pydantic import AwareDatetime, Field, JsonValue, ValidationError, model_validator
+import pydantic_core
+from pydantic import (
+    AfterValidator,
+    Field,
+    JsonValue,
+    ValidationError,
+    ValidationInfo,
+    model_validator,
+)
 
 from .artifacts import Calculation, Graph, Recipe, UIConfig, Validation
 from .base import (
@@ -26,11 +35,13 @@ from .base import (
     NonNegative,
     Positive,
     ShortText,
+    UtcDatetime,
     at,
     canonical_json,
     nul_errors,
+    output_ref,
 )
-from .stages import ARTIFACT_OF, STAGES, WIRE_NAME
+from .stages import ARTIFACT_OF, STAGE_NAMES, STAGE_ORDER, STAGES, WIRE_NAME
 from .units import Unit
 
 # The stage names as a type (checked against stages.STAGE_TABLE by a test: a Literal cannot be
@@ -82,14 +93,70 @@ class Transcript(ContractModel):
     redacted: bool = False  # redaction patterns were applied before storage
 
 
+# Validation context for a run validated before, on its way in, and validated again from its wire
+# form: a copy read back from storage (the ledger's outbox copy, Neo4j) or a validated run
+# serialized again (`RunResult.model_validate(wire, context=ALREADY_VALIDATED)`). The rules that
+# hash artifacts (outputRef) or came after runs were stored (agentHistory and status
+# consistency, reserved runIds) are not applied again: hashing costs as much as the rest of the
+# validation, and a run accepted before a rule existed still reads back as it was stored.
+ALREADY_VALIDATED: Final[Mapping[str, bool]] = MappingProxyType({"alreadyValidated": True})
+
+
+def _already_validated(info: ValidationInfo) -> bool:
+    return bool(info.context and info.context.get("alreadyValidated"))
+
+
+# --- runIds: every accepted one can be read back ------------------------------------------------
+
+# The literal words of the URL space around a runId (orchestration/api/urls.py and
+# orchestration/web/urls.py): a run named after one could not be read back
+# (/api/orchestration/runs/similar is the similar-runs search, not a run), so none is a runId.
+# tests/unit/orchestration/test_urls.py derives the literal segments of every route of both
+# modules and checks that they are exactly these words (a new route fails it until added).
+RESERVED_RUN_IDS: frozenset[str] = frozenset({
+    "agents", "analytics", "budget-breaches", "context", "costs", "diff", "ingredients", "login",
+    "logout", "replay", "requests", "runs", "similar", "status", "status.json",
+    "validation-errors",
+})
+
+
+def _not_reserved(value: str, info: ValidationInfo) -> str:
+    if value in RESERVED_RUN_IDS and not _already_validated(info):
+        raise ValueError(
+            f"{value!r} is reserved: it is a fixed word of the API's and the web pages' URLs "
+            "(/api/orchestration/runs/similar is the similar-runs search, not a run), so it "
+            "cannot name a run; choose another runId")
+    return value
+
+
+RunId = Annotated[Identifier, AfterValidator(_not_reserved),
+                  Field(json_schema_extra={"not": {"enum": sorted(RESERVED_RUN_IDS)}})]
+
+OUTPUT_REF_PATTERN: Final = r"^sha256:[0-9a-f]{64}$"
+
+
+def _output_ref_form(value: str, info: ValidationInfo) -> str:
+    if not re.fullmatch(OUTPUT_REF_PATTERN, value) and not _already_validated(info):
+        raise ValueError(f"must be \"sha256:\" and 64 lower-case hex digits (the SHA-256 of the "
+                         f"artifact produced), got {value[:80]!r}")
+    return value
+
+
+# "sha256:<hex>" of the artifact an invocation produced (contracts.output_ref); RunResult
+# verifies it against that artifact. (Checked by a validator rather than a pattern so that a
+# stored copy from before the rule still reads back; the JSON Schema carries the pattern.)
+OutputRef = Annotated[str, Field(max_length=300, json_schema_extra={"pattern": OUTPUT_REF_PATTERN}),
+                      AfterValidator(_output_ref_form)]
+
+
 class AgentHistoryEntry(ContractModel):
     agent: AgentName
     sequence: Annotated[int, Field(strict=True, ge=1, le=1000)]
-    timestamp: AwareDatetime
+    timestamp: UtcDatetime
     duration: NonNegative  # milliseconds
     status: InvocationStatus
     error: ShortText | None = None
-    output_ref: Annotated[str, Field(max_length=300)] | None = None  # "sha256:<hex>" of the output
+    output_ref: OutputRef | None = None  # absent: the graph store fills it in
     memory_mb: NonNegative | None = None  # tracemalloc peak of the stage, when measured
     rss_mb: NonNegative | None = None  # resident memory of the process after the stage
     budget_duration_ms: NonNegative | None = None  # the budget in force (design section 7)
@@ -128,7 +195,7 @@ class Condensation(ContractModel):
     named in `removed` are absent from it for good; `graph` and `validation` keep their counts
     and outcome when those artifacts were removed."""
 
-    condensed_at: AwareDatetime
+    condensed_at: UtcDatetime
     removed: Annotated[list[ArtifactWireName], Field(max_length=5)] = Field(default_factory=list)
     graph: GraphSummary | None = None
     validation: ValidationSummary | None = None
@@ -146,10 +213,10 @@ SegmentName = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za
 
 
 class RunMetadata(ContractModel):
-    id: Identifier  # the runId
+    id: RunId  # the runId: an identifier, and no word of the URL space (RESERVED_RUN_IDS)
     status: RunStatus
     total_duration: NonNegative  # milliseconds
-    timestamp: AwareDatetime  # when the run started
+    timestamp: UtcDatetime  # when the run started
     config_snapshot: JsonObject = Field(default_factory=dict)
     config_snapshot_truncated: bool = False
     failed_agent: AgentName | None = None
@@ -168,9 +235,51 @@ class RunMetadata(ContractModel):
 class RunResult(ContractModel):
     """One finished run: metadata, the request, the artifacts, agentHistory.
 
-    Artifacts after a failed stage are absent; those present always form a prefix of the stage
-    order (a calculation needs its recipe, and so on).
+    Consistency rules: a run says one thing in all its parts. Each is refused naming the field
+    (README, "The data contract"); `agentHistory` is read in `sequence` order (sequences are
+    unique), which is the order the invocations ran in.
+
+    Artifacts
+      - Those present form a prefix of the stage order (recipe, calculation, graph, validation,
+        uiConfig): an artifact after a missing one is refused (named).
+      - A condensed run has none of the artifacts `metadata.condensed.removed` names.
+      - `calculation.recipeId` is `recipe.id`.
+    agentHistory
+      - It follows the stage order: a stage's invocations come together, after those of the
+        stage before it; a stage runs only once the stage before it has succeeded
+        (`agentHistory[i].agent`).
+      - A stage's invocations are failed attempts (retries) ending in at most one success; a
+        stage that succeeded does not run again (`agentHistory[i].agent`).
+      - `skipped` invocations come last, in a run that stopped at a failed invocation, for the
+        stages after the failed one, each at most once, in stage order
+        (`agentHistory[i].status` or `.agent`).
+    Status
+      - `succeeded`: every stage succeeded, so agentHistory is not empty and its last
+        invocation is UIDesigner's success (`agentHistory` when empty, else `metadata.status`);
+        all five artifacts are present, less those retention removed (`metadata.status`);
+        `metadata.failedAgent` is absent.
+      - `failed`: the last invocation that ran failed (`agentHistory` when empty, else
+        `metadata.status`); `metadata.failedAgent` is present and names its agent.
+    Artifacts and agentHistory
+      - A stage that succeeded has its artifact, unless retention removed it (the artifact is
+        named). With the rules above, the artifacts present are exactly those of the stages
+        that succeeded: a stage that did not succeed is the failed one or comes after it.
+    outputRef
+      - Only a succeeded invocation has one (a failed or skipped one produced nothing).
+      - It is "sha256:" and the SHA-256 of the artifact its stage produced, as canonical JSON
+        (sorted keys, no white space, UTF-8; numbers as the contract writes them back, so a
+        percentage sent as 5 is 5.0) without transient keys (contracts.output_ref). It is
+        checked whenever that artifact is present (a condensed run keeps the outputRefs of the
+        artifacts it lost). Left out, it is filled in when the run is stored (the pipeline's
+        runs too).
+    Other
+      - `metadata.replayOf` does not name the run itself.
     """
+
+    # A copy read back from storage is validated under the context ALREADY_VALIDATED: the rules
+    # of agentHistory and status against it, of artifacts against agentHistory and of outputRef
+    # (with RunMetadata.id's reserved words and outputRef's form) held on its way in and are
+    # not applied again.
 
     metadata: RunMetadata
     request: InputContract
@@ -188,7 +297,7 @@ class RunResult(ContractModel):
         return self.metadata.id
 
     @model_validator(mode="after")
-    def _consistent(self) -> RunResult:
+    def _consistent(self, info: ValidationInfo) -> RunResult:
         present = [getattr(self, artifact) is not None for _, artifact in STAGES]
         for i in range(1, len(STAGES)):
             if present[i] and not present[i - 1]:
@@ -222,7 +331,118 @@ class RunResult(ContractModel):
             if entry.sequence in seen:
                 raise at(f"agentHistory[{i}].sequence", f"duplicate sequence {entry.sequence}")
             seen.add(entry.sequence)
+        if _already_validated(info):
+            return self
+        outcome = _history_outcome(self.agent_history)
+        _check_status(self.metadata, self.agent_history, outcome)
+        for stage, (agent, artifact) in enumerate(STAGES):
+            wire = WIRE_NAME[artifact]
+            success = outcome.succeeded.get(stage)
+            if success is not None and not present[stage] and wire not in removed:
+                raise at(wire, f"is absent, but {agent} succeeded (agentHistory[{success}]); a "
+                         "stage that succeeded leaves its artifact (only retention removes one, "
+                         "and names it in metadata.condensed.removed)")
+        for i, entry in enumerate(self.agent_history):
+            if entry.output_ref is None:
+                continue
+            where = f"agentHistory[{i}].outputRef"
+            if entry.status != "succeeded":
+                raise at(where, f"is set on a {entry.status} invocation, which produced no "
+                         "artifact")
+            produced = getattr(self, ARTIFACT_OF[entry.agent])
+            if produced is not None and (expected := output_ref(produced)) != entry.output_ref:
+                raise at(where, f"is {entry.output_ref}, but {WIRE_NAME[ARTIFACT_OF[entry.agent]]}"
+                         f" hashes to {expected}: an outputRef is the SHA-256 of the canonical "
+                         "JSON of the artifact its invocation produced (transient keys dropped); "
+                         "leave it out and it is filled in")
         return self
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    """What agentHistory says happened (`_history_outcome`)."""
+
+    last: int | None  # the index of the last invocation that ran (None: none ran)
+    stage: int  # the stage it belongs to (an index into the stage order)
+    ok: bool  # whether it succeeded
+    succeeded: dict[int, int]  # each stage that succeeded -> the index of its success
+
+
+def _history_outcome(history: list[AgentHistoryEntry]) -> _Outcome:
+    """Read agentHistory in sequence order against the stage order (RunResult's rules on
+    agentHistory); raise at the first entry that breaks one."""
+    order = sorted(range(len(history)), key=lambda i: history[i].sequence)
+    stage, ok = -1, True  # the stage being run; whether its last invocation succeeded
+    last: int | None = None  # the last invocation that ran
+    skipped: tuple[int, int] | None = None  # (stage, index) of the last skipped invocation
+    succeeded: dict[int, int] = {}
+    for i in order:
+        entry = history[i]
+        at_stage = STAGE_ORDER[entry.agent]
+        where = f"agentHistory[{i}]"
+        if entry.status == "skipped":
+            if ok:
+                raise at(f"{where}.status", "is skipped, but the run did not stop at a failed "
+                         "invocation before it; only the stages after a failed one are skipped")
+            after = skipped[0] if skipped is not None else stage
+            if at_stage <= after:
+                raise at(f"{where}.agent", f"is {entry.agent}, skipped after "
+                         f"{STAGE_NAMES[after]}; the stages skipped are those after the failed "
+                         "one, each once, in stage order")
+            skipped = (at_stage, i)
+            continue
+        if skipped is not None:
+            raise at(f"{where}.status", f"is {entry.status}, but agentHistory[{skipped[1]}] "
+                     "before it is skipped; nothing runs after a run stopped")
+        if at_stage == stage and not ok:
+            pass  # another attempt at the stage whose last attempt failed: a retry
+        elif at_stage == stage + 1 and ok:
+            stage = at_stage
+        elif at_stage == stage:
+            raise at(f"{where}.agent", f"is {entry.agent} again, after it succeeded "
+                     f"(agentHistory[{last}]); a stage that succeeded does not run again")
+        elif not ok:
+            raise at(f"{where}.agent", f"is {entry.agent}, but {STAGE_NAMES[stage]} failed "
+                     f"last (agentHistory[{last}]); a stage runs only after the one before it "
+                     "succeeded")
+        else:
+            expected = (f"{STAGE_NAMES[stage + 1]} comes next" if stage + 1 < len(STAGE_NAMES)
+                        else f"every stage had succeeded (agentHistory[{last}])")
+            raise at(f"{where}.agent", f"is {entry.agent}, but {expected}; agentHistory, in "
+                     f"sequence order, follows the stage order {' -> '.join(STAGE_NAMES)}")
+        ok = entry.status == "succeeded"
+        if ok:
+            succeeded[stage] = i
+        last = i
+    return _Outcome(last, stage, ok, succeeded)
+
+
+def _check_status(metadata: RunMetadata, history: list[AgentHistoryEntry],
+                  outcome: _Outcome) -> None:
+    """metadata.status and metadata.failedAgent against what agentHistory says happened."""
+    status, last = metadata.status, outcome.last
+    if last is None:
+        raise at("agentHistory", f"is empty, but metadata.status is {status}; a run records "
+                 "the invocation of every stage that ran")
+    agent = history[last].agent
+    if status == "succeeded":
+        if not outcome.ok:
+            raise at("metadata.status", f"is succeeded, but the last invocation, "
+                     f"agentHistory[{last}] ({agent}), failed")
+        if outcome.stage < len(STAGE_NAMES) - 1:
+            raise at("metadata.status", f"is succeeded, but agentHistory ends with {agent} "
+                     f"(agentHistory[{last}]): {', '.join(STAGE_NAMES[outcome.stage + 1:])} "
+                     "never ran")
+        return
+    if outcome.ok:
+        raise at("metadata.status", f"is failed, but no invocation failed last: "
+                 f"agentHistory[{last}] ({agent}) succeeded")
+    if metadata.failed_agent is None:
+        raise at("metadata.failedAgent", f"is required when the run failed: here {agent} "
+                 f"(agentHistory[{last}])")
+    if metadata.failed_agent != agent:
+        raise at("metadata.failedAgent", f"is {metadata.failed_agent}, but the invocation "
+                 f"that failed is {agent}'s (agentHistory[{last}])")
 
 
 def _parse(model: type[M], data: str | bytes | dict[str, Any], what: str) -> M:
@@ -244,34 +464,54 @@ def parse_run_result(data: str | bytes | dict[str, Any]) -> RunResult:
 
 
 def parse_run_results_document(text: str) -> list[RunResult]:
-    """One RunResult as JSON, or many as JSON Lines; every run is validated before any is used.
+    """One RunResult as JSON (on one line or many), or many as JSON Lines; every run is
+    validated before any is used (parse_numbered_run_results, without the line numbers)."""
+    return [run for _, run in parse_numbered_run_results(text)]
 
-    ContractError lists the errors of every bad run, each field path prefixed with its line
-    ("line 3: recipe.ingredients[2].percentage: ...") when the document is JSON Lines.
+
+def parse_numbered_run_results(text: str) -> list[tuple[int, RunResult]]:
+    """One RunResult as JSON (on one line or many), or many as JSON Lines, each with the line it
+    starts on; every run is validated before any is used.
+
+    Each run is parsed as POST /api/orchestration/runs parses its body (pydantic's JSON parser,
+    with its nesting limit), so a document too deeply nested is a ContractError, never a
+    RecursionError. ContractError lists the errors of every bad run, each field path prefixed
+    with its line ("line 3: recipe.ingredients[2].percentage: ...") when the document is JSON
+    Lines or a single line.
     """
     stripped = text.strip()
     if not stripped:
         raise ContractError([{"field": "(document)", "message": "is empty; expected a RunResult "
                               "as JSON or RunResults as JSON Lines", "type": "empty"}],
                             what="document")
-    try:
-        whole = json.loads(stripped)
-    except json.JSONDecodeError:
-        whole = None
-    if isinstance(whole, dict):
-        return [parse_run_result(whole)]
-    runs: list[RunResult] = []
+    lines = [(number, line) for number, line in enumerate(text.splitlines(), start=1)
+             if line.strip()]
+    if len(lines) > 1 and (isinstance(_json_or_none(stripped), dict)
+                           or _json_or_none(lines[0][1]) is None):
+        # One JSON object over several lines (or a document that is neither it nor JSON Lines,
+        # whose first line is no JSON: its error names the line and column in the document).
+        return [(lines[0][0], parse_run_result(stripped))]
+    runs: list[tuple[int, RunResult]] = []
     errors: list[dict[str, str]] = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
+    for number, line in lines:
         try:
-            runs.append(parse_run_result(line))
+            runs.append((number, parse_run_result(line)))
         except ContractError as exc:
-            errors += [{**e, "field": f"line {number}: {e['field']}"} for e in exc.errors]
+            errors += [{**e, "field": f"line {number}: {e['field']}",
+                        "message": e["message"].replace(" at line 1 column ", " at column ")}
+                       for e in exc.errors]
     if errors:
         raise ContractError(errors, what="document")
     return runs
+
+
+def _json_or_none(text: str) -> Any:
+    """The JSON value of `text` by pydantic's parser (the one that validates runs, with the
+    same nesting limit), or None when it is not JSON."""
+    try:
+        return pydantic_core.from_json(text)
+    except ValueError:
+        return None
 
 
 def parse_input(data: str | bytes | dict[str, Any]) -> InputContract:
@@ -374,7 +614,7 @@ class HandoffEnvelope(ContractModel):
     payload: JsonObject
     metadata: HandoffMetadata
     resources: Resources = Field(default_factory=Resources)
-    expires_at: AwareDatetime
+    expires_at: UtcDatetime
 
 
 class EnvelopeError(ValueError):
@@ -475,5 +715,6 @@ __all__ = [
     "envelope_from_wire", "envelope_to_wire", "InputContract", "InvocationStatus", "RequestConfig",
     "RequestContext", "Resources", "RunMetadata", "RunResult", "RunStatus", "ShortText",
     "Transcript",
-    "open_envelope", "parse_input", "parse_run_result", "parse_run_results_document", "seal",
+    "open_envelope", "parse_input", "parse_numbered_run_results", "parse_run_result",
+    "parse_run_results_document", "ALREADY_VALIDATED", "RESERVED_RUN_IDS", "RunId", "seal",
 ]

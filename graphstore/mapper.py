@@ -29,12 +29,14 @@ from typing import Any
 from pydantic import AwareDatetime, TypeAdapter
 
 from contracts import (
+    ALREADY_VALIDATED,
     ARTIFACT_OF,
     CONTRACT_VERSION,
     WIRE_NAME,
     RunResult,
     canonical_json,
     checksum,
+    output_ref,
     strip_transient,
 )
 
@@ -109,8 +111,8 @@ class GraphWriteSet:
     def normalized(self) -> RunResult:
         """The normalized run (validated from `wire` only if asked for and not at hand)."""
         run = self.validated
-        if run is None:
-            run = RunResult.model_validate(self.wire)
+        if run is None:  # a normalized copy: its outputRefs were verified on its way in
+            run = RunResult.model_validate(self.wire, context=ALREADY_VALIDATED)
             object.__setattr__(self, "validated", run)
         return run
 
@@ -158,11 +160,13 @@ def _normalized(run: RunResult) -> tuple[RunResult, dict[str, Any]]:
 def normalize_wire(wire_in: Mapping[str, Any], *, serialized: bool = False
                    ) -> tuple[RunResult, dict[str, Any]]:
     """A run given in wire form (a RunResult's, or one assembled by the pipeline), normalized
-    and validated once: the RunResult and its wire dict. `serialized`: `wire_in` is a
-    RunResult's to_wire(), so the normalized dict is what the validated run serializes to (a
-    property test says so) and is not serialized again; otherwise (a dict assembled by hand,
-    whose defaults and number forms may differ) the validated run is serialized. Raises
-    pydantic's ValidationError when the run breaks the contract."""
+    and validated once: the RunResult and its wire dict. `serialized`: `wire_in` is a validated
+    RunResult's to_wire() (its outputRefs verified), so the normalized dict is what the
+    validated run serializes to (a property test says so) and is not serialized again;
+    otherwise (a dict assembled by hand, whose defaults and number forms may differ) the
+    validated run is serialized, and the outputRefs it carries are verified. A succeeded
+    invocation without an outputRef gets one here, hashed from its artifact as stored
+    (contracts.output_ref). Raises pydantic's ValidationError when the run breaks the contract."""
     stripped = strip_transient(dict(wire_in))  # free-form objects carry "_"-prefixed keys
     assert isinstance(stripped, dict)
     wire: dict[str, Any] = stripped
@@ -171,18 +175,22 @@ def normalize_wire(wire_in: Mapping[str, Any], *, serialized: bool = False
                                             CONFIG_SNAPSHOT_MAX_BYTES)
     meta["configSnapshot"] = snapshot
     meta["configSnapshotTruncated"] = bool(meta.get("configSnapshotTruncated")) or truncated
-    history = sorted(wire.get("agentHistory", []), key=lambda e: e["sequence"])
-    refs: dict[str, str] = {}  # each artifact hashed once, however many entries point at it
-    for entry in history:
+    wire["agentHistory"] = sorted(wire.get("agentHistory", []), key=lambda e: e["sequence"])
+    run = RunResult.model_validate(wire, context=ALREADY_VALIDATED if serialized else None)
+    out = wire if serialized else run.to_wire()
+    entries = list(run.agent_history)
+    refs: dict[str, str] = {}  # each artifact hashed once
+    for i, entry in enumerate(out["agentHistory"]):
         name = _wire_artifact(entry["agent"])
-        artifact = wire.get(name)
+        artifact = out.get(name)
         if "outputRef" not in entry and entry["status"] == "succeeded" and artifact is not None:
             if name not in refs:
-                refs[name] = f"sha256:{checksum(artifact)}"
+                refs[name] = output_ref(artifact)
             entry["outputRef"] = refs[name]
-    wire["agentHistory"] = history
-    run = RunResult.model_validate(wire)
-    return run, (wire if serialized else run.to_wire())
+            entries[i] = entries[i].model_copy(update={"output_ref": refs[name]})
+    if refs:
+        run = run.model_copy(update={"agent_history": entries})
+    return run, out
 
 
 def _wire_artifact(agent: str) -> str:

@@ -11,7 +11,7 @@ from typing import Any
 from neo4j import Driver
 from pydantic import ValidationError
 
-from contracts import RunResult
+from contracts import ALREADY_VALIDATED, RunResult
 
 from .blobstore import BlobStore
 from .codecs import (
@@ -69,7 +69,7 @@ def load_run(run_id: str, *, driver: Driver, database: str, blob_store: BlobStor
             wire["validation"] = ValidationReportCodec.decode(v)
         if (ui := rec["ui"]) is not None and "uiConfig" not in removed:
             wire["uiConfig"] = UIConfigCodec.decode(ui)
-        return RunResult.model_validate(wire)
+        return RunResult.model_validate(wire, context=ALREADY_VALIDATED)
     except ValidationError as exc:
         raise ReplayError(f"Run {run_id} is stored but does not read back into the v1 contract: "
                           f"{exc}") from exc

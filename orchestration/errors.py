@@ -4,6 +4,8 @@
     OrchestrationError
     ├── RunNotFound        no ledger row has that runId                          404 not_found
     ├── RunConflict        the runId is taken in the ledger by other content     409 run_conflict
+    ├── BatchRefused       runs given together (ingest_run's document) of which  409 batch_refused
+    │                      some cannot be written: none is; `errors` names each
     ├── QueueFull          the intake queue is at its limit; nothing recorded   429 queue_full
     └── DiffBaseMissing    a diff without `against` of a run that is no replay  400 invalid
 
@@ -33,6 +35,19 @@ class RunConflict(OrchestrationError):
     def __init__(self, run_id: str, detail: str) -> None:
         self.run_id = run_id
         super().__init__(detail)
+
+
+class BatchRefused(OrchestrationError):
+    """Runs given together (a JSON Lines document) of which some cannot be written, found before
+    any was: none is written. `errors` lists each problem as {field, message, type}, the field
+    prefixed with the run's label ("line 2: metadata.id")."""
+
+    def __init__(self, errors: list[dict[str, str]]) -> None:
+        self.errors = errors
+        lines = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:10])
+        more = f" (and {len(errors) - 10} more)" if len(errors) > 10 else ""
+        super().__init__(f"{len(errors)} of the runs given together cannot be written, so none "
+                         f"was: {lines}{more}")
 
 
 class QueueFull(OrchestrationError):

@@ -41,7 +41,6 @@ from contracts import (
     RunResult,
     UIConfig,
     Validation,
-    checksum,
     open_envelope,
     seal,
 )
@@ -237,8 +236,9 @@ def run_stage(envelope: HandoffEnvelope, agent: Agent, *, now: datetime, ttl: ti
     if error:
         entry["error"] = error[:2000]
     else:
+        # The entry's outputRef is filled in when the finished run is normalized
+        # (graphstore.mapper.normalize_wire), from the artifact as stored.
         assert artifact_wire is not None
-        entry["outputRef"] = f"sha256:{checksum(artifact_wire)}"
         state = {**state, "artifacts": {**state["artifacts"],
                                         WIRE_NAME[STAGES[sequence - 1][1]]: artifact_wire}}
     state = {**state, "agentHistory": [*state["agentHistory"], entry]}

@@ -20,7 +20,7 @@ from django.db.models import Q, QuerySet
 from neo4j.exceptions import DriverError, Neo4jError
 from pydantic import ValidationError
 
-from contracts import RunResult
+from contracts import ALREADY_VALIDATED, RunResult
 from graphstore import analytics, retrieval
 from graphstore import errors as graph_errors
 from graphstore.connection import database, get_blob_store, get_driver
@@ -149,7 +149,8 @@ def result_copy(record: RunRecord) -> ResultCopy | None:
     if record.result is None:
         return ResultCopy(None, "", f"{note} The ledger holds no copy of the result either.")
     try:
-        return ResultCopy(RunResult.model_validate(record.result), "ledger", note)
+        stored = RunResult.model_validate(record.result, context=ALREADY_VALIDATED)
+        return ResultCopy(stored, "ledger", note)
     except ValidationError as exc:
         return ResultCopy(None, "", f"{note} The ledger's copy does not read as a v1 RunResult "
                                     f"({exc.error_count()} errors).")

@@ -48,7 +48,8 @@ def make_run(seed: int, *, now: datetime, ingredients: int = 8, status: str = "s
              run_id: str | None = None, history: int | None = None) -> RunResult:
     """A contract-valid run. `failed_agent` makes a failed run whose later artifacts are absent;
     `cypher_padding` grows cypherCommands by that many bytes (to exercise the blob store);
-    `history` overrides the number of agentHistory entries."""
+    `history` makes agentHistory that long: the invocations beyond one per stage that ran are
+    failed attempts at the first stage, retried (a long history that is still consistent)."""
     rng = random.Random(seed)
     picked = rng.sample(_INGREDIENTS, k=ingredients) if ingredients <= len(_INGREDIENTS) else [
         (f"ing-synthetic-{i:03d}", f"Synthetic {i}", "filler", "synthetic")
@@ -112,11 +113,15 @@ def make_run(seed: int, *, now: datetime, ingredients: int = 8, status: str = "s
         status = "failed"
         stop = STAGE_NAMES.index(failed_agent)
     entries: list[dict[str, Any]] = []
-    count = history if history is not None else min(stop + 1, len(STAGES))
-    for seq in range(1, count + 1):
-        stage = min(seq - 1, len(STAGES) - 1)
+    ran = min(stop + 1, len(STAGES))  # the stages that ran, the last one failed in a failed run
+    retries = 0 if history is None else history - ran
+    if retries < 0:
+        raise ValueError(f"history={history} is shorter than the {ran} stages this run ran")
+    # The extra invocations are failed attempts at the first stage, before the one that counts.
+    plan = [(0, True)] * retries + [(stage, failed_agent is not None and stage == stop)
+                                    for stage in range(ran)]
+    for seq, (stage, failed_here) in enumerate(plan, start=1):
         agent = STAGES[stage][0]
-        failed_here = failed_agent is not None and stage == stop
         entries.append({
             "agent": agent, "sequence": seq,
             "timestamp": (started + timedelta(milliseconds=10 * seq)).isoformat(),

@@ -9,6 +9,7 @@ to HTTP statuses and one JSON error shape.
     DRF NotAuthenticated / AuthenticationFailed  401  (403 PermissionDenied)
     orchestration / graphstore RunNotFound       404  code not_found
     orchestration / graphstore RunConflict       409  code run_conflict
+    orchestration BatchRefused (a batch)         409  code batch_refused, errors = each run
     Body over the limit (api/middleware.py)      413  code body_too_large
     DRF UnsupportedMediaType (not JSON)          415
     WriteSetTooLarge, MappingError               422  code write_set_too_large / unmappable_run
@@ -102,6 +103,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         return _error(404, "not_found", str(exc))
     if isinstance(exc, errors.RunConflict | graph_errors.RunConflict):
         return _error(409, "run_conflict", str(exc))
+    if isinstance(exc, errors.BatchRefused):
+        return _error(409, "batch_refused", str(exc), exc.errors)
     if isinstance(exc, ServiceUnavailable | SessionExpired):
         response = _error(503, "graph_unavailable", f"Neo4j is not answering ({exc}); try again "
                           "in a moment.")

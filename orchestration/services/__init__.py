@@ -4,7 +4,8 @@
     stages.py       pipeline_run (every stage in one process), stage_run (one stage per task),
                     run_finish (the run into the outbox, then written at once)
     persistence.py  the outbox (normalized once), outbox_write / run_persist (the Neo4j write),
-                    run_result_ingest (a RunResult from elsewhere: API and `ingest_run`)
+                    run_result_ingest (a RunResult from elsewhere: API and `ingest_run`),
+                    run_results_check (ingest_run's runs, all checked before any is written)
     reconcile.py    outbox_reconcile (re-enqueue accepted work that is not done)
     replays.py      run_replay_create
     retention.py    runs_condense, blobs_collect
@@ -17,7 +18,13 @@ call them and stay thin. Reads live in orchestration/selectors.py.
 
 from .config import agents
 from .intake import admission, run_request_create, runs_dispatch
-from .persistence import IngestOutcome, outbox_backoff, run_persist, run_result_ingest
+from .persistence import (
+    IngestOutcome,
+    outbox_backoff,
+    run_persist,
+    run_result_ingest,
+    run_results_check,
+)
 from .reconcile import outbox_reconcile
 from .replays import run_replay_create
 from .retention import runs_condense
@@ -27,5 +34,6 @@ __all__ = [
     "IngestOutcome", "admission", "agents", "outbox_backoff", "outbox_reconcile", "pipeline_run",
     "run_finish",
     "run_persist", "run_replay_create", "run_request_create", "run_result_ingest",
+    "run_results_check",
     "runs_condense", "runs_dispatch", "stage_run",
 ]

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import random
 import tracemalloc
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -23,14 +23,14 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import transaction
 from django.utils import timezone
 
-from contracts import RunResult, checksum
+from contracts import ALREADY_VALIDATED, RunResult, checksum
 from graphstore.connection import get_writer
-from graphstore.errors import Neo4jWriteFailed
+from graphstore.errors import MappingError, Neo4jWriteFailed, WriteSetTooLarge
 from graphstore.errors import RunConflict as GraphRunConflict
 from graphstore.mapper import map_run_to_graph, normalize_wire
 from graphstore.writer import RetryPolicy, RunWriter, WriteSummary
 from orchestration import metrics, segments
-from orchestration.errors import RunConflict
+from orchestration.errors import BatchRefused, RunConflict
 from orchestration.models import RunRecord, RunSource, RunStatus
 
 from . import config, enqueue
@@ -72,9 +72,12 @@ def outbox_from_wire(wire: Mapping[str, Any]) -> tuple[RunResult, OutboxCopy]:
 
 
 def finished_fields(run: RunResult) -> dict[str, Any]:
-    """The ledger columns a finished run fills in from its RunResult."""
+    """The ledger columns a finished run fills in from its RunResult: a failed run's error is
+    that of the invocation that failed it (its last failed one; earlier ones were retried)."""
+    failed = [e for e in run.agent_history if e.status == "failed"]
+    last = max(failed, key=lambda e: e.sequence) if failed else None
     return {"failed_agent": run.metadata.failed_agent or "",
-            "error": next((e.error or "" for e in run.agent_history if e.status == "failed"), ""),
+            "error": (last.error or "") if last and run.metadata.status == "failed" else "",
             "total_duration_ms": run.metadata.total_duration}
 
 
@@ -86,8 +89,10 @@ def stage_entry(entry: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def ledger_stages(run: RunResult) -> dict[str, dict[str, Any]]:
-    """The ledger's per-stage map of a run that finished elsewhere (its agentHistory)."""
-    return {e.agent: stage_entry(e.to_wire()) for e in run.agent_history}
+    """The ledger's per-stage map of a run that finished elsewhere (its agentHistory): each
+    stage as its last invocation left it."""
+    return {e.agent: stage_entry(e.to_wire())
+            for e in sorted(run.agent_history, key=lambda e: e.sequence)}
 
 
 def outbox_backoff(attempts: int, *, jitter: Callable[[], float] = random.random) -> timedelta:
@@ -189,6 +194,45 @@ def run_result_ingest(*, user: AbstractBaseUser | AnonymousUser | None, run: Run
     return IngestOutcome(run.run_id, created=summary.created, persisted=True, summary=summary)
 
 
+def run_results_check(*, runs: Sequence[tuple[str, RunResult]]) -> None:
+    """Check runs given together (`manage.py ingest_run`'s document), each with its label
+    ("line 2"), for everything that would refuse one of them before the first is written, so
+    that the batch is written whole or not at all: each run's write set (MappingError: over
+    the graph-element limit), a runId given twice with different content, a runId the ledger
+    holds with different content. Raises BatchRefused naming every problem (the field prefixed
+    with the run's label); writes nothing. (A run given twice with the same content is one
+    run, written once and confirmed once.)"""
+    errors: list[dict[str, str]] = []
+    checksums: dict[int, str] = {}
+    first: dict[str, tuple[str, str]] = {}  # runId -> (label, checksum) of its first run
+
+    def add(label: str, field: str, message: str, kind: str) -> None:
+        errors.append({"field": f"{label}: {field}" if label else field, "message": message,
+                       "type": kind})
+
+    for i, (label, run) in enumerate(runs):
+        try:
+            checksums[i] = map_run_to_graph(run).checksum
+        except MappingError as exc:
+            add(label, "(run)", str(exc), "write_set_too_large"
+                if isinstance(exc, WriteSetTooLarge) else "unmappable_run")
+            continue
+        seen = first.setdefault(run.run_id, (label, checksums[i]))
+        if seen[1] != checksums[i]:
+            add(label, "metadata.id", f"is {run.run_id!r}, which {seen[0] or 'another run'} "
+                "gives with different content; a runId names one run", "run_conflict")
+    stored = dict(RunRecord.objects.filter(run_id__in=list(first))
+                  .values_list("run_id", "checksum"))
+    for i, (label, run) in enumerate(runs):
+        held = stored.get(run.run_id)
+        if i in checksums and held is not None and held != checksums[i]:
+            what = "with different content" if held else "for a run that has not finished"
+            add(label, "metadata.id", f"is {run.run_id!r}, which the ledger already holds "
+                f"{what}; send this run under a new runId", "run_conflict")
+    if errors:
+        raise BatchRefused(errors)
+
+
 # --- the write ---------------------------------------------------------------------------------
 
 
@@ -217,7 +261,7 @@ def run_persist(*, run_id: str, retry: RetryPolicy | None = None, rewrite: bool 
     def write(writer: RunWriter) -> WriteSummary:
         if copy is not None:
             return writer.write_normalized(copy.result, checksum=copy.checksum)
-        return writer.write(RunResult.model_validate(result))
+        return writer.write(RunResult.model_validate(result, context=ALREADY_VALIDATED))
 
     try:
         summary, peak_mb = _measured_write(write, retry, trace=traced)

@@ -16,6 +16,7 @@ from django.test import override_settings
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from contracts import output_ref, parse_run_result
 from orchestration import services
 from orchestration.models import RunRecord, RunSource, RunStatus
 from tests.conftest import wait_for
@@ -263,6 +264,89 @@ def test_ingest_oversized_run_is_422_and_writes_nothing(api, graph, now):
     assert body["code"] == "write_set_too_large"
     assert counts["total"] == counts["nodes"] + counts["relationships"] > counts["limit"] == 500
     assert not RunRecord.objects.exists() and _in_neo4j(graph, run.run_id) == 0
+
+
+@pytest.mark.parametrize(("where", "value"), [
+    (("metadata", "timestamp"), "9999-12-31T22:00:00-05:00"),
+    (("agentHistory", 2, "timestamp"), "0001-01-01T03:00:00+05:00"),
+    (("calculation", "timestamp"), "9999-12-31T23:30:00-01:00"),
+])
+def test_ingest_timestamp_outside_utc_is_400_naming_it_and_writes_nothing(api, graph, now, where,
+                                                                         value):
+    """A timestamp that leaves years 1 to 9999 once converted to UTC is a 400 JSON error
+    naming its field (it used to pass the contract and end in an HTML 500); nothing stored."""
+    run = make_run(21, now=now).to_wire()
+    target = run
+    for part in where[:-1]:
+        target = target[part]
+    target[where[-1]] = value
+    body = _assert_error_shape(_post(api, "/runs", run), 400)
+    field = ".".join(str(p) for p in where).replace(".2.", "[2].")
+    assert _fields(body) == {field} and "represented in UTC" in body["detail"]
+    assert not RunRecord.objects.exists() and _in_neo4j(graph, run["metadata"]["id"]) == 0
+
+
+def test_ingest_timestamps_at_the_edges_of_utc_are_stored_and_read_back(api, graph, now):
+    """The first and last instants UTC holds, written with offsets, are stored (ledger and
+    Neo4j) and read back equal."""
+    run = make_run(22, now=now).to_wire()
+    run["metadata"]["timestamp"] = "0001-01-01T05:00:00+05:00"
+    run["agentHistory"][0]["timestamp"] = "9999-12-31T18:59:59.999999-05:00"
+    run["calculation"]["timestamp"] = "9999-12-31T23:59:59.999999Z"
+    response = _post(api, "/runs", run)
+    assert response.status_code == 201, response.content
+    back = api.get(f"{API}/runs/{run['metadata']['id']}")
+    assert back.status_code == 200, back.content
+    stored, sent = parse_run_result(back.json()), parse_run_result(run)
+    assert stored.metadata.timestamp == sent.metadata.timestamp
+    assert stored.agent_history[0].timestamp == sent.agent_history[0].timestamp
+    assert stored.calculation.timestamp == sent.calculation.timestamp
+
+
+def test_ingest_reserved_run_id_is_400_and_every_accepted_id_reads_back(api, graph, now):
+    """A runId that is a word of the URL space ("similar") is a 400 naming metadata.id; a
+    runId that only looks like one ("Similar") is stored and read back at its URL."""
+    run = make_run(23, now=now).to_wire()
+    run["metadata"]["id"] = "similar"
+    body = _assert_error_shape(_post(api, "/runs", run), 400)
+    assert _fields(body) == {"metadata.id"} and "reserved" in body["detail"]
+    assert not RunRecord.objects.exists()
+    run["metadata"]["id"] = "Similar"
+    assert _post(api, "/runs", run).status_code == 201
+    assert api.get(f"{API}/runs/Similar").json()["metadata"]["id"] == "Similar"
+    assert api.get(f"{API}/runs/Similar/status").status_code == 200
+
+
+@pytest.mark.parametrize(("change", "field"), [
+    (lambda w: w.update(agentHistory=[]), "agentHistory"),
+    (lambda w: w["agentHistory"][-1].update(status="failed"), "metadata.status"),
+    (lambda w: w["metadata"].update(status="failed"), "metadata.status"),
+    (lambda w: w["agentHistory"][2].update(outputRef="sha256:" + "0" * 64),
+     "agentHistory[2].outputRef"),
+])
+def test_ingest_run_that_contradicts_itself_is_400_naming_the_field(api, graph, now, change,
+                                                                   field):
+    """A run whose status, agentHistory or outputRefs contradict each other (succeeded with no
+    history, succeeded with its last invocation failed, failed with every stage succeeded, an
+    outputRef that is not its artifact's hash) is a 400 naming the field; nothing stored."""
+    run = make_run(24, now=now).to_wire()
+    change(run)
+    body = _assert_error_shape(_post(api, "/runs", run), 400)
+    assert _fields(body) == {field}
+    assert not RunRecord.objects.exists() and _in_neo4j(graph, run["metadata"]["id"]) == 0
+
+
+def test_ingest_keeps_a_correct_output_ref_and_fills_the_missing_ones(api, graph, now):
+    """An outputRef that is its artifact's hash is stored as sent; those left out are filled
+    in with the hash of the artifact as stored."""
+    run = make_run(25, now=now)
+    wire = run.to_wire()
+    wire["agentHistory"][1]["outputRef"] = output_ref(run.calculation)
+    assert _post(api, "/runs", wire).status_code == 201
+    back = parse_run_result(api.get(f"{API}/runs/{run.run_id}").json())
+    assert [e.output_ref for e in back.agent_history] == [
+        output_ref(getattr(back, a)) for a in ("recipe", "calculation", "graph", "validation",
+                                               "ui_config")]
 
 
 def test_ingest_when_the_neo4j_write_fails_is_202_and_the_worker_persists_it(api, celery_worker,

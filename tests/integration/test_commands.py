@@ -82,6 +82,95 @@ def test_bad_input_exits_non_zero_with_field_errors_and_writes_nothing(graph, tm
     assert not RunRecord.objects.exists()
 
 
+def _refused(source: Path) -> str:
+    """ingest_run of `source` fails saying nothing was written; its stderr."""
+    err = io.StringIO()
+    with pytest.raises(CommandError, match="nothing was written"):
+        call_command("ingest_run", str(source), stdout=io.StringIO(), stderr=err)
+    return err.getvalue()
+
+
+def test_a_line_conflicting_with_an_earlier_line_writes_nothing(graph, tmp_path, now):
+    """Line 2 giving line 1's runId with other content: both refused before either is written
+    (line 1 used to be written), the error naming line 2's metadata.id."""
+    first = make_run(53, now=now, run_id="run-twice")
+    second = make_run(54, now=now, run_id="run-twice")
+    source = tmp_path / "runs.jsonl"
+    source.write_text(_jsonl([first, second]), encoding="utf-8")
+    assert "line 2: metadata.id: is 'run-twice', which line 1 gives" in _refused(source)
+    assert count_graph(graph) == (0, 0)
+    assert not RunRecord.objects.exists()
+
+
+def test_a_line_conflicting_with_a_stored_run_writes_nothing(graph, tmp_path, now):
+    """A file whose line 2 changes a run already stored: line 1 (a new run) is not written
+    either; the stored run is unchanged."""
+    stored = make_run(55, now=now, run_id="run-stored")
+    source = tmp_path / "stored.jsonl"
+    source.write_text(_jsonl([stored]), encoding="utf-8")
+    _call("ingest_run", str(source))
+    counts = count_graph(graph)
+    source.write_text(_jsonl([make_run(56, now=now), make_run(57, now=now,
+                                                               run_id="run-stored")]))
+    assert "line 2: metadata.id: is 'run-stored', which the ledger already holds" in _refused(
+        source)
+    assert count_graph(graph) == counts
+    assert list(RunRecord.objects.values_list("run_id", flat=True)) == ["run-stored"]
+
+
+def test_a_line_over_the_graph_limit_writes_nothing(graph, tmp_path, now):
+    """A run over the 500-element limit on line 2: line 1 is not written either."""
+    source = tmp_path / "runs.jsonl"
+    source.write_text(_jsonl([make_run(58, now=now),
+                              make_run(59, now=now, ingredients=1, history=243)]))
+    assert "line 2: (run): Run run-synthetic-000059 maps to" in _refused(source)
+    assert count_graph(graph) == (0, 0) and not RunRecord.objects.exists()
+
+
+def test_the_same_run_twice_in_a_file_is_written_once(graph, tmp_path, now):
+    """The same run on two lines (same content) is one run: written, then confirmed."""
+    run = make_run(60, now=now)
+    source = tmp_path / "runs.jsonl"
+    source.write_text(_jsonl([run, run]), encoding="utf-8")
+    out = _call("ingest_run", str(source))
+    assert out.count(" persisted:") == 1 and out.count("already persisted (unchanged)") == 1
+    assert RunRecord.objects.count() == 1
+
+
+@pytest.mark.parametrize("depth", [300, 100_000])
+def test_deeply_nested_input_is_refused_cleanly(graph, tmp_path, now, depth):
+    """A document nested beyond the JSON parser's limit is refused as the API refuses it (no
+    RecursionError traceback), naming the line; nothing written."""
+    good = _jsonl([make_run(61, now=now)])
+    deep = "[" * depth + "1" + "]" * depth
+    bad = good.replace('"metadata":{"domain"', f'"metadata":{{"deep":{deep},"domain"', 1)
+    source = tmp_path / "runs.jsonl"
+    source.write_text(_jsonl([make_run(62, now=now)]) + bad, encoding="utf-8")
+    err = _refused(source)
+    assert "line 2: (root): Invalid JSON: recursion limit exceeded" in err
+    assert count_graph(graph) == (0, 0) and not RunRecord.objects.exists()
+
+
+@pytest.mark.parametrize(("change", "says"), [
+    (lambda w: w["metadata"].update(timestamp="9999-12-31T22:00:00-05:00"),
+     "line 1: metadata.timestamp: cannot be represented in UTC"),
+    (lambda w: w["agentHistory"][2].update(timestamp="0001-01-01T03:00:00+05:00"),
+     "line 1: agentHistory[2].timestamp: cannot be represented in UTC"),
+    (lambda w: w["metadata"].update(id="similar"), "line 1: metadata.id: 'similar' is reserved"),
+])
+def test_input_the_contract_refuses_is_refused_before_anything_is_written(graph, tmp_path, now,
+                                                                         change, says):
+    """A timestamp UTC cannot hold, or a runId that is a word of the URL space, is a field
+    error and nothing is written (the timestamp used to fail inside the write, saying the run
+    could be written again safely)."""
+    wire = make_run(63, now=now).to_wire()
+    change(wire)
+    source = tmp_path / "run.json"
+    source.write_text(json.dumps(wire), encoding="utf-8")
+    assert says in _refused(source)
+    assert count_graph(graph) == (0, 0) and not RunRecord.objects.exists()
+
+
 def test_ingest_then_show_run_round_trips(graph, tmp_path, now):
     """show_run --json prints the run exactly as ingested (after normalization)."""
     run = make_run(52, now=now, ingredients=9)

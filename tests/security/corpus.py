@@ -19,7 +19,10 @@ makes it invalid. Categories (`Case.category`):
     content_type        a body that is not declared as JSON (415)
     unknown_field       a field the contract does not have (a `labels` key on a graph node...)
     bad_choice          a value outside a choice set or pattern (unit, status, agent, currency)
-    inconsistent        a run whose parts contradict each other (artifacts not a prefix...)
+    inconsistent        a run whose parts contradict each other (artifacts not a prefix, a
+                        status its agentHistory contradicts, an outputRef not its artifact's...)
+    utc_range           a timestamp UTC cannot hold (9999-12-31 late in the day at -05:00...)
+    reserved_id         a runId that is a word of the URL space (every reserved word)
     oversized_field     a string longer than its field allows
     write_set_limit     a run that maps to more than 500 graph elements (422)
     injection_refused   Cypher-injection strings in identifier fields (refused by the pattern)
@@ -41,7 +44,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from contracts import ContractError, parse_run_result
+from contracts import (
+    ARTIFACT_OF,
+    RESERVED_RUN_IDS,
+    ContractError,
+    RunResult,
+    output_ref,
+    parse_run_result,
+)
 from tools.synthetic import make_run
 
 REQUESTS = "/api/orchestration/requests"
@@ -167,10 +177,27 @@ def base_run(run_id: str = "run-hostile-base", *, ingredients: int = 8) -> dict[
     component["config"] = {"caption": "component caption"}
     component["data"] = {"rows": 8, "caption": "data caption"}
     wire["agentHistory"][0]["error"] = "recovered from a transient error"
-    wire["agentHistory"][1]["outputRef"] = "sha256:" + "0" * 64
     wire["agentHistory"][2]["transcript"] = {"prompt": "scale it", "response": "scaled",
                                              "redacted": False}
-    return wire
+    wire["agentHistory"][1]["outputRef"] = ""
+    return with_output_refs(wire)
+
+
+def with_output_refs(doc: dict[str, Any], *, unless: Path = ()) -> dict[str, Any]:
+    """`doc` with each outputRef it carries set to the hash of its artifact as it now is (the
+    contract verifies them), except the one at `unless`; unchanged when `doc` is refused for
+    another reason."""
+    bare = copy.deepcopy(doc)
+    for entry in bare["agentHistory"]:
+        entry.pop("outputRef", None)
+    try:
+        run = RunResult.model_validate(bare)
+    except ValueError:
+        return doc  # refused for another reason, which parsing it will name
+    for i, entry in enumerate(doc["agentHistory"]):
+        if "outputRef" in entry and ("agentHistory", i, "outputRef") != unless:
+            entry["outputRef"] = output_ref(getattr(run, ARTIFACT_OF[entry["agent"]]))
+    return doc
 
 
 def string_leaves(doc: Any, path: Path = ()) -> Iterator[Path]:
@@ -206,7 +233,7 @@ def injection_split(payload: str = INJECTIONS[0]) -> tuple[list[Path], dict[str,
     refused: dict[str, tuple[Path, str]] = {}
     for path in string_leaves(base):
         try:
-            parse_run_result(with_value(base, path, payload))
+            parse_run_result(with_output_refs(with_value(base, path, payload), unless=path))
         except ContractError as exc:
             refused.setdefault(_schema_path(path), (path, exc.errors[0]["field"]))
         else:
@@ -454,12 +481,55 @@ def _run_cases() -> Iterator[Case]:
     ]:
         yield case(name, "oversized_field", with_value(run(), path, value), path_str(path))
 
-    # 600 agentHistory entries: a valid contract, but 1,200+ graph elements (design section 7).
+    # 600 failed attempts at RecipeEngineer before its success (retries): a valid contract,
+    # but 1,200+ graph elements (design section 7).
     doc = run()
-    entry = doc["agentHistory"][-1]
-    doc["agentHistory"] += [{**entry, "sequence": s} for s in range(6, 606)]
+    first = doc["agentHistory"][0]
+    retries = [{**first, "status": "failed", "error": "timed out", "sequence": s}
+               for s in range(1, 601)]
+    doc["agentHistory"] = retries + [{**e, "sequence": e["sequence"] + 600}
+                                     for e in doc["agentHistory"]]
+    parse_run_result(doc)  # valid, or the case tests the wrong thing
     yield case("write-set-over-500-elements", "write_set_limit", doc, None, status=422,
                says="over the limit of 500")
+
+    # Timestamps UTC cannot hold (years 1 to 9999 once converted): refused at their field.
+    for name, path, value in [
+        ("run-started-year-10000-in-utc", ("metadata", "timestamp"), "9999-12-31T22:00:00-05:00"),
+        ("invocation-year-0-in-utc", ("agentHistory", 2, "timestamp"),
+         "0001-01-01T03:00:00+05:00"),
+        ("calculation-year-10000-in-utc", ("calculation", "timestamp"),
+         "9999-12-31T23:59:59-00:01"),
+        ("validation-year-0-in-utc", ("validation", "timestamp"), "0001-01-01T00:00:00+00:01"),
+    ]:
+        yield case(name, "utc_range", with_value(run(), path, value), path_str(path),
+                   says="cannot be represented in UTC")
+
+    # Every word of the URL space: a run under it could not be read back.
+    for word in sorted(RESERVED_RUN_IDS):
+        yield case(f"run-id-reserved-{word}", "reserved_id",
+                   with_value(run(), ("metadata", "id"), word), "metadata.id", says="reserved")
+
+    # Records that would lie: status, agentHistory, failedAgent and outputRef contradicting.
+    doc = run()
+    doc["agentHistory"] = []
+    yield case("succeeded-with-no-history", "inconsistent", doc, "agentHistory")
+    doc = run()
+    doc["agentHistory"][-1].update(status="failed", error="boom")
+    yield case("succeeded-last-invocation-failed", "inconsistent", doc, "metadata.status")
+    yield case("failed-every-stage-succeeded", "inconsistent",
+               with_value(run(), ("metadata", "status"), "failed"), "metadata.status")
+    doc = run()
+    doc["agentHistory"][1]["agent"], doc["agentHistory"][2]["agent"] = (
+        doc["agentHistory"][2]["agent"], doc["agentHistory"][1]["agent"])
+    yield case("stages-out-of-order", "inconsistent", doc, "agentHistory[1].agent")
+    doc = run()
+    doc["agentHistory"][1]["outputRef"] = output_ref(doc["recipe"])
+    yield case("output-ref-of-another-artifact", "inconsistent", doc,
+               "agentHistory[1].outputRef", says="hashes to")
+    doc = run()
+    doc["agentHistory"][1]["outputRef"] = "sha256:" + "0" * 64
+    yield case("output-ref-made-up", "inconsistent", doc, "agentHistory[1].outputRef")
 
     _, refused = injection_split(INJECTIONS[0])
     for i, (schema_field, (path, named)) in enumerate(sorted(refused.items())):
@@ -567,6 +637,7 @@ def injection_runs() -> list[InjectionRun]:
             _parent(doc, path)[path[-1]] = payload
         for obj in FREE_FORM_OBJECTS:
             _parent(doc, (*obj, "x"))[payload] = payload
+        doc = with_output_refs(doc)
         parse_run_result(doc)  # valid, or the corpus is wrong
         runs.append(InjectionRun(f"injection-run-{i}", run_id, payload, dumps(doc),
                                  tuple(accepted)))

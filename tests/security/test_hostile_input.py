@@ -85,7 +85,8 @@ def test_the_corpus_covers_every_category_with_100_cases_or_more():
     assert len(CORPUS) >= 100
     assert {"wrong_type", "missing_field", "percentage_range", "percentage_string",
             "ingredient_count", "duplicate_ids", "body_size", "deep_nesting", "invalid_utf8",
-            "nan_infinity", "huge_numbers", "injection_refused"} <= set(by_category)
+            "nan_infinity", "huge_numbers", "injection_refused", "inconsistent", "utc_range",
+            "reserved_id"} <= set(by_category)
     assert {c.endpoint for c in CORPUS} == {corpus.REQUESTS, corpus.RUNS}
     assert any(c.category == "body_size" and len(c.body) >= corpus.TEN_MB for c in CORPUS)
     assert all(400 <= c.status < 500 for c in CORPUS)

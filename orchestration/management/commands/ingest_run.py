@@ -1,6 +1,8 @@
 """manage.py ingest_run FILE|-: validate RunResults (JSON, or JSON Lines) and persist each through
 the same service as POST /api/orchestration/runs: a ledger row (the outbox) first, then the
-Neo4j write, so that ingested runs appear in the run list and the admin."""
+Neo4j write, so that ingested runs appear in the run list and the admin. Every run is checked
+(the contract, the graph-element limit, conflicts with the other runs of the document and with
+the ledger) before the first is written: bad input writes nothing."""
 
 import json
 import sys
@@ -9,16 +11,16 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from contracts import ContractError, parse_run_results_document
-from graphstore.errors import GraphStoreError, MappingError
-from graphstore.mapper import map_run_to_graph
-from orchestration.errors import OrchestrationError
-from orchestration.services import run_result_ingest
+from contracts import ContractError, parse_numbered_run_results
+from graphstore.errors import GraphStoreError
+from orchestration.errors import BatchRefused, OrchestrationError
+from orchestration.services import run_result_ingest, run_results_check
 
 
 class Command(BaseCommand):
     help = ("Validate RunResults (one JSON object, or JSON Lines) from FILE or - (stdin) and "
-            "persist each (ledger, then Neo4j). Bad input: field-level errors, exit 1, nothing "
+            "persist each (ledger, then Neo4j). Bad input (the contract, the graph-element "
+            "limit, a runId given twice or already taken): field-level errors, exit 1, nothing "
             "written.")
 
     def add_arguments(self, parser: ArgumentParser) -> None:
@@ -30,27 +32,34 @@ class Command(BaseCommand):
         except (OSError, UnicodeDecodeError) as exc:
             raise CommandError(f"Cannot read {source}: {exc}") from exc
         try:
-            runs = parse_run_results_document(text)
-            for run in runs:  # refuse oversized runs before anything is written
-                map_run_to_graph(run)
-        except ContractError as exc:
+            numbered = parse_numbered_run_results(text)
+            runs = [(f"line {number}", run) for number, run in numbered]
+            run_results_check(runs=runs)  # every run, before any is written
+        except (ContractError, BatchRefused) as exc:
             for error in exc.errors:
                 self.stderr.write(f"{error['field']}: {error['message']}")
-            count = len(exc.errors)
-            raise CommandError(f"{count} contract error(s); nothing was written.") from exc
-        except MappingError as exc:
-            raise CommandError(f"{exc}") from exc
-        for run in runs:
+            kind = "contract error(s)" if isinstance(exc, ContractError) else "problem(s)"
+            raise CommandError(f"{len(exc.errors)} {kind}; nothing was written.") from exc
+        written: list[str] = []
+        outbox: list[str] = []
+        for label, run in runs:
             try:
                 # retry=None: the connection's full retry policy, as the command always had.
                 outcome = run_result_ingest(user=None, run=run, retry=None)
             except (GraphStoreError, OrchestrationError) as exc:
-                raise CommandError(str(exc)) from exc
+                before = f" Written before it: {', '.join(written)}." if written else ""
+                raise CommandError(f"{label}: {exc}{before}") from exc
+            written.append(run.run_id)
             if not outcome.persisted:
-                raise CommandError(f"Run {run.run_id} is in the ledger (the outbox) but Neo4j did "
-                                   "not take the write; a worker writes it when Neo4j answers.")
-            if outcome.summary is None:  # condensed by retention since: nothing to write back
+                outbox.append(run.run_id)
+                self.stdout.write(f"{outcome.run_id} in the outbox: Neo4j did not take the write")
+            elif outcome.summary is None:  # condensed by retention since: nothing to write back
                 self.stdout.write(f"{outcome.run_id} already persisted (condensed)")
-                continue
-            state = "persisted" if outcome.created else "already persisted (unchanged)"
-            self.stdout.write(f"{outcome.run_id} {state}: {json.dumps(outcome.summary.as_dict())}")
+            else:
+                state = "persisted" if outcome.created else "already persisted (unchanged)"
+                self.stdout.write(f"{outcome.run_id} {state}: "
+                                  f"{json.dumps(outcome.summary.as_dict())}")
+        if outbox:
+            raise CommandError(f"{len(outbox)} run(s) are in the ledger (the outbox) but Neo4j "
+                               f"did not take the write: {', '.join(outbox)}; a worker writes "
+                               "them when Neo4j answers.")

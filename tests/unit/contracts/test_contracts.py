@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import get_args, get_origin
 
 import pytest
+from pydantic import AwareDatetime, BaseModel, ValidationError
 
+import contracts
 from contracts import (
     ContractError,
     EnvelopeError,
     InputContract,
     RunResult,
+    envelope_from_wire,
+    envelope_to_wire,
     generate_schemas,
     open_envelope,
     parse_input,
@@ -21,6 +27,7 @@ from contracts import (
     parse_run_results_document,
     seal,
 )
+from contracts.base import _representable_in_utc
 from tests.conftest import ENVELOPE_KEYS
 from tools.synthetic import make_run
 
@@ -134,8 +141,6 @@ def test_json_lines_document_reports_line_numbers(now):
     good = make_run(1, now=now).model_dump_json(by_alias=True, exclude_none=True)
     bad = _wire(now)
     bad["request"]["targetBatchSize"] = 0
-    import json
-
     with pytest.raises(ContractError) as info:
         parse_run_results_document(good + "\n" + json.dumps(bad) + "\n")
     assert "line 2: request.targetBatchSize" in _fields(info.value)
@@ -202,3 +207,129 @@ def test_nul_characters_are_refused_with_their_path(now):
     with pytest.raises(ContractError) as info:
         parse_input('{"userRequest": "lemon\\u0000", "targetBatchSize": 1, "targetUnit": "kg"}')
     assert _fields(info.value) == ["userRequest"]
+
+
+# --- timestamps: every one can be converted to UTC ------------------------------------------------
+
+# Every datetime field of the contract, as a wire path (list items as []): checked against the
+# models by test_every_datetime_field_is_listed.
+DATETIME_FIELDS = {
+    "RunResult": {"metadata.timestamp", "metadata.condensed.condensedAt", "calculation.timestamp",
+                  "validation.timestamp", "agentHistory[].timestamp"},
+    "HandoffEnvelope": {"expiresAt"},
+}
+
+
+def _datetime_paths(model: type, prefix: str = "") -> set[str]:
+    """Wire paths of the datetime fields of `model` and of the models inside it; "(unchecked)"
+    after those that do not check that the time can be converted to UTC."""
+    out: set[str] = set()
+    for name, info in model.model_fields.items():  # type: ignore[attr-defined]
+        path = f"{prefix}{info.alias or name}"
+        stack, suffix = [info.annotation], ""
+        checked = any(getattr(m, "func", None) is _representable_in_utc for m in info.metadata)
+        while stack:
+            annotation = stack.pop()
+            if annotation in (datetime, AwareDatetime):
+                out.add(path + suffix + ("" if checked else " (unchecked)"))
+            elif isinstance(annotation, type) and issubclass(annotation, BaseModel):
+                out |= _datetime_paths(annotation, f"{path}{suffix}.")
+            else:
+                if get_origin(annotation) is list:
+                    suffix = "[]"
+                stack += [a for a in get_args(annotation) if a is not type(None)]
+    return out
+
+
+def test_every_datetime_field_is_listed():
+    """The datetime fields tested below are every datetime field of the contract."""
+    assert {name: _datetime_paths(getattr(contracts, name))
+            for name in DATETIME_FIELDS} == DATETIME_FIELDS
+
+
+def _condensed(wire: dict) -> dict:  # type: ignore[type-arg]
+    for name in ("graph", "validation", "uiConfig"):
+        del wire[name]
+    wire["metadata"]["condensed"] = {"condensedAt": "2026-12-30T00:00:00Z",
+                                     "removed": ["graph", "validation", "uiConfig"]}
+    return wire
+
+
+@pytest.mark.parametrize("value", ["9999-12-31T22:00:00-05:00", "9999-12-31T23:59:59-00:01",
+                                   "0001-01-01T03:00:00+05:00", "0001-01-01T00:00:00+00:01"])
+@pytest.mark.parametrize("path", [("metadata", "timestamp"), ("agentHistory", 2, "timestamp"),
+                                  ("calculation", "timestamp"), ("validation", "timestamp"),
+                                  ("metadata", "condensed", "condensedAt")])
+def test_a_timestamp_outside_utc_range_is_refused_naming_the_field(now, path, value):
+    """A timestamp whose UTC time falls outside years 1 to 9999 (the ledger and every reader
+    convert to UTC) is refused naming its field path, wherever it is."""
+    wire = _wire(now)
+    if path[1] == "condensed":
+        wire = _condensed(wire)
+    target = wire
+    for part in path[:-1]:
+        target = target[part]
+    target[path[-1]] = value
+    with pytest.raises(ContractError) as info:
+        parse_run_result(wire)
+    field = ".".join(str(p) for p in path).replace(".2.", "[2].")
+    assert _fields(info.value) == [field]
+    assert "cannot be represented in UTC" in info.value.errors[0]["message"]
+
+
+@pytest.mark.parametrize("value", ["9999-12-31T23:59:59.999999Z", "9999-12-31T18:59:59-05:00",
+                                   "0001-01-01T00:00:00Z", "0001-01-01T05:00:00+05:00"])
+def test_timestamps_at_the_edges_of_utc_are_accepted(now, value):
+    """The first and last instants that UTC can hold are accepted, with an offset too."""
+    wire = _wire(now)
+    wire["metadata"]["timestamp"] = value
+    wire["agentHistory"][0]["timestamp"] = value
+    run = parse_run_result(wire)
+    assert run.metadata.timestamp.astimezone(UTC).year in (1, 9999)
+
+
+def test_an_envelope_deadline_outside_utc_range_is_refused():
+    """A hand-off envelope whose expiresAt cannot be converted to UTC does not open."""
+    envelope = seal({"a": 1}, agent="RecipeEngineer", run_id="run-1", sequence=1,
+                    expires_at=datetime(2026, 1, 1, tzinfo=UTC), keys=ENVELOPE_KEYS)
+    wire = {**envelope_to_wire(envelope), "expiresAt": "9999-12-31T22:00:00-05:00"}
+    with pytest.raises(ValidationError, match="cannot be represented in UTC"):
+        envelope_from_wire(wire)
+
+
+# --- documents: ingest_run's parsing --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("depth", [250, 900, 100_000])
+def test_a_document_nested_too_deeply_is_a_contract_error_naming_the_line(now, depth):
+    """Nesting beyond the JSON parser's limit is refused as POST /runs refuses it (not a
+    RecursionError), naming the line, for JSON Lines and for a one-line document."""
+    deep = "[" * depth + "1" + "]" * depth
+    good = make_run(1, now=now).model_dump_json(by_alias=True, exclude_none=True)
+    bad = good.replace('"metadata":{"domain"', f'"metadata":{{"deep":{deep},"domain"', 1)
+    assert bad != good
+    for text, line in [(bad, 1), (good + "\n" + bad + "\n", 2)]:
+        with pytest.raises(ContractError) as info:
+            parse_run_results_document(text)
+        assert _fields(info.value) == [f"line {line}: (root)"]
+        assert "recursion limit exceeded" in info.value.errors[0]["message"]
+
+
+def test_a_multi_line_document_too_deep_names_the_line_inside_it(now):
+    """One pretty-printed run nested too deeply is one error, naming its line and column."""
+    wire = _wire(now)
+    nested: object = 1
+    for _ in range(300):
+        nested = [nested]
+    wire["recipe"]["metadata"]["deep"] = nested
+    text = json.dumps(wire, indent=1)
+    with pytest.raises(ContractError) as info:
+        parse_run_results_document(text)
+    assert len(info.value.errors) == 1
+    assert "recursion limit exceeded at line" in info.value.errors[0]["message"]
+
+
+def test_a_pretty_printed_run_is_one_document(now):
+    """A RunResult written over many lines is read as one run, as POST /runs reads it."""
+    text = json.dumps(_wire(now), indent=2)
+    assert [r.run_id for r in parse_run_results_document(text)] == ["run-synthetic-000001"]

@@ -10,7 +10,14 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 
-from contracts import RunResult, canonical_json, checksum
+from contracts import (
+    RunResult,
+    canonical_json,
+    checksum,
+    output_ref,
+    parse_run_result,
+    sha256_hex,
+)
 from graphstore.mapper import (
     BLOB_THRESHOLD_BYTES,
     CONFIG_SNAPSHOT_MAX_BYTES,
@@ -19,6 +26,7 @@ from graphstore.mapper import (
     map_normalized_to_graph,
     map_run_to_graph,
     normalize_run,
+    normalize_wire,
 )
 from graphstore.schema import LABEL_BY_NAME, REL_BY_NAME
 from tests.strategies import rich_run_results, run_results
@@ -234,22 +242,41 @@ def test_the_outbox_wire_is_read_not_changed(now):
 
 
 def test_each_artifact_is_hashed_once_for_output_refs(now, monkeypatch):
-    """A long agentHistory pointing at the same artifacts hashes each artifact once."""
+    """Filling in the outputRefs of a run with a long agentHistory (failed attempts retried)
+    hashes each artifact once, and only there: the validation does not hash them too."""
+    import contracts.run
     import graphstore.mapper as mapper
 
     run = make_run(9, now=now, ingredients=1, history=242)
-    wire = run.to_wire()
-    for entry in wire["agentHistory"]:
-        entry.pop("outputRef", None)
-    run = RunResult.model_validate(wire)
+    assert all(e.output_ref is None for e in run.agent_history)
     hashed: list[str] = []
-    real = mapper.checksum
+    real = mapper.output_ref
 
     def counting(value):  # type: ignore[no-untyped-def]
         hashed.append(canonical_json(value))
         return real(value)
 
-    monkeypatch.setattr(mapper, "checksum", counting)
+    monkeypatch.setattr(mapper, "output_ref", counting)
+    monkeypatch.setattr(contracts.run, "output_ref", counting)
     normalized, _ = _normalized(run)
-    assert len(hashed) == len(set(hashed)) <= 5
+    assert len(hashed) == len(set(hashed)) == 5
     assert all(e.output_ref for e in normalized.agent_history if e.status == "succeeded")
+    hashed.clear()
+    _normalized(normalized)  # a validated run's outputRefs are not verified again
+    assert hashed == []
+
+
+def test_output_refs_are_filled_from_the_stored_artifact(now):
+    """An outputRef filled in is the hash of the artifact as stored: its transient keys dropped
+    and its numbers as the contract writes them (a hand-made 5 is 5.0), so it verifies."""
+    wire = make_run(9, now=now).to_wire()
+    wire["recipe"]["metadata"]["_debug"] = {"trace": [1, 2, 3]}
+    wire["recipe"]["totalPercentage"] = 100  # an int where the contract writes 100.0
+    run, out = normalize_wire(wire)
+    stored = {k: v for k, v in wire["recipe"].items()}
+    stored["metadata"] = {k: v for k, v in stored["metadata"].items() if k != "_debug"}
+    stored["totalPercentage"] = 100.0
+    ref = next(e["outputRef"] for e in out["agentHistory"] if e["agent"] == "RecipeEngineer")
+    assert ref == f"sha256:{sha256_hex(canonical_json(stored))}" == output_ref(run.recipe)
+    assert run.agent_history[0].output_ref == ref
+    assert parse_run_result(out) == run

@@ -66,6 +66,22 @@ def test_ledger_stages_of_an_external_run() -> None:
                                    "error": ""}
 
 
+def test_retried_stages_leave_the_ledger_their_last_invocation() -> None:
+    """A stage retried after failed attempts is in the ledger as its last invocation left it,
+    and a run that succeeded after retries has no error; a failed run's error is that of the
+    invocation that failed it."""
+    run = make_run(16, now=NOW, history=8)  # three failed RecipeEngineer attempts, then success
+    assert [e.status for e in run.agent_history[:4]] == ["failed"] * 3 + ["succeeded"]
+    assert ledger_stages(run)["RecipeEngineer"]["status"] == "succeeded"
+    assert finished_fields(run)["error"] == ""
+    failed = make_run(17, now=NOW, failed_agent="RecipeEngineer", history=3)
+    wire = failed.to_wire()
+    wire["agentHistory"][-1]["error"] = "the last attempt"
+    from contracts import RunResult
+
+    assert finished_fields(RunResult.model_validate(wire))["error"] == "the last attempt"
+
+
 def test_outbox_backoff_doubles_to_five_minutes_with_jitter() -> None:
     """The backoff is 5 s doubling per attempt, capped at 300 s, plus up to 20% jitter."""
     assert outbox_backoff(1, jitter=lambda: 0.0) == timedelta(seconds=5)
