@@ -55,7 +55,8 @@ def _unit_subquery(block: str) -> str:
 # lock in the same order), the relationship blocks, then the commit marker (what this transaction
 # wrote), so that a marker only ever describes a complete run. Another run's content under this
 # runId, or a condensed run, changes nothing (the writer raises RunConflict on the first). The
-# text is fixed, so its plan is cached.
+# owner ($ownerId, not part of the content or its checksum) is set with the marker. The text is
+# fixed, so its plan is cached.
 _WRITE_BLOCKS = "\n".join(
     [_unit_subquery(NODE_MERGE[label.name]) for label in LABELS]
     + [_unit_subquery(REL_MERGE[rel.name]) for rel in REL_TYPES]
@@ -71,7 +72,9 @@ _WRITE_BLOCKS = "\n".join(
         "MATCH (r:OrchestrationRun {runId: $runId})",
         "SET r.commitChecksum = $checksum, r.commitSchemaVersion = $schemaVersion,",
         "    r.commitNodeCount = $nodeCount, r.commitRelationshipCount = $relationshipCount,",
-        "    r.committedAt = coalesce(r.committedAt, $now)",
+        "    r.committedAt = coalesce(r.committedAt, $now),",
+        # The owner the writer was given; a write without one keeps the stored owner.
+        "    r.ownerId = coalesce($ownerId, r.ownerId)",
     ]
 )
 WRITE_RUN = "\n".join([

@@ -72,4 +72,5 @@ class RunDiffDetailApi(APIView):
         "Neo4j. Timestamps, durations, the graph and the UI layout are not compared.")
     def get(self, request: Request, run_id: str) -> Response:
         params = RunDiffParams.parse(request)
-        return Response(selectors.run_diff_get(run_id=run_id, against=params.get("against")))
+        return Response(selectors.run_diff_get(viewer=request.user, run_id=run_id,
+                                               against=params.get("against")))

@@ -133,7 +133,8 @@ class RunListApi(APIView):
         "naming the parameter.",
         responses={200: RunSummarySerializer(many=True), **_errors(400, 401, 403)})
     def get(self, request: Request) -> Response:
-        runs = selectors.run_list(**RunListParams.selector_kwargs(request), compact=True)
+        runs = selectors.run_list(viewer=request.user, **RunListParams.selector_kwargs(request),
+                                  compact=True)
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(runs, request, view=self)
         return paginator.get_paginated_response(RunSummarySerializer(page, many=True).data)
@@ -179,7 +180,7 @@ class RunDetailApi(APIView):
         operation_id="runs_retrieve", summary="A persisted run, replayed from Neo4j",
         parameters=[_RUN_ID], responses={200: RunResult, **_errors(401, 403, 404, 503)})
     def get(self, request: Request, run_id: str) -> Response:
-        return Response(selectors.run_replay(run_id=run_id).to_wire())
+        return Response(selectors.run_replay(viewer=request.user, run_id=run_id).to_wire())
 
 
 class RunStatusDetailApi(APIView):
@@ -191,4 +192,5 @@ class RunStatusDetailApi(APIView):
         responses={200: RunLedgerStatusSerializer, **_errors(401, 403, 404)},
         description="Works from the moment the request is accepted, before the run is in Neo4j.")
     def get(self, request: Request, run_id: str) -> Response:
-        return Response(RunLedgerStatusSerializer(selectors.run_get(run_id=run_id)).data)
+        record = selectors.run_get(viewer=request.user, run_id=run_id)
+        return Response(RunLedgerStatusSerializer(record).data)
