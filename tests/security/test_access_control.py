@@ -487,3 +487,196 @@ def test_a_run_through_the_celery_pipeline_executes_no_cypher_command(api, graph
     run = api.get(response["Location"]).json()
     assert run["graph"]["cypherCommands"]
     assert_only_schema_labels_and_types(graph)
+
+
+# --- who sees what: every URL as two users and an auditor -----------------------------------------
+#
+# ada and bob each post two runs (one succeeded and valid, one failed) through the API with their
+# tokens; one more run is ingested with no owner. bob writes first, so the Ingredient node the two
+# users share keeps bob's name for it. Each user must never meet bob's (or ada's) run ids, request
+# words or ingredient name in any answer; the auditor meets all of them.
+
+MARK = "run-walk-marker"  # what the URL walk fills run-id parameters with
+OWN = {"ada": ("run-ada-own-1", "run-ada-own-2"), "bob": ("run-bob-own-1", "run-bob-own-2")}
+NOBODY = "run-nobody-1"
+# What must never cross from one user to the other, beyond the run ids.
+SECRET = {"ada": "ada-private-words", "bob": "bob-private-words"}
+SHARED_INGREDIENT = "ing-shared-oil"
+SHARED_NAME = {"ada": "Olive oil of ada-private-words", "bob": "Oil of bob-private-words"}
+# Query strings the walk adds to the URLs that need one to answer more than a 400.
+QUERIES = {"/api/orchestration/runs/similar": {"q": "lemon vinaigrette oil"}}
+
+
+def _seeded(run_id: str, owner: str, *, failed: bool = False) -> dict[str, Any]:
+    from django.utils import timezone
+
+    from tests.insight_seed import seeded_run
+
+    secret = SECRET.get(owner, "nobody-words")
+    name = SHARED_NAME.get(owner, "Oil")
+    run = seeded_run(
+        run_id, started=timezone.now() - timedelta(hours=1),
+        request=f"lemon vinaigrette {secret}", recipe=(f"recipe-{run_id}", f"Vinaigrette {secret}"),
+        ingredients=[(SHARED_INGREDIENT, name, 60.0), (f"ing-{run_id}", f"Salt {secret}", 40.0)],
+        durations=(10, 20, 30, 40) if failed else (10, 20, 30, 40, 50),
+        failed_agent="QAValidator" if failed else None)
+    return run.to_wire()
+
+
+@pytest.fixture
+def people(django_user_model: Any) -> dict[str, Any]:
+    """ada and bob (plain users) and audrey (in the auditors group)."""
+    from tests.conftest import make_auditor
+
+    return {"ada": django_user_model.objects.create_user("ada", password=PASSWORD),
+            "bob": django_user_model.objects.create_user("bob", password=PASSWORD),
+            "audrey": make_auditor(django_user_model.objects.create_user("audrey",
+                                                                         password=PASSWORD))}
+
+
+@pytest.fixture
+def owned_runs(people: dict[str, Any], graph: Any) -> dict[str, Any]:
+    """Two runs each for bob then ada, posted with their own tokens, and one run without an
+    owner (as `ingest_run` without --owner stores it)."""
+    from orchestration.services import run_result_ingest
+
+    for name in ("bob", "ada"):
+        client = token_client(people[name])
+        for i, run_id in enumerate(OWN[name]):
+            response = client.post("/api/orchestration/runs", _seeded(run_id, name,
+                                                                      failed=i == 1),
+                                   format="json")
+            assert response.status_code == 201, response.content[:300]
+    run_result_ingest(user=None, run=parse_run_result(_seeded(NOBODY, "nobody")))
+    return people
+
+
+def _clients(user: Any) -> tuple[APIClient, Client]:
+    """The API with the user's token, the web pages with the user's session."""
+    web = Client()
+    web.force_login(user)
+    return token_client(user), web
+
+
+def _walk_urls() -> list[str]:
+    """Every URL the project serves, run-id parameters filled with MARK; the logout pages are
+    left out (they would end the session)."""
+    return sorted({url for url, _ in urls(value=MARK)
+                   if url not in ("/logout/", "/admin/logout/")})
+
+
+def _answer(clients: tuple[APIClient, Client], method: str, url: str) -> tuple[int, str]:
+    """(status, body and Location) of one request, through the API client for /api/."""
+    path = url.split("?")[0]
+    client = clients[0] if path.startswith("/api/") else clients[1]
+    params = QUERIES.get(path, {})
+    if path.endswith("/diff") and MARK not in url:  # a run compared with itself
+        params = {"against": path.split("/")[-2]}
+    response = (getattr(client, method)(url, params) if method == "get" else
+                client.post(url, data="{}", content_type="application/json"))
+    return response.status_code, response.content.decode(errors="replace") + response.get(
+        "Location", "")
+
+
+def _walk(clients: tuple[APIClient, Client], run_id: str) -> dict[tuple[str, str], tuple[int, str]]:
+    """GET every URL (run-id parameters filled with `run_id`) and POST every replay URL."""
+    answers = {}
+    for url in _walk_urls():
+        concrete = url.replace(MARK, run_id)
+        answers[("get", url)] = _answer(clients, "get", concrete)
+        if MARK in url and "replay" in url:
+            answers[("post", url)] = _answer(clients, "post", concrete)
+    return answers
+
+
+def _never_seen(answers: dict[tuple[str, str], tuple[int, str]], *words: str) -> list[str]:
+    """The answers in which any of `words` appears."""
+    return [f"{method.upper()} {url} ({code}) shows {word!r}"
+            for (method, url), (code, text) in answers.items() for word in words
+            if word in text]
+
+
+def test_the_walk_covers_every_run_surface():
+    """The walk reaches each run surface of the web and the API with a run-id parameter."""
+    walked = {url for url in _walk_urls() if MARK in url}
+    assert {f"/runs/{MARK}/", f"/runs/{MARK}/status.json", f"/runs/{MARK}/replay/",
+            f"/api/orchestration/runs/{MARK}", f"/api/orchestration/runs/{MARK}/status",
+            f"/api/orchestration/runs/{MARK}/diff", f"/api/orchestration/runs/{MARK}/context",
+            f"/api/orchestration/runs/{MARK}/replay"} <= walked
+
+
+@pytest.mark.parametrize(("me", "other"), [("ada", "bob"), ("bob", "ada")])
+def test_every_url_as_a_user_shows_only_their_runs(owned_runs, isolated_intake, me, other):
+    """Walking every URL as one user (token for the API, session for the pages), with their own
+    run ids and with none: no answer carries the other user's run ids, request words or
+    ingredient name, nor the run without an owner; the user's own runs are answered (no 404,
+    no 5xx) and are in their lists, analytics and search."""
+    from orchestration.models import RunRecord
+
+    clients = _clients(owned_runs[me])
+    forbidden = (*OWN[other], NOBODY, SECRET[other], "nobody-words")
+    answers: dict[tuple[str, str], tuple[int, str]] = {}
+    for run_id in OWN[me]:
+        walked = _walk(clients, run_id)
+        for (method, url), (code, _) in walked.items():
+            assert code < 500, (method, url, code)
+            if MARK in url and method == "get":
+                assert code != 404, (url, run_id)
+        answers.update({(m, u.replace(MARK, run_id)): a for (m, u), a in walked.items()})
+    assert _never_seen(answers, *forbidden) == []
+    own_list = answers[("get", "/api/orchestration/runs")][1]
+    assert all(run_id in own_list for run_id in OWN[me])
+    assert OWN[me][0] in answers[("get", "/api/orchestration/runs/similar")][1]
+    agents = json.loads(answers[("get", "/api/orchestration/analytics/agents")][1])
+    assert (agents["totals"]["runs"], agents["totals"]["failed"]) == (2, 1)
+    assert all(run_id in answers[("get", "/runs/")][1] for run_id in OWN[me])
+    # The replays the walk asked for are the user's own.
+    assert set(RunRecord.objects.exclude(replay_of="").values_list(
+        "submitted_by__username", flat=True)) == {me}
+
+
+@pytest.mark.parametrize(("me", "other"), [("ada", "bob"), ("bob", "ada")])
+def test_another_users_run_answers_as_an_unknown_run_on_every_url(owned_runs, isolated_intake,
+                                                                  me, other):
+    """Every URL with a run-id parameter answers another user's run (and the run without an
+    owner) exactly as it answers a runId that does not exist: a 404 (405 where the method is
+    not served; the admin sends non-staff to its login), the same body but for the id.
+    Replaying it starts nothing."""
+    from orchestration.models import RunRecord
+
+    clients = _clients(owned_runs[me])
+    unknown = "run-that-never-was"
+    blind = {key: (code, text.replace(unknown, "RUN")) for key, (code, text) in
+             _walk(clients, unknown).items() if MARK in key[1]}
+    rows = RunRecord.objects.count()
+    for hidden in (*OWN[other], NOBODY):
+        seen = {key: (code, text.replace(hidden, "RUN")) for key, (code, text) in
+                _walk(clients, hidden).items() if MARK in key[1]}
+        assert seen == blind, hidden
+        assert {code for (_, url), (code, _) in seen.items()
+                if not url.startswith("/admin/")} <= {404, 405}, seen  # admin: login (302)
+    assert RunRecord.objects.count() == rows  # no replay was started
+
+
+def test_the_auditor_sees_every_run_on_every_url(owned_runs, isolated_intake):
+    """An auditor (the auditors group, by token and by session) walks every URL with each
+    user's run ids and the run without an owner: each is answered (no 404, no 5xx), and the
+    lists, the similar-runs search and the analytics cover all five runs."""
+    clients = _clients(owned_runs["audrey"])
+    everyone = (*OWN["ada"], *OWN["bob"], NOBODY)
+    answers: dict[tuple[str, str], tuple[int, str]] = {}
+    for run_id in everyone:
+        walked = _walk(clients, run_id)
+        for (method, url), (code, _) in walked.items():
+            assert code < 500, (method, url, code)
+            if MARK in url and method == "get":
+                assert code != 404, (url, run_id)
+        answers.update(walked)
+    listed = answers[("get", "/api/orchestration/runs")][1]
+    assert all(run_id in listed for run_id in everyone)
+    assert all(run_id in answers[("get", "/runs/")][1] for run_id in everyone)
+    similar = answers[("get", "/api/orchestration/runs/similar")][1]
+    assert {"run-ada-own-1", "run-bob-own-1", NOBODY} <= {
+        r["runId"] for r in json.loads(similar)["results"]}
+    agents = json.loads(answers[("get", "/api/orchestration/analytics/agents")][1])
+    assert (agents["totals"]["runs"], agents["totals"]["failed"]) == (5, 2)

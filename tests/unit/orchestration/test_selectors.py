@@ -3,11 +3,15 @@ and who sees what (a user their own runs, the auditors group and superusers ever
 
 from __future__ import annotations
 
+import importlib
 from datetime import timedelta
+from types import SimpleNamespace
 
 import pytest
+from django.apps import apps
 from django.contrib.auth.models import AnonymousUser, Group
 from django.core.exceptions import PermissionDenied
+from django.db import connection
 
 from graphstore.scope import RunScope
 from orchestration.errors import RunNotFound
@@ -23,6 +27,7 @@ from orchestration.selectors import (
     runs_recent,
     sees_all_runs,
 )
+from tests.conftest import make_auditor
 
 pytestmark = pytest.mark.django_db
 
@@ -79,8 +84,8 @@ def people(django_user_model):  # type: ignore[no-untyped-def]
     """Two users, an auditor (in the group the migration created) and a superuser."""
     ada = django_user_model.objects.create_user("ada", password="pw-ada-123456")
     bob = django_user_model.objects.create_user("bob", password="pw-bob-123456")
-    audrey = django_user_model.objects.create_user("audrey", password="pw-audrey-123456")
-    audrey.groups.add(Group.objects.get(name=AUDITORS_GROUP))
+    audrey = make_auditor(django_user_model.objects.create_user("audrey",
+                                                               password="pw-audrey-123456"))
     root = django_user_model.objects.create_superuser("root", password="pw-root-123456")
     return {"ada": ada, "bob": bob, "audrey": audrey, "root": root}
 
@@ -101,8 +106,13 @@ def _ids(runs) -> list[str]:  # type: ignore[no-untyped-def]
 
 
 def test_the_auditors_group_holds_the_permission_to_see_every_run(people):
-    """The data migration created the auditors group with orchestration.view_all_runs; its
-    members and superusers see every run, plain users do not."""
+    """The data migration 0007 makes the auditors group with orchestration.view_all_runs (run
+    again here: it is idempotent); its members and superusers see every run, plain users do
+    not."""
+    migration = importlib.import_module("orchestration.migrations.0007_run_owner_access")
+    assert any(getattr(op, "code", None) is migration.create_auditors
+               for op in migration.Migration.operations)
+    migration.create_auditors(apps, SimpleNamespace(connection=connection))
     group = Group.objects.get(name=AUDITORS_GROUP)
     assert [p.codename for p in group.permissions.all()] == ["view_all_runs"]
     assert sees_all_runs(viewer=people["audrey"]) and sees_all_runs(viewer=people["root"])
