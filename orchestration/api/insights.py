@@ -10,9 +10,11 @@ and renders.
     GET runs/similar?q=              committed, validated runs ranked by full-text score
     GET runs/{runId}/context         the run's subgraph as JSON for a prompt
 
-Analytics take the window `since` (inclusive) and `until` (exclusive) on the run's start time,
-ISO 8601 (UTC when no offset is given); the default is the 30 days before now. Unknown or
-malformed parameters are a 400 naming the parameter; errors have the shape of api/errors.py.
+Every answer covers the caller's runs (every run for a user with the permission to see all
+runs: orchestration/selectors.py). Analytics take the window `since` (inclusive) and `until`
+(exclusive) on the run's start time, ISO 8601 (UTC when no offset is given); the default is the
+30 days before now. Unknown or malformed parameters are a 400 naming the parameter; errors have
+the shape of api/errors.py.
 """
 
 from __future__ import annotations
@@ -46,7 +48,7 @@ _ERROR_TEXT = {
     400: "A query parameter is invalid; `errors` names it.",
     401: "No or bad credentials (token or session).",
     403: "Authenticated but not allowed.",
-    404: "No run is committed under this runId.",
+    404: "No run the caller may see is committed under this runId.",
     503: "Neo4j is not answering, or the retrieval indexes are not installed.",
 }
 
