@@ -27,7 +27,9 @@ What this module does instead
 -----------------------------
 Three staff-only views, which the project's admin site (cap01/admin.py, `Cap01AdminSite`) adds
 to its URLs and to its app list as a "Neo4j graph (read-only)" section, so they appear on the
-admin index and in the sidebar:
+admin index and in the sidebar. They show the nodes of every run, so the site may name a
+permission they need beyond staff (`graph_urls(site, permission=...)`; the project's site asks
+for the permission to see every user's runs); without it they answer 403:
 
     /admin/graph/                       labels with their node counts
     /admin/graph/<label>/               nodes of a label, paged, searchable by the merge key
@@ -50,6 +52,7 @@ from datetime import datetime
 from typing import Any, cast
 
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
@@ -194,10 +197,20 @@ def _render(site: admin.AdminSite, request: HttpRequest, template: str, context:
                              **context}, status=status)
 
 
-def _graph_view(site: admin.AdminSite, view: Callable[..., HttpResponse]) -> Callable[..., Any]:
-    """Staff only (admin_view), and a readable 503 page when Neo4j does not answer."""
+def may_browse(request: HttpRequest, permission: str | None) -> bool:
+    """Whether the (staff) user holds `permission` (None: staff is enough)."""
+    has_perm = getattr(request.user, "has_perm", None)
+    return permission is None or bool(has_perm is not None and has_perm(permission))
+
+
+def _graph_view(site: admin.AdminSite, view: Callable[..., HttpResponse],
+                permission: str | None) -> Callable[..., Any]:
+    """Staff only (admin_view) holding `permission`, and a readable 503 page when Neo4j does
+    not answer."""
 
     def wrapped(request: HttpRequest, **kwargs: Any) -> HttpResponse:
+        if not may_browse(request, permission):
+            raise PermissionDenied
         try:
             return view(site, request, **kwargs)
         except (ServiceUnavailable, SessionExpired) as exc:
@@ -245,12 +258,13 @@ def graph_node(site: admin.AdminSite, request: HttpRequest, label: str, key: str
 # --- wiring into the admin site ------------------------------------------------------------------
 
 
-def graph_urls(site: admin.AdminSite) -> list[URLPattern | URLResolver]:
+def graph_urls(site: admin.AdminSite, *, permission: str | None = None
+               ) -> list[URLPattern | URLResolver]:
     return [
-        path("graph/", _graph_view(site, graph_index), name="graphstore_graph"),
-        path("graph/<str:label>/", _graph_view(site, graph_nodes),
+        path("graph/", _graph_view(site, graph_index, permission), name="graphstore_graph"),
+        path("graph/<str:label>/", _graph_view(site, graph_nodes, permission),
              name="graphstore_graph_nodes"),
-        path("graph/<str:label>/<path:key>/", _graph_view(site, graph_node),
+        path("graph/<str:label>/<path:key>/", _graph_view(site, graph_node, permission),
              name="graphstore_graph_node"),
     ]
 

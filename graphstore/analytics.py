@@ -8,7 +8,9 @@ function runs its statements in one read transaction, so the totals and the brea
 answer come from the same snapshot.
 
 The window: committed runs (commit marker set) with `since <= startedAt < until`, found through
-the range index on OrchestrationRun.startedAt. Days are UTC calendar days of `startedAt`.
+the range index on OrchestrationRun.startedAt; within the scope every function is given
+(graphstore/scope.py): every run, or one owner's runs (through the index on ownerId,
+startedAt). Days are UTC calendar days of `startedAt`.
 
 Condensed runs (graphstore/retention.py) keep their run node, invocations and the validation
 outcome, so timings, failures and budget breaches stay complete; they lose the recipe link and
@@ -50,6 +52,7 @@ from .cypher.analytics import (
     VALIDATION_TOTALS,
 )
 from .errors import InvalidAnalyticsQuery
+from .scope import RunScope
 
 # --- results ------------------------------------------------------------------------------------
 
@@ -183,12 +186,15 @@ class ValidationReportStats:
 # --- reads -------------------------------------------------------------------------------------
 
 
-def _read(driver: Driver, database: str,
-          statements: list[tuple[str, dict[str, Any]]]) -> list[list[Any]]:
-    """Run the statements in one managed read transaction; their records, in order."""
+def _read(driver: Driver, database: str, scope: RunScope,
+          statements: list[tuple[dict[str, str], dict[str, Any]]]) -> list[list[Any]]:
+    """Run the statements (each in the variant of `scope`, with its parameter) in one managed
+    read transaction; their records, in order."""
+    chosen = [(scope.statement(variants), {**params, **scope.params()})
+              for variants, params in statements]
 
     def work(tx: ManagedTransaction) -> list[list[Any]]:
-        return [list(tx.run(query, params)) for query, params in statements]
+        return [list(tx.run(query, params)) for query, params in chosen]
 
     with driver.session(database=database, default_access_mode="READ") as session:
         return session.execute_read(work)
@@ -207,11 +213,13 @@ def _day(value: Any) -> date:
     return value.to_native() if hasattr(value, "to_native") else value
 
 
-def agent_report(window: Window, *, driver: Driver, database: str) -> AgentReport:
+def agent_report(window: Window, *, scope: RunScope, driver: Driver,
+                 database: str) -> AgentReport:
     """Per agent (in stage order): invocations, runs, failures (and rate), p50/p95/mean/max
     duration; and the same for whole runs."""
     params = _window(window)
-    totals, agents = _read(driver, database, [(RUN_TOTALS, params), (AGENT_STATS, params)])
+    totals, agents = _read(driver, database, scope,
+                           [(RUN_TOTALS, params), (AGENT_STATS, params)])
     stats = [AgentStats(agent=r["agent"], invocations=r["invocations"], runs=r["runs"],
                         failures=r["failures"], p50=r["p50"], p95=r["p95"], mean=r["mean"],
                         max=r["max"]) for r in agents]
@@ -219,10 +227,11 @@ def agent_report(window: Window, *, driver: Driver, database: str) -> AgentRepor
     return AgentReport(window, _totals(totals[0]), stats)
 
 
-def breach_report(window: Window, *, driver: Driver, database: str) -> BreachReport:
+def breach_report(window: Window, *, scope: RunScope, driver: Driver,
+                  database: str) -> BreachReport:
     """Budget breaches by stage and kind (`run` for the whole run) and per UTC day."""
     params = _window(window)
-    totals, breaches, days = _read(driver, database, [
+    totals, breaches, days = _read(driver, database, scope, [
         (RUN_TOTALS, params), (BUDGET_BREACHES, params), (BUDGET_BREACHES_BY_DAY, params)])
     return BreachReport(
         window, _totals(totals[0]),
@@ -231,22 +240,22 @@ def breach_report(window: Window, *, driver: Driver, database: str) -> BreachRep
         [DayCount(day=_day(r["day"]), breaches=r["breaches"], runs=r["runs"]) for r in days])
 
 
-def ingredient_report(window: Window, *, limit: int, driver: Driver,
+def ingredient_report(window: Window, *, scope: RunScope, limit: int, driver: Driver,
                       database: str) -> IngredientReport:
     """The `limit` ingredients used by the most runs (ties by name)."""
     params = _window(window)
-    totals, rows = _read(driver, database, [(RUN_TOTALS, params),
-                                            (TOP_INGREDIENTS, {**params, "limit": limit})])
+    totals, rows = _read(driver, database, scope, [
+        (RUN_TOTALS, params), (TOP_INGREDIENTS, {**params, "limit": limit})])
     return IngredientReport(window, _totals(totals[0]), [
         IngredientUse(ingredient_id=r["ingredientId"], name=r["name"], runs=r["runs"],
                       recipes=r["recipes"], avg_percentage=r["avgPercentage"]) for r in rows])
 
 
-def cost_report(window: Window, *, recipe: str | None, limit: int, driver: Driver,
-                database: str) -> CostReport:
+def cost_report(window: Window, *, scope: RunScope, recipe: str | None, limit: int,
+                driver: Driver, database: str) -> CostReport:
     """Total cost of the runs of each recipe per UTC day (average, min, max, sum), for the
     `limit` recipes with the most costed runs, or for the recipe id `recipe` only."""
-    (rows,) = _read(driver, database, [
+    (rows,) = _read(driver, database, scope, [
         (COST_PER_RECIPE_DAY, {**_window(window), "recipe": recipe, "limit": limit})])
     grouped: dict[tuple[str, str], list[Any]] = {}
     for r in rows:  # ordered by recipe, currency, day: one series per recipe and currency
@@ -262,15 +271,15 @@ def cost_report(window: Window, *, recipe: str | None, limit: int, driver: Drive
     return CostReport(window, recipe, series)
 
 
-def validation_report(window: Window, *, kind: str, limit: int, driver: Driver,
-                      database: str) -> ValidationReportStats:
+def validation_report(window: Window, *, scope: RunScope, kind: str, limit: int,
+                      driver: Driver, database: str) -> ValidationReportStats:
     """How often each kind of validation issue (agent, field path with indices folded, severity)
     occurred, and in how many runs. `kind` is "errors" (critical included) or "warnings"."""
     if kind not in ("errors", "warnings"):
         raise InvalidAnalyticsQuery(f"kind must be 'errors' or 'warnings', got {kind!r}.")
     params = {**_window(window), "kind": kind}
-    totals, rows = _read(driver, database, [(VALIDATION_TOTALS, params),
-                                            (VALIDATION_ISSUES, {**params, "limit": limit})])
+    totals, rows = _read(driver, database, scope, [
+        (VALIDATION_TOTALS, params), (VALIDATION_ISSUES, {**params, "limit": limit})])
     return ValidationReportStats(
         window, kind, validated=totals[0]["validated"], with_issues=totals[0]["withIssues"],
         details_removed=totals[0]["detailsRemoved"],

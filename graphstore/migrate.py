@@ -5,16 +5,23 @@ fields and severities as lists (graphstore/codecs/validation.py) get them, compu
 JSON text by the same codec; validation analytics read only the lists. Idempotent, in batches;
 `manage.py upgrade_graph` runs it. Condensed reports have no issue texts left and get no lists
 (analytics counts them as details removed, as before).
+
+`set_run_owners`: the owner id of each run node (OrchestrationRun.ownerId, see
+graphstore/scope.py) set to what the caller says, for runs written before the node carried it
+or whose owner changed; the graph store does not know users, so the caller (the orchestration
+app's `manage.py sync_run_owners`, from its ledger) gives the pairs. Idempotent, in batches.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
+from itertools import islice
 
 from neo4j import Driver
 
 from .codecs import ValidationReportCodec
-from .cypher.migrate import REPORTS_WITHOUT_ISSUE_LISTS, SET_ISSUE_LISTS
+from .cypher.migrate import REPORTS_WITHOUT_ISSUE_LISTS, SET_ISSUE_LISTS, SET_RUN_OWNERS
 from .errors import InvalidBatchSize
 
 
@@ -32,3 +39,19 @@ def backfill_issue_lists(*, driver: Driver, database: str, batch_size: int = 500
             json.loads(r["errors"]), json.loads(r["warnings"]))} for r in records]
         driver.execute_query(SET_ISSUE_LISTS, rows=rows, database_=database)
         updated += len(rows)
+
+
+def set_run_owners(owners: Iterable[tuple[str, str | None]], *, driver: Driver, database: str,
+                   batch_size: int = 500) -> int:
+    """Set OrchestrationRun.ownerId from (runId, owner id or None) pairs; runs not in the graph
+    are skipped. The number of runs whose owner changed."""
+    if batch_size < 1:
+        raise InvalidBatchSize(batch_size)
+    pairs = iter(owners)
+    changed = 0
+    while batch := list(islice(pairs, batch_size)):
+        records, _, _ = driver.execute_query(
+            SET_RUN_OWNERS, rows=[{"runId": run_id, "ownerId": owner} for run_id, owner in batch],
+            database_=database)
+        changed += int(records[0]["changed"])
+    return changed

@@ -186,6 +186,7 @@ class OrchestrationRun(_Written):
     commitNodeCount = IntegerProperty()  # noqa: N815
     commitRelationshipCount = IntegerProperty()  # noqa: N815
     committedAt = DateTimeNeo4jFormatProperty()  # noqa: N815
+    ownerId = StringProperty()  # noqa: N815  # the owner's opaque id (graphstore/scope.py)
     # Set when retention condenses the run (graphstore/retention.py).
     condensed = BooleanProperty()
     condensedAt = DateTimeNeo4jFormatProperty()  # noqa: N815

@@ -17,6 +17,14 @@ the runs that USED it, an ingredient to the runs whose recipe HAS it); only runs
 committed (commit marker set), succeeded and whose ValidationReport is valid are kept; a run's
 score is the sum of its weighted hit scores (WEIGHTS), ties broken by the newest run.
 
+Scope (graphstore/scope.py): every run, or the runs of one owner (`OrchestrationRun.ownerId`).
+The full-text indexes cover nodes shared by the runs of every owner (a UserRequest, a
+RecipeVersion, an Ingredient), so the owner filter applies to the runs the hits are carried to;
+a scoped search takes more hits from each index first (SCOPED_CANDIDATES_PER_INDEX), so that
+one owner's runs are not crowded out by everyone else's. An ingredient hit counts for a run only
+when the run's recipe names the ingredient the way the node does (the node keeps its first
+run's name, which may be another owner's).
+
 User text never reaches the Cypher text, and never reaches Lucene's query syntax either:
 `lucene_query` keeps only the words of the text (letters and digits), lower-cased (so AND, OR, NOT
 are plain words), and writes them back as a phrase plus the single terms; `lemon AND (` is
@@ -46,11 +54,12 @@ from .cypher.retrieval import (
     SIMILAR_RUNS,
 )
 from .errors import RetrievalIndexMissing, RunNotFound
+from .scope import RunScope
 
 __all__ = [
     "CANDIDATES_PER_INDEX", "INDEX_NAMES", "INGREDIENT_INDEX", "RECIPE_INDEX", "REQUEST_INDEX",
-    "WEIGHTS", "Match", "RetrievalIndexMissing", "SimilarRun", "lucene_query", "query_terms",
-    "run_context", "similar_runs",
+    "SCOPED_CANDIDATES_PER_INDEX", "WEIGHTS", "Match", "RetrievalIndexMissing", "SimilarRun",
+    "lucene_query", "query_terms", "run_context", "similar_runs",
 ]
 
 INDEX_NAMES = (REQUEST_INDEX, RECIPE_INDEX, INGREDIENT_INDEX)
@@ -59,6 +68,8 @@ INDEX_NAMES = (REQUEST_INDEX, RECIPE_INDEX, INGREDIENT_INDEX)
 # several, so one ingredient hit counts half as much as a hit in the run's own request or recipe.
 WEIGHTS = {"request": 1.0, "recipe": 1.0, "ingredient": 0.5}
 CANDIDATES_PER_INDEX = 200  # hits taken from each index before they are carried to runs
+# The same for a search over one owner's runs: the hits are everyone's, most are dropped.
+SCOPED_CANDIDATES_PER_INDEX = 2000
 MAX_TERMS = 32
 MAX_TERM_LENGTH = 64
 PHRASE_BOOST = 2
@@ -107,17 +118,21 @@ class SimilarRun:
         return sorted({m.field for m in self.matches})
 
 
-def similar_runs(text: str, *, driver: Driver, database: str, limit: int = 10) -> list[SimilarRun]:
-    """Committed, succeeded, validated runs whose request, recipe or ingredients match `text`,
-    best first. [] when `text` has no word to search for."""
+def similar_runs(text: str, *, scope: RunScope, driver: Driver, database: str,
+                 limit: int = 10) -> list[SimilarRun]:
+    """Committed, succeeded, validated runs of the scope whose request, recipe or ingredients
+    match `text`, best first. [] when `text` has no word to search for."""
     query = lucene_query(text)
     if query is None:
         return []
     try:
+        candidates = (CANDIDATES_PER_INDEX if scope.everything
+                      else SCOPED_CANDIDATES_PER_INDEX)
         records, _, _ = driver.execute_query(
-            SIMILAR_RUNS, query=query, candidates=CANDIDATES_PER_INDEX, limit=limit,
+            scope.statement(SIMILAR_RUNS), query=query, candidates=candidates, limit=limit,
             wRequest=WEIGHTS["request"], wRecipe=WEIGHTS["recipe"],
-            wIngredient=WEIGHTS["ingredient"], database_=database, routing_="r")
+            wIngredient=WEIGHTS["ingredient"], **scope.params(), database_=database,
+            routing_="r")
     except ClientError as exc:
         if "no such fulltext schema index" in str(exc.message or "").lower():
             raise RetrievalIndexMissing(exc, INDEX_NAMES) from exc

@@ -126,23 +126,26 @@ class RunWriter:
         self._rng = rng or random.Random()
         self._fault_injector = fault_injector
 
-    def write(self, run: RunResult, *, normalized: bool = False) -> WriteSummary:
+    def write(self, run: RunResult, *, normalized: bool = False,
+              owner_id: str | None = None) -> WriteSummary:
         """Persist one run exactly once; raises RunConflict, WriteSetTooLarge, Neo4jWriteFailed.
-        `normalized=True`: the run is `normalize_run`'s output, not to be validated again."""
+        `normalized=True`: the run is `normalize_run`'s output, not to be validated again.
+        `owner_id`: who the run belongs to (OrchestrationRun.ownerId; None keeps what is
+        stored, and a new run then has no owner)."""
         started = time.perf_counter()
         write_set = map_run_to_graph(run, normalized=normalized)  # refuses an oversized run
-        return self.write_mapped(write_set, started=started)
+        return self.write_mapped(write_set, started=started, owner_id=owner_id)
 
-    def write_normalized(self, wire: Mapping[str, Any], *, checksum: str | None = None
-                         ) -> WriteSummary:
+    def write_normalized(self, wire: Mapping[str, Any], *, checksum: str | None = None,
+                         owner_id: str | None = None) -> WriteSummary:
         """Persist a run given as the wire dict of a normalized run and its checksum (the outbox
         copy), trusted as validated at the boundary: no pydantic, no second hash of the run."""
         started = time.perf_counter()
         write_set = map_normalized_to_graph(wire, checksum=checksum)
-        return self.write_mapped(write_set, started=started)
+        return self.write_mapped(write_set, started=started, owner_id=owner_id)
 
-    def write_mapped(self, write_set: GraphWriteSet, *, started: float | None = None
-                     ) -> WriteSummary:
+    def write_mapped(self, write_set: GraphWriteSet, *, started: float | None = None,
+                     owner_id: str | None = None) -> WriteSummary:
         """Persist a write set already mapped (`started`: perf_counter() when mapping began, so
         that mapping_ms counts it)."""
         begun = time.perf_counter() if started is None else started
@@ -154,6 +157,7 @@ class RunWriter:
                 write_set, GraphSnapshotCodec.name, blob_ref)
         stored = time.perf_counter()
         params["now"] = self._clock()
+        params["ownerId"] = owner_id
         attempts = 0
         while True:
             attempts += 1
@@ -206,8 +210,8 @@ class RunWriter:
 def statement_params(write_set: GraphWriteSet, blob_ref: BlobRef | None = None
                      ) -> dict[str, Any]:
     """The parameters of cypher.WRITE_RUN: rows for every label and relationship type (all but
-    `now`, which the writer adds). The GraphSnapshot row carries blobUri when `blob_ref` names
-    the stored blob."""
+    `now` and `ownerId`, which the writer adds). The GraphSnapshot row carries blobUri when
+    `blob_ref` names the stored blob."""
     params: dict[str, Any] = {
         "runId": write_set.run_id, "checksum": write_set.checksum,
         "schemaVersion": write_set.schema_version, "nodeCount": len(write_set.nodes),

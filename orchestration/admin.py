@@ -7,6 +7,10 @@ ledger and the graph would disagree), would lose a finished run whose write is s
 (the row IS the outbox), and would pull the row from under a stage task that is still running.
 Removing or condensing runs belongs to the retention job, which handles both stores.
 
+Staff keep the admin, and see in it what they see everywhere else (orchestration/selectors.py):
+the ledger lists their own runs, every run with the permission to see all runs (superusers have
+it); a run they may not see is not found here either.
+
 Everything shown is escaped: request texts are user input. HTML is built with format_html /
 format_html_join only.
 """
@@ -29,6 +33,7 @@ from django.utils.text import Truncator
 
 from contracts.stages import STAGE_NAMES, STAGE_ORDER
 
+from . import selectors
 from .models import RetentionSettings, RunRecord
 
 # Fixed colours per status (never taken from data); white text reads on all of them.
@@ -154,6 +159,11 @@ class RunRecordAdmin(admin.ModelAdmin):
 
     def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[_LedgerChangeList]:
         return _LedgerChangeList
+
+    # --- who sees what: the rows the selectors let this user see ---------------------------------
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[RunRecord]:
+        return selectors.runs_visible(viewer=request.user)
 
     # --- columns and fields ---------------------------------------------------------------------
 

@@ -24,11 +24,27 @@ class RunSource(models.TextChoices):
     EXTERNAL = "external", "Posted by an external orchestrator"
 
 
+# The permission that lets a user read every run, not only their own (orchestration/selectors.py
+# applies it; the "auditors" group, created by migration 0007, holds it; superusers have every
+# permission).
+VIEW_ALL_RUNS = "orchestration.view_all_runs"
+AUDITORS_GROUP = "auditors"
+
+
+def owner_key(user_pk: Any) -> str | None:
+    """The owner id a run carries outside Django (OrchestrationRun.ownerId in Neo4j, see
+    graphstore/scope.py): the submitting user's primary key as text; None for no owner."""
+    return None if user_pk is None else str(user_pk)
+
+
 class RunRecord(models.Model):
     """The ledger row of one run, updated as the run progresses.
 
     `result` holds the finished RunResult (succeeded or failed) and is committed before the Neo4j
-    write is attempted; `persisted_at` is set once the write committed.
+    write is attempted; `persisted_at` is set once the write committed. `submitted_by` is the
+    run's owner: the user who submitted it (form, API, or a replay) or posted it (an external
+    RunResult); none for a run entered from the shell without --owner, which only users with
+    VIEW_ALL_RUNS see.
     """
 
     run_id = models.CharField(max_length=128, unique=True)
@@ -74,7 +90,10 @@ class RunRecord(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["status", "created_at"])]
+        indexes = [models.Index(fields=["status", "created_at"]),
+                   # a user's own runs, newest first (orchestration/selectors.py, runs_visible)
+                   models.Index(fields=["submitted_by", "created_at"])]
+        permissions = [("view_all_runs", "Can see every user's runs (not only their own)")]
         verbose_name = "run"
 
     def __str__(self) -> str:

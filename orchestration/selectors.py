@@ -3,6 +3,20 @@ from Neo4j (with the ledger's outbox copy as the fallback), the diff of two runs
 analytics and retrieval reads of graphstore. The DRF APIs, the web views and the admin call these
 and never the ORM or graphstore directly.
 
+Who sees what is decided here, once. Every read names its `viewer`:
+
+- a user sees the runs they own (RunRecord.submitted_by: the user who submitted the request,
+  posted the RunResult, or asked for the replay), and nothing else;
+- a user with the permission VIEW_ALL_RUNS ("orchestration.view_all_runs": the "auditors"
+  group, and every superuser) sees every run, runs without an owner included;
+- SYSTEM (the project's own processes: services, commands, tasks) sees every run.
+
+A run the viewer may not see is answered exactly as a run that does not exist (RunNotFound of the
+ledger or of the graph store, the same message), so that its existence is not revealed. Ledger
+reads filter the queryset (`runs_visible`); a single run read from Neo4j is checked against the
+ledger first; reads over many runs in Neo4j (analytics, similar runs) run in a graphstore
+RunScope, which filters on the owner id the writer stores on the run node.
+
 Functions take keyword-only, typed arguments and return models, contract objects or graphstore's
 report objects. Bad input raises; nothing is swallowed, except where a page must render anyway
 (`result_copy`, `run_history_get` say why in a note).
@@ -16,6 +30,7 @@ from datetime import datetime
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
 from neo4j.exceptions import DriverError, Neo4jError
 from pydantic import ValidationError
@@ -25,10 +40,11 @@ from graphstore import analytics, retrieval
 from graphstore import errors as graph_errors
 from graphstore.connection import database, get_blob_store, get_driver
 from graphstore.replay import load_run
+from graphstore.scope import RunScope
 
 from .diff import diff_rows, diff_runs
 from .errors import DiffBaseMissing, RunNotFound
-from .models import RunRecord
+from .models import VIEW_ALL_RUNS, RunRecord, owner_key
 
 logger = logging.getLogger(__name__)
 
@@ -36,16 +52,70 @@ logger = logging.getLogger(__name__)
 BULKY_FIELDS = ("request", "result", "stages", "write_summary", "segments")
 
 
+# --- who sees what -----------------------------------------------------------------------------
+
+
+class SystemViewer:
+    """The project's own processes (services, management commands, Celery tasks): every run."""
+
+    def __repr__(self) -> str:
+        return "SYSTEM"
+
+
+SYSTEM = SystemViewer()
+Viewer = AbstractBaseUser | AnonymousUser | SystemViewer
+
+
+def sees_all_runs(*, viewer: Viewer) -> bool:
+    """Whether `viewer` reads every run: SYSTEM, or an active user with VIEW_ALL_RUNS."""
+    if isinstance(viewer, SystemViewer):
+        return True
+    if not (viewer.is_authenticated and viewer.is_active):
+        return False
+    has_perm = getattr(viewer, "has_perm", None)  # PermissionsMixin (the User model has it)
+    return bool(has_perm is not None and has_perm(VIEW_ALL_RUNS))
+
+
+def runs_visible(*, viewer: Viewer) -> QuerySet[RunRecord]:
+    """The ledger rows `viewer` may see (no order): all of them, or their own."""
+    if sees_all_runs(viewer=viewer):
+        return RunRecord.objects.all()
+    if isinstance(viewer, SystemViewer) or not viewer.is_authenticated:
+        return RunRecord.objects.none()
+    return RunRecord.objects.filter(submitted_by=viewer.pk)
+
+
+def run_scope(*, viewer: Viewer) -> RunScope:
+    """The graphstore scope of `viewer`'s reads over many runs in Neo4j. PermissionDenied for an
+    anonymous viewer (every edge needs a login before it gets here)."""
+    if sees_all_runs(viewer=viewer):
+        return RunScope.every_run()
+    owner = None if isinstance(viewer, SystemViewer) or not viewer.is_authenticated \
+        else owner_key(viewer.pk)
+    if owner is None:
+        raise PermissionDenied("Log in to read runs.")
+    return RunScope.owned_by(owner)
+
+
+def run_visible(*, viewer: Viewer, run_id: str) -> bool:
+    """Whether `viewer` may read the run `run_id`, wherever it is stored. Users without
+    VIEW_ALL_RUNS see a run when its ledger row is theirs; a run that is only in Neo4j (written
+    without a ledger row) has no owner."""
+    return sees_all_runs(viewer=viewer) or \
+        runs_visible(viewer=viewer).filter(run_id=run_id).exists()
+
+
 # --- the ledger --------------------------------------------------------------------------------
 
 
-def run_list(*, status: str | None = None, since: datetime | None = None,
+def run_list(*, viewer: Viewer, status: str | None = None, since: datetime | None = None,
              until: datetime | None = None, failed_agent: str | None = None,
              text: str | None = None, compact: bool = False) -> QuerySet[RunRecord]:
-    """Ledger rows, newest first. `since` is inclusive and `until` exclusive (both on createdAt);
-    `text` matches the runId or the request text, case-insensitively. `compact` leaves out the
-    bulky JSON columns (a summary needs none of them)."""
-    runs = RunRecord.objects.all()
+    """The ledger rows `viewer` may see, newest first. `since` is inclusive and `until`
+    exclusive (both on createdAt); `text` matches the runId or the request text,
+    case-insensitively. `compact` leaves out the bulky JSON columns (a summary needs none of
+    them)."""
+    runs = runs_visible(viewer=viewer)
     if status:
         runs = runs.filter(status=status)
     if since is not None:
@@ -61,38 +131,38 @@ def run_list(*, status: str | None = None, since: datetime | None = None,
     return runs.order_by("-created_at", "-id")
 
 
-def runs_recent(*, limit: int = 50) -> list[RunRecord]:
-    """The most recent runs with their submitters (the web run list)."""
-    return list(run_list(compact=True).select_related("submitted_by")[:limit])
+def runs_recent(*, viewer: Viewer, limit: int = 50) -> list[RunRecord]:
+    """The most recent runs `viewer` may see, with their submitters (the web run list)."""
+    return list(run_list(viewer=viewer, compact=True).select_related("submitted_by")[:limit])
 
 
 def runs_of_user(*, user: AbstractBaseUser | AnonymousUser, limit: int = 5) -> list[RunRecord]:
-    """The user's most recent runs: runId, status, request text, creation time."""
-    return list(run_list().filter(submitted_by=user.pk)
+    """The user's own most recent runs (auditors' included: only their own): runId, status,
+    request text, creation time."""
+    return list(run_list(viewer=user).filter(submitted_by=user.pk)
                 .only("run_id", "status", "request_text", "created_at")[:limit])
 
 
-def run_get(*, run_id: str) -> RunRecord:
-    """The ledger row of `run_id`; RunNotFound when there is none. Works before the run is in
-    Neo4j (the web run page polls it while the stages run)."""
+def run_get(*, viewer: Viewer, run_id: str) -> RunRecord:
+    """The ledger row of `run_id`; RunNotFound when there is none or `viewer` may not see it.
+    Works before the run is in Neo4j (the web run page polls it while the stages run)."""
     try:
-        return RunRecord.objects.get(run_id=run_id)
+        return runs_visible(viewer=viewer).get(run_id=run_id)
     except RunRecord.DoesNotExist as exc:
         raise RunNotFound(run_id) from exc
 
 
-def run_replays_list(*, run_id: str, limit: int = 20) -> list[RunRecord]:
-    """The replays of `run_id`, newest first: runId, status, creation time."""
-    return list(RunRecord.objects.filter(replay_of=run_id)
+def run_replays_list(*, viewer: Viewer, run_id: str, limit: int = 20) -> list[RunRecord]:
+    """The replays of `run_id` that `viewer` may see, newest first: runId, status, creation
+    time."""
+    return list(runs_visible(viewer=viewer).filter(replay_of=run_id)
                 .only("run_id", "status", "created_at").order_by("-created_at")[:limit])
 
 
 # --- runs read back from Neo4j -----------------------------------------------------------------
 
 
-def run_replay(*, run_id: str) -> RunResult:
-    """The committed run read back from Neo4j (and the blob store) into the v1 contract.
-    graphstore.errors.RunNotFound when no run is committed under `run_id`."""
+def _load(run_id: str) -> RunResult:
     return load_run(run_id, driver=get_driver(), database=database(),
                     blob_store=get_blob_store())
 
@@ -110,6 +180,15 @@ BLOB_NOTES = {
 }
 
 
+def run_replay(*, viewer: Viewer, run_id: str) -> RunResult:
+    """The committed run read back from Neo4j (and the blob store) into the v1 contract.
+    graphstore.errors.RunNotFound when no run is committed under `run_id`, or `viewer` may not
+    see it (the same answer)."""
+    if not run_visible(viewer=viewer, run_id=run_id):
+        raise graph_errors.RunNotFound(run_id)
+    return _load(run_id)
+
+
 @dataclass(frozen=True)
 class ResultCopy:
     """The RunResult a page shows and where it came from ("neo4j" or "ledger")."""
@@ -121,12 +200,13 @@ class ResultCopy:
 
 def result_copy(record: RunRecord) -> ResultCopy | None:
     """The run's result: replayed from Neo4j when it was persisted and Neo4j answers, else the
-    ledger's copy (the outbox); None while no stage has finished the run."""
+    ledger's copy (the outbox); None while no stage has finished the run. `record` comes from a
+    selector that checked the viewer (run_get)."""
     if record.result is None and record.persisted_at is None:
         return None
     if record.persisted_at is not None:
         try:
-            return ResultCopy(run_replay(run_id=record.run_id), "neo4j", "")
+            return ResultCopy(_load(record.run_id), "neo4j", "")
         except graph_errors.RunNotFound:
             note = ("The ledger marks this run as persisted, but Neo4j holds no committed copy "
                     "of it (it may have been condensed or removed).")
@@ -159,15 +239,15 @@ def result_copy(record: RunRecord) -> ResultCopy | None:
 # --- history: the diff of two runs -------------------------------------------------------------
 
 
-def run_diff_get(*, run_id: str, against: str | None = None) -> dict[str, Any]:
+def run_diff_get(*, viewer: Viewer, run_id: str, against: str | None = None) -> dict[str, Any]:
     """The diff (orchestration/diff.py) from `against` (default: the run `run_id` replays) to
-    `run_id`, both read back from Neo4j. graphstore RunNotFound when either is not persisted;
-    DiffBaseMissing when there is no default to compare with."""
-    head = run_replay(run_id=run_id)
+    `run_id`, both read back from Neo4j. graphstore RunNotFound when either is not persisted or
+    `viewer` may not see it; DiffBaseMissing when there is no default to compare with."""
+    head = run_replay(viewer=viewer, run_id=run_id)
     base_id = against or head.metadata.replay_of
     if not base_id:
         raise DiffBaseMissing(run_id)
-    return diff_runs(run_replay(run_id=base_id), head)
+    return diff_runs(run_replay(viewer=viewer, run_id=base_id), head)
 
 
 @dataclass(frozen=True)
@@ -185,18 +265,19 @@ class RunHistory:
         return diff_rows(self.diff) if self.diff is not None else []
 
 
-def run_history_get(*, record: RunRecord, run: RunResult | None) -> RunHistory:
-    """The replay side of a run's page. Never raises for a missing or unreadable original: the
+def run_history_get(*, viewer: Viewer, record: RunRecord, run: RunResult | None) -> RunHistory:
+    """The replay side of a run's page, as `viewer` may see it (an original of someone else's
+    reads as a run that is not there). Never raises for a missing or unreadable original: the
     page says why there is no diff."""
     replay_of = record.replay_of or (run.metadata.replay_of if run is not None else None) or ""
-    replays = run_replays_list(run_id=record.run_id)
+    replays = run_replays_list(viewer=viewer, run_id=record.run_id)
     if not replay_of:
         return RunHistory("", None, "", replays)
     if record.persisted_at is None:
         return RunHistory(replay_of, None, "The diff with the original appears once this run "
                           "is persisted.", replays)
     try:
-        diff = run_diff_get(run_id=record.run_id, against=replay_of)
+        diff = run_diff_get(viewer=viewer, run_id=record.run_id, against=replay_of)
     except graph_errors.RunNotFound as exc:
         return RunHistory(replay_of, None, f"No diff: {exc}", replays)
     except graph_errors.ReplayError as exc:
@@ -214,41 +295,46 @@ def run_history_get(*, record: RunRecord, run: RunResult | None) -> RunHistory:
 
 
 # --- analytics (computed in Neo4j by graphstore/analytics.py) ----------------------------------
+# Over the runs `viewer` may see (run_scope): their own, or every run.
 
 
 def _window(since: datetime, until: datetime) -> analytics.Window:
     return analytics.Window(since=since, until=until)
 
 
-def analytics_agents(*, since: datetime, until: datetime) -> Any:
+def analytics_agents(*, viewer: Viewer, since: datetime, until: datetime) -> Any:
     """Per agent: invocations, failures, failure rate, duration percentiles; run totals."""
-    return analytics.agent_report(_window(since, until), driver=get_driver(),
-                                  database=database())
+    return analytics.agent_report(_window(since, until), scope=run_scope(viewer=viewer),
+                                  driver=get_driver(), database=database())
 
 
-def analytics_breaches(*, since: datetime, until: datetime) -> Any:
+def analytics_breaches(*, viewer: Viewer, since: datetime, until: datetime) -> Any:
     """Budget breaches by stage and kind, and per UTC day."""
-    return analytics.breach_report(_window(since, until), driver=get_driver(),
-                                   database=database())
+    return analytics.breach_report(_window(since, until), scope=run_scope(viewer=viewer),
+                                   driver=get_driver(), database=database())
 
 
-def analytics_ingredients(*, since: datetime, until: datetime, limit: int) -> Any:
+def analytics_ingredients(*, viewer: Viewer, since: datetime, until: datetime,
+                          limit: int) -> Any:
     """The most used ingredients."""
-    return analytics.ingredient_report(_window(since, until), limit=limit, driver=get_driver(),
-                                       database=database())
+    return analytics.ingredient_report(_window(since, until), scope=run_scope(viewer=viewer),
+                                       limit=limit, driver=get_driver(), database=database())
 
 
-def analytics_costs(*, since: datetime, until: datetime, recipe: str | None,
+def analytics_costs(*, viewer: Viewer, since: datetime, until: datetime, recipe: str | None,
                     limit: int) -> Any:
     """Cost per recipe per UTC day."""
-    return analytics.cost_report(_window(since, until), recipe=recipe, limit=limit,
-                                 driver=get_driver(), database=database())
+    return analytics.cost_report(_window(since, until), scope=run_scope(viewer=viewer),
+                                 recipe=recipe, limit=limit, driver=get_driver(),
+                                 database=database())
 
 
-def analytics_validation(*, since: datetime, until: datetime, kind: str, limit: int) -> Any:
+def analytics_validation(*, viewer: Viewer, since: datetime, until: datetime, kind: str,
+                         limit: int) -> Any:
     """How often each kind of validation issue (errors or warnings) occurs."""
-    return analytics.validation_report(_window(since, until), kind=kind, limit=limit,
-                                       driver=get_driver(), database=database())
+    return analytics.validation_report(_window(since, until), scope=run_scope(viewer=viewer),
+                                       kind=kind, limit=limit, driver=get_driver(),
+                                       database=database())
 
 
 # --- retrieval (full-text search and run context, graphstore/retrieval.py) --------------------
@@ -259,13 +345,16 @@ def search_terms(text: str) -> list[str]:
     return retrieval.query_terms(text)
 
 
-def runs_similar(*, text: str, limit: int) -> list[Any]:
-    """Committed, validated runs ranked by full-text score; graphstore's RetrievalIndexMissing
-    when the indexes are not installed."""
-    return retrieval.similar_runs(text, limit=limit, driver=get_driver(), database=database())
+def runs_similar(*, viewer: Viewer, text: str, limit: int) -> list[Any]:
+    """Committed, validated runs `viewer` may see, ranked by full-text score; graphstore's
+    RetrievalIndexMissing when the indexes are not installed."""
+    return retrieval.similar_runs(text, scope=run_scope(viewer=viewer), limit=limit,
+                                  driver=get_driver(), database=database())
 
 
-def run_context(*, run_id: str) -> dict[str, Any]:
+def run_context(*, viewer: Viewer, run_id: str) -> dict[str, Any]:
     """The run's subgraph as JSON for a prompt; graphstore RunNotFound when it is not
-    committed."""
+    committed or `viewer` may not see it."""
+    if not run_visible(viewer=viewer, run_id=run_id):
+        raise graph_errors.RunNotFound(run_id)
     return retrieval.run_context(run_id, driver=get_driver(), database=database())

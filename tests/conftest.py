@@ -90,6 +90,28 @@ def count_graph(driver: Driver) -> tuple[int, int]:
     return records[0]["nodes"], records[0]["rels"]
 
 
+# --- who sees what --------------------------------------------------------------------------------
+
+
+def make_auditor(user):  # type: ignore[no-untyped-def]
+    """Put `user` in the auditors group, which holds orchestration.view_all_runs (every run,
+    runs without an owner included). The group is made by a data migration; a transactional
+    test's flush removes it, so it is made again here (as the migration makes it) if missing."""
+    import importlib
+    from types import SimpleNamespace
+
+    from django.apps import apps
+    from django.contrib.auth.models import Group
+    from django.db import connection
+
+    from orchestration.models import AUDITORS_GROUP
+
+    migration = importlib.import_module("orchestration.migrations.0007_run_owner_access")
+    migration.create_auditors(apps, SimpleNamespace(connection=connection))  # only reads .alias
+    user.groups.add(Group.objects.get(name=AUDITORS_GROUP))
+    return user
+
+
 # --- a real Celery worker process ----------------------------------------------------------------
 
 

@@ -54,6 +54,10 @@ class OrchestrationRunCodec(Codec):
         Prop("commitNodeCount", INT, WRITER),
         Prop("commitRelationshipCount", INT, WRITER),
         Prop("committedAt", DATETIME, WRITER, column=5),
+        # Who the run belongs to: an opaque id the writer is given (the ledger's submitter),
+        # absent for a run nobody owns. Reads over many runs filter on it (graphstore/scope.py,
+        # range index orchestration_run_owner_started); it is not part of the run's content.
+        Prop("ownerId", STR, WRITER),
         # Set when retention condenses the run (graphstore/retention.py).
         Prop("condensed", BOOL, RETENTION),
         Prop("condensedAt", DATETIME, RETENTION),

@@ -1,6 +1,7 @@
 """Analytics (graphstore/analytics.py): every figure is one aggregation over the committed runs
 of a window (`$since <= startedAt < $until`, through the range index on
-OrchestrationRun.startedAt). Days are UTC calendar days of `startedAt`.
+OrchestrationRun.startedAt). Days are UTC calendar days of `startedAt`. Every statement comes in
+two scopes (graphstore/scope.py): "all" runs, or the runs "owned" by `$ownerId`.
 
 PURE: imports neither django, neo4j, celery nor the clock.
 """
@@ -8,16 +9,32 @@ PURE: imports neither django, neo4j, celery nor the clock.
 from __future__ import annotations
 
 from ..codecs import ISSUE_LISTS
+from ..scope import ALL, OWNED
 
-# The window every statement starts with (range index orchestration_run_started).
-_WINDOW = (
-    "MATCH (r:OrchestrationRun)\n"
-    "WHERE r.startedAt >= $since AND r.startedAt < $until AND r.commitChecksum IS NOT NULL\n"
-)
+# The window every statement starts with: over every run (range index
+# orchestration_run_started), or over one owner's runs (graphstore/scope.py; range index
+# orchestration_run_owner_started on (ownerId, startedAt)).
+_WINDOWS = {
+    ALL: (
+        "MATCH (r:OrchestrationRun)\n"
+        "WHERE r.startedAt >= $since AND r.startedAt < $until AND r.commitChecksum IS NOT NULL\n"
+    ),
+    OWNED: (
+        "MATCH (r:OrchestrationRun)\n"
+        "WHERE r.ownerId = $ownerId AND r.startedAt >= $since AND r.startedAt < $until "
+        "AND r.commitChecksum IS NOT NULL\n"
+    ),
+}
+
+
+def _scoped(body: str) -> dict[str, str]:
+    """A statement over the window, in both scopes: {"all": ..., "owned": ...}."""
+    return {scope: window + body for scope, window in _WINDOWS.items()}
+
 # The UTC calendar day a run started on (startedAt keeps the offset it was recorded with).
 _DAY = "date(datetime({datetime: r.startedAt, timezone: 'UTC'}))"
 
-RUN_TOTALS = _WINDOW + (
+RUN_TOTALS = _scoped(
     "RETURN count(r) AS runs,\n"
     "       count(CASE WHEN r.status = 'failed' THEN 1 END) AS failed,\n"
     "       count(CASE WHEN size(coalesce(r.budgetBreaches, [])) > 0 THEN 1 END) AS breached,\n"
@@ -25,7 +42,7 @@ RUN_TOTALS = _WINDOW + (
     " AS p95"
 )
 
-AGENT_STATS = _WINDOW + (
+AGENT_STATS = _scoped(
     "MATCH (r)-[:HAS_AGENT_INVOCATION]->(a:AgentInvocation)\n"
     "WITH r, a WHERE a.status <> 'skipped'\n"
     "RETURN a.agent AS agent, count(a) AS invocations, count(DISTINCT r) AS runs,\n"
@@ -35,7 +52,7 @@ AGENT_STATS = _WINDOW + (
     "ORDER BY agent"
 )
 
-BUDGET_BREACHES = _WINDOW + (
+BUDGET_BREACHES = _scoped(
     "UNWIND r.budgetBreaches AS breach\n"
     "WITH r, split(breach, '.') AS parts\n"
     "RETURN parts[0] AS stage, parts[1] AS kind, count(*) AS breaches,\n"
@@ -43,16 +60,18 @@ BUDGET_BREACHES = _WINDOW + (
     "ORDER BY breaches DESC, stage, kind"
 )
 
-BUDGET_BREACHES_BY_DAY = _WINDOW + (
+BUDGET_BREACHES_BY_DAY = _scoped(
     "UNWIND r.budgetBreaches AS breach\n"
     f"WITH r, breach, {_DAY} AS day\n"
     "RETURN day, count(breach) AS breaches, count(DISTINCT r) AS runs\n"
     "ORDER BY day"
 )
 
-TOP_INGREDIENTS = _WINDOW + (
+# The name is the one the counted runs' recipes gave (on HAS_INGREDIENT), not the shared
+# Ingredient node's, which another run (of another owner) may have named first.
+TOP_INGREDIENTS = _scoped(
     "MATCH (r)-[:USED_RECIPE]->(rv:RecipeVersion)-[h:HAS_INGREDIENT]->(i:Ingredient)\n"
-    "RETURN i.ingredientId AS ingredientId, i.name AS name, count(DISTINCT r) AS runs,\n"
+    "RETURN i.ingredientId AS ingredientId, min(h.name) AS name, count(DISTINCT r) AS runs,\n"
     "       count(DISTINCT rv.recipeId) AS recipes, avg(h.percentage) AS avgPercentage\n"
     "ORDER BY runs DESC, name, ingredientId\n"
     "LIMIT $limit"
@@ -60,7 +79,7 @@ TOP_INGREDIENTS = _WINDOW + (
 
 # The `limit` recipes with the most costed runs in the window (or the one asked for), then their
 # cost per UTC day and currency.
-COST_PER_RECIPE_DAY = _WINDOW + (
+COST_PER_RECIPE_DAY = _scoped(
     "MATCH (r)-[:USED_RECIPE]->(rv:RecipeVersion)\n"
     "WHERE $recipe IS NULL OR rv.recipeId = $recipe\n"
     "MATCH (r)-[:PRODUCED_CALCULATION]->(c:CalculationResult)\n"
@@ -89,7 +108,7 @@ def _of_kind(i: int) -> str:
     return f"CASE $kind WHEN 'warnings' THEN v.{_WARNINGS[i]} ELSE v.{_ERRORS[i]} END"
 
 
-VALIDATION_TOTALS = _WINDOW + (
+VALIDATION_TOTALS = _scoped(
     "MATCH (r)-[:PRODUCED_VALIDATION]->(v:ValidationReport)\n"
     "WITH v, CASE $kind WHEN 'warnings' THEN v.warningCount ELSE v.errorCount END AS n,\n"
     f"     {_of_kind(0)} AS agents\n"
@@ -99,7 +118,7 @@ VALIDATION_TOTALS = _WINDOW + (
 
 # Array indices in field paths are folded (`recipe.ingredients[3].percentage` ->
 # `recipe.ingredients[*].percentage`), so that one kind of issue is counted once.
-VALIDATION_ISSUES = _WINDOW + (
+VALIDATION_ISSUES = _scoped(
     "MATCH (r)-[:PRODUCED_VALIDATION]->(v:ValidationReport)\n"
     f"WITH r, {_of_kind(0)} AS agents,\n"
     f"     {_of_kind(1)} AS fields,\n"

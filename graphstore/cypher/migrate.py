@@ -18,3 +18,15 @@ SET_ISSUE_LISTS = (
     "MATCH (v:ValidationReport {runId: row.runId})\n"
     "SET v += row.props"
 )
+
+# Owners set from the authority on ownership (the caller's ledger), a batch at a time: runs
+# written before the run node carried its owner, or whose owner changed since. A null
+# `row.ownerId` removes the owner. Only runs whose owner differs are written; returns them.
+SET_RUN_OWNERS = (
+    "UNWIND $rows AS row\n"
+    "MATCH (r:OrchestrationRun {runId: row.runId})\n"
+    "WITH r, row\n"
+    "WHERE NOT coalesce(r.ownerId = row.ownerId, r.ownerId IS NULL AND row.ownerId IS NULL)\n"
+    "SET r.ownerId = row.ownerId\n"
+    "RETURN count(r) AS changed"
+)

@@ -23,6 +23,9 @@ INDEXES: tuple[str, ...] = (
     "FOR (o:OrchestrationRun) ON (o.startedAt)",
     "CREATE INDEX orchestration_run_status IF NOT EXISTS "
     "FOR (o:OrchestrationRun) ON (o.status)",
+    # Reads scoped to one owner (graphstore/scope.py): equality on the owner, range on the start.
+    "CREATE INDEX orchestration_run_owner_started IF NOT EXISTS "
+    "FOR (o:OrchestrationRun) ON (o.ownerId, o.startedAt)",
 )
 # Schema for features beyond the per-run write (retention, retrieval): constraints and indexes
 # on labels that are not merged by the writer. Each feature module adds its statements here.

@@ -119,7 +119,9 @@ def _blocks(*, first: bool) -> str:
             "MATCH (r:OrchestrationRun {runId: $runId})",
             "SET r.commitChecksum = $checksum, r.commitSchemaVersion = $schemaVersion,",
             "    r.commitNodeCount = $nodeCount, r.commitRelationshipCount = $relationshipCount,",
-            "    r.committedAt = coalesce(r.committedAt, $now)",
+            "    r.committedAt = coalesce(r.committedAt, $now),",
+            # The owner the writer was given; a write without one keeps the stored owner.
+            "    r.ownerId = coalesce($ownerId, r.ownerId)",
             f"RETURN nameClashes AS {'firstClashes' if first else 'againClashes'}",
         ]
     )
@@ -135,7 +137,8 @@ def _indent(text: str) -> str:
 # write whose commit answer was lost), never when the run is condensed; each returns the
 # Ingredient name clashes (null when it did not run: OPTIONAL CALL keeps the row). Another run's
 # content under this runId, or a condensed run, changes nothing (the writer raises RunConflict
-# on the first). The text is fixed, so its plan is cached.
+# on the first). The owner ($ownerId, not part of the content or its checksum) is set with the
+# marker. The text is fixed, so its plan is cached.
 WRITE_RUN = "\n".join([
     "OPTIONAL MATCH (existing:OrchestrationRun {runId: $runId})",
     "WITH existing.commitChecksum AS stored, coalesce(existing.condensed, false) AS condensed",

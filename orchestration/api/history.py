@@ -30,7 +30,8 @@ _ERRORS = {
     400: "A bad query parameter; `errors` names it.",
     401: "No or bad credentials (token or session).",
     403: "Authenticated but not allowed (or a session request without its CSRF token).",
-    404: "No persisted run has this runId (for a diff: or the run to compare with).",
+    404: "No persisted run the caller may see has this runId (for a diff: or the run to "
+         "compare with).",
     429: "The intake queue is full; nothing was recorded. Retry after Retry-After seconds.",
     503: "Neo4j or the task queue is not answering; try again (see Retry-After).",
 }
@@ -72,4 +73,5 @@ class RunDiffDetailApi(APIView):
         "Neo4j. Timestamps, durations, the graph and the UI layout are not compared.")
     def get(self, request: Request, run_id: str) -> Response:
         params = RunDiffParams.parse(request)
-        return Response(selectors.run_diff_get(run_id=run_id, against=params.get("against")))
+        return Response(selectors.run_diff_get(viewer=request.user, run_id=run_id,
+                                               against=params.get("against")))

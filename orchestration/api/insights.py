@@ -10,9 +10,11 @@ and renders.
     GET runs/similar?q=              committed, validated runs ranked by full-text score
     GET runs/{runId}/context         the run's subgraph as JSON for a prompt
 
-Analytics take the window `since` (inclusive) and `until` (exclusive) on the run's start time,
-ISO 8601 (UTC when no offset is given); the default is the 30 days before now. Unknown or
-malformed parameters are a 400 naming the parameter; errors have the shape of api/errors.py.
+Every answer covers the caller's runs (every run for a user with the permission to see all
+runs: orchestration/selectors.py). Analytics take the window `since` (inclusive) and `until`
+(exclusive) on the run's start time, ISO 8601 (UTC when no offset is given); the default is the
+30 days before now. Unknown or malformed parameters are a 400 naming the parameter; errors have
+the shape of api/errors.py.
 """
 
 from __future__ import annotations
@@ -46,7 +48,7 @@ _ERROR_TEXT = {
     400: "A query parameter is invalid; `errors` names it.",
     401: "No or bad credentials (token or session).",
     403: "Authenticated but not allowed.",
-    404: "No run is committed under this runId.",
+    404: "No run the caller may see is committed under this runId.",
     503: "Neo4j is not answering, or the retrieval indexes are not installed.",
 }
 
@@ -75,7 +77,8 @@ class AnalyticsAgentListApi(APIView):
         "ms; `totals` gives the same for whole runs. Computed in Neo4j.")
     def get(self, request: Request) -> Response:
         params = AnalyticsWindowParams.parse(request)
-        report = selectors.analytics_agents(since=params["since"], until=params["until"])
+        report = selectors.analytics_agents(viewer=request.user, since=params["since"],
+                                            until=params["until"])
         return Response(AnalyticsAgentReportSerializer(report).data)
 
 
@@ -90,7 +93,8 @@ class AnalyticsBudgetBreachListApi(APIView):
         '("run" for the whole run) and kind (duration, memory), and per UTC day.')
     def get(self, request: Request) -> Response:
         params = AnalyticsWindowParams.parse(request)
-        report = selectors.analytics_breaches(since=params["since"], until=params["until"])
+        report = selectors.analytics_breaches(viewer=request.user, since=params["since"],
+                                              until=params["until"])
         return Response(AnalyticsBreachReportSerializer(report).data)
 
 
@@ -105,8 +109,8 @@ class AnalyticsIngredientListApi(APIView):
         "has them (ties by name), with the number of recipes and the average percentage.")
     def get(self, request: Request) -> Response:
         params = AnalyticsIngredientParams.parse(request)
-        report = selectors.analytics_ingredients(since=params["since"], until=params["until"],
-                                                 limit=params["limit"])
+        report = selectors.analytics_ingredients(viewer=request.user, since=params["since"],
+                                                 until=params["until"], limit=params["limit"])
         return Response(AnalyticsIngredientReportSerializer(report).data)
 
 
@@ -122,8 +126,9 @@ class AnalyticsCostListApi(APIView):
         "the most costed runs, or only `recipe`.")
     def get(self, request: Request) -> Response:
         params = AnalyticsCostParams.parse(request)
-        report = selectors.analytics_costs(since=params["since"], until=params["until"],
-                                           recipe=params.get("recipe"), limit=params["limit"])
+        report = selectors.analytics_costs(viewer=request.user, since=params["since"],
+                                           until=params["until"], recipe=params.get("recipe"),
+                                           limit=params["limit"])
         return Response(AnalyticsCostReportSerializer(report).data)
 
 
@@ -138,8 +143,9 @@ class AnalyticsValidationErrorListApi(APIView):
         "field path (array indices folded to [*]) and severity: occurrences and runs.")
     def get(self, request: Request) -> Response:
         params = AnalyticsValidationParams.parse(request)
-        report = selectors.analytics_validation(since=params["since"], until=params["until"],
-                                                kind=params["kind"], limit=params["limit"])
+        report = selectors.analytics_validation(viewer=request.user, since=params["since"],
+                                                until=params["until"], kind=params["kind"],
+                                                limit=params["limit"])
         return Response(AnalyticsValidationReportSerializer(report).data)
 
 
@@ -158,7 +164,7 @@ class RunSimilarListApi(APIView):
         "its score and what matched. Only the words of `q` count (no query syntax).")
     def get(self, request: Request) -> Response:
         params = SimilarRunParams.parse(request)
-        runs = selectors.runs_similar(text=params["q"], limit=params["limit"])
+        runs = selectors.runs_similar(viewer=request.user, text=params["q"], limit=params["limit"])
         return Response(RetrievalResultSerializer({
             "query": params["q"], "terms": selectors.search_terms(params["q"]),
             "results": runs}).data)
@@ -175,4 +181,4 @@ class RunContextDetailApi(APIView):
         "unit, costs, scaled quantities) and the validation (valid, summary, errors, warnings) "
         "of a committed run, read from Neo4j in one query. Parts a failed run lacks are null.")
     def get(self, request: Request, run_id: str) -> Response:
-        return Response(selectors.run_context(run_id=run_id))
+        return Response(selectors.run_context(viewer=request.user, run_id=run_id))

@@ -83,8 +83,9 @@ _ERROR_TEXT = {
     400: "Invalid input; `errors` names each bad field (or query parameter).",
     401: "No or bad credentials (token or session).",
     403: "Authenticated but not allowed (or a session request without its CSRF token).",
-    404: "No run has this runId.",
-    409: "The runId is already taken by a run with different content.",
+    404: "No run has this runId, or it is not one the caller may see (the same answer).",
+    409: "The runId is already taken: by a run with different content, or by another user's "
+         "run (whatever its content).",
     413: "The request body is larger than the server accepts.",
     415: "The body is not JSON.",
     422: "The run maps to more graph elements than one run may have; nothing was written.",
@@ -128,12 +129,14 @@ class RunListApi(APIView):
     @extend_schema(
         operation_id="runs_list", summary="List runs",
         parameters=[RunListParams],
-        description="The run ledger, newest first (createdAt), 50 a page by default "
+        description="The caller's runs in the ledger (every run for a user with the "
+        "permission to see all runs), newest first (createdAt), 50 a page by default "
         "(`page_size` up to 200); follow `next`. Unknown or malformed parameters are a 400 "
         "naming the parameter.",
         responses={200: RunSummarySerializer(many=True), **_errors(400, 401, 403)})
     def get(self, request: Request) -> Response:
-        runs = selectors.run_list(**RunListParams.selector_kwargs(request), compact=True)
+        runs = selectors.run_list(viewer=request.user, **RunListParams.selector_kwargs(request),
+                                  compact=True)
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(runs, request, view=self)
         return paginator.get_paginated_response(RunSummarySerializer(page, many=True).data)
@@ -155,8 +158,8 @@ class RunIngestApi(APIView):
                                  "Neo4j is unavailable and a worker will write it."),
             **_errors(400, 401, 403, 409, 413, 415, 422, 503)},
         description="Validates the RunResult against the v1 contract, commits it to the ledger "
-        "(the outbox), then writes it to Neo4j in one transaction. Idempotent per runId and "
-        "content.")
+        "(the outbox), then writes it to Neo4j in one transaction. The run belongs to the "
+        "caller. Idempotent per runId and content.")
     def post(self, request: Request) -> Response:
         run = contract_body(request, parse_run_result, what="RunResult")
         outcome = services.run_result_ingest(user=request.user, run=run)
@@ -179,7 +182,7 @@ class RunDetailApi(APIView):
         operation_id="runs_retrieve", summary="A persisted run, replayed from Neo4j",
         parameters=[_RUN_ID], responses={200: RunResult, **_errors(401, 403, 404, 503)})
     def get(self, request: Request, run_id: str) -> Response:
-        return Response(selectors.run_replay(run_id=run_id).to_wire())
+        return Response(selectors.run_replay(viewer=request.user, run_id=run_id).to_wire())
 
 
 class RunStatusDetailApi(APIView):
@@ -191,4 +194,5 @@ class RunStatusDetailApi(APIView):
         responses={200: RunLedgerStatusSerializer, **_errors(401, 403, 404)},
         description="Works from the moment the request is accepted, before the run is in Neo4j.")
     def get(self, request: Request, run_id: str) -> Response:
-        return Response(RunLedgerStatusSerializer(selectors.run_get(run_id=run_id)).data)
+        record = selectors.run_get(viewer=request.user, run_id=run_id)
+        return Response(RunLedgerStatusSerializer(record).data)

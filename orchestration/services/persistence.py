@@ -31,7 +31,7 @@ from graphstore.mapper import map_run_to_graph, normalize_wire
 from graphstore.writer import RetryPolicy, RunWriter, WriteSummary
 from orchestration import metrics, segments
 from orchestration.errors import BatchRefused, RunConflict
-from orchestration.models import RunRecord, RunSource, RunStatus
+from orchestration.models import RunRecord, RunSource, RunStatus, owner_key
 
 from . import config, enqueue
 from .intake import submitter
@@ -159,21 +159,27 @@ class IngestOutcome:
 
 def run_result_ingest(*, user: AbstractBaseUser | AnonymousUser | None, run: RunResult,
                       retry: RetryPolicy | None = ONE_ATTEMPT) -> IngestOutcome:
-    """Accept a RunResult from an external orchestrator: outbox first, then the write (with
-    `retry`; None: the connection's policy). RunConflict when the runId is already taken by
-    different content; MappingError (WriteSetTooLarge) before anything is stored when the run
-    cannot be laid out as a graph."""
+    """Accept a RunResult from an external orchestrator, owned by `user` (the posting user; no
+    owner when None): outbox first, then the write (with `retry`; None: the connection's
+    policy). RunConflict when the runId is already taken by different content, or by a run of
+    another owner (whatever its content: the answer tells nothing about a run the poster may not
+    see); MappingError (WriteSetTooLarge) before anything is stored when the run cannot be laid
+    out as a graph."""
     write_set = map_run_to_graph(run)  # refuses an oversized run; normalizes it, once
     copy = OutboxCopy(write_set.normalized.to_wire(), write_set.checksum)
+    owner = submitter(user)
     with transaction.atomic():
         existing = RunRecord.objects.select_for_update().filter(run_id=run.run_id).first()
+        if existing is not None and existing.submitted_by_id != (owner.pk if owner else None):
+            raise RunConflict(run.run_id, f"The runId {run.run_id} is already taken; a runId "
+                              "names one run: send this run under a new runId.")
         if existing is not None and existing.checksum not in ("", copy.checksum):
             raise RunConflict(run.run_id, f"Run {run.run_id} already exists with different "
                               "content; a runId names one run: send changed content under a "
                               "new runId.")
         if existing is None:
             existing = RunRecord.objects.create(
-                run_id=run.run_id, source=RunSource.EXTERNAL, submitted_by=submitter(user),
+                run_id=run.run_id, source=RunSource.EXTERNAL, submitted_by=owner,
                 request_text=run.request.user_request, request=run.request.to_wire(),
                 status=RunStatus.PERSISTING, result=copy.result, checksum=copy.checksum,
                 failed_agent=run.metadata.failed_agent or "",
@@ -243,8 +249,8 @@ def run_persist(*, run_id: str, retry: RetryPolicy | None = None, rewrite: bool 
     persisted is skipped (a redelivered task) unless `rewrite` asks to confirm it in Neo4j.
     `copy`: the outbox copy this process has just committed (outbox_write), written as it is
     (graphstore's write_normalized: not read back, not validated again)."""
-    columns = ["pk", "run_id", "source", "created_at", "finished_at", "persist_attempts",
-               "persisted_at"]
+    columns = ["pk", "run_id", "source", "submitted_by", "created_at", "finished_at",
+               "persist_attempts", "persisted_at"]
     record = RunRecord.objects.only(*columns, *([] if copy else ["result"])).get(run_id=run_id)
     result = copy.result if copy is not None else record.result
     if result is None or (record.persisted_at is not None and not rewrite):
@@ -258,10 +264,14 @@ def run_persist(*, run_id: str, retry: RetryPolicy | None = None, rewrite: bool 
     traced = config.memory_sampled(run_id)
     write_started_at = timezone.now()
 
+    owner_id = owner_key(record.submitted_by_id)  # the run node carries its owner
+
     def write(writer: RunWriter) -> WriteSummary:
         if copy is not None:
-            return writer.write_normalized(copy.result, checksum=copy.checksum)
-        return writer.write(RunResult.model_validate(result, context=ALREADY_VALIDATED))
+            return writer.write_normalized(copy.result, checksum=copy.checksum,
+                                           owner_id=owner_id)
+        return writer.write(RunResult.model_validate(result, context=ALREADY_VALIDATED),
+                            owner_id=owner_id)
 
     try:
         summary, peak_mb = _measured_write(write, retry, trace=traced)

@@ -23,7 +23,9 @@ from .intake import run_request_create
 
 def run_replay_create(*, user: AbstractBaseUser | AnonymousUser | None,
                       run_id: str) -> RunRecord:
-    """Queue a replay of the persisted run `run_id` (graphstore RunNotFound when it is not in
-    Neo4j; QueueFull when the intake queue is full, as for any request)."""
-    original = selectors.run_replay(run_id=run_id)
+    """Queue a replay of the persisted run `run_id`, owned by `user` (graphstore RunNotFound
+    when it is not in Neo4j or `user` may not see it; QueueFull when the intake queue is full,
+    as for any request). No user (the shell) may replay any run."""
+    viewer = selectors.SYSTEM if user is None else user
+    original = selectors.run_replay(viewer=viewer, run_id=run_id)
     return run_request_create(user=user, request=original.request, replay_of=run_id)

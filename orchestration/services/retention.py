@@ -31,7 +31,7 @@ from graphstore.connection import database, get_blob_store, get_driver
 from graphstore.errors import ReplayError, RunNotFound
 from graphstore.retention import CondenseReport, condense_runs
 from orchestration.models import RetentionSettings, RunRecord
-from orchestration.selectors import run_replay
+from orchestration.selectors import SYSTEM, run_replay
 
 logger = logging.getLogger(__name__)
 
@@ -98,7 +98,7 @@ def _ledger_condense(*, cutoff: datetime, dry_run: bool, batch_size: int,
                 done.append(run_id)
                 continue
             try:
-                run = run_replay(run_id=run_id)
+                run = run_replay(viewer=SYSTEM, run_id=run_id)
             except RunNotFound:
                 continue  # not in Neo4j (the write is pending or was refused): nothing to follow
             except ReplayError as exc:

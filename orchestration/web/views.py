@@ -106,11 +106,12 @@ def _render_form(request: HttpRequest, form: RunRequestForm, *, status: int = 20
 def run_detail(request: HttpRequest, run_id: str) -> HttpResponse:
     """The run: header, live stage timeline, then (once finished) the rendered result."""
     try:
-        record = selectors.run_get(run_id=run_id)
+        record = selectors.run_get(viewer=request.user, run_id=run_id)
     except RunNotFound as exc:
         raise Http404(str(exc)) from exc
     copy = selectors.result_copy(record)
-    history = selectors.run_history_get(record=record, run=copy.run if copy else None)
+    history = selectors.run_history_get(viewer=request.user, record=record,
+                                        run=copy.run if copy else None)
     context = presenters.run_page(record, copy, history)
     context["status_url"] = reverse("run-status-json", args=[record.run_id])
     return render(request, "orchestration/run_detail.html", context)
@@ -119,7 +120,12 @@ def run_detail(request: HttpRequest, run_id: str) -> HttpResponse:
 @login_required
 @require_POST
 def run_replay_submit(request: HttpRequest, run_id: str) -> HttpResponse:
-    """POST from the run page: replay the run with the current agents, 303 to the new run."""
+    """POST from the run page: replay the run with the current agents, 303 to the new run. A run
+    the user may not see is a 404, as on its page."""
+    try:
+        selectors.run_get(viewer=request.user, run_id=run_id)
+    except RunNotFound as exc:
+        raise Http404(str(exc)) from exc
     try:
         record = services.run_replay_create(user=request.user, run_id=run_id)
     except graph_errors.RunNotFound:
@@ -148,7 +154,7 @@ def run_status_json(request: HttpRequest, run_id: str) -> JsonResponse:
         return JsonResponse({"detail": "Log in to see this run.", "code": "not_authenticated",
                              "errors": []}, status=401)
     try:
-        record = selectors.run_get(run_id=run_id)
+        record = selectors.run_get(viewer=request.user, run_id=run_id)
     except RunNotFound as exc:
         return JsonResponse({"detail": str(exc), "code": "not_found", "errors": []}, status=404)
     return JsonResponse(RunLedgerStatusSerializer(record).data)
@@ -157,9 +163,10 @@ def run_status_json(request: HttpRequest, run_id: str) -> JsonResponse:
 @login_required
 @require_GET
 def run_list(request: HttpRequest) -> HttpResponse:
-    """The 50 most recent runs."""
+    """The 50 most recent runs the user may see (their own; every run for an auditor)."""
     return render(request, "orchestration/run_list.html",
-                  {"runs": selectors.runs_recent(limit=50)})
+                  {"runs": selectors.runs_recent(viewer=request.user, limit=50),
+                   "all_runs": selectors.sees_all_runs(viewer=request.user)})
 
 
 # --- analytics ---------------------------------------------------------------------------------

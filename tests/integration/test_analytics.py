@@ -17,7 +17,8 @@ from rest_framework.test import APIClient
 
 from graphstore import analytics, retrieval
 from graphstore.connection import database, get_writer
-from tests.conftest import chromium_page
+from graphstore.scope import RunScope
+from tests.conftest import chromium_page, make_auditor
 from tests.insight_seed import AGENTS, seeded_run
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
@@ -37,6 +38,9 @@ SCALED = "calculation.scaledIngredients[{}].scaledQuantity"
 # A message made to look like the start of another issue inside the JSON text.
 FORGED = 'he wrote "},{"agent":"Forged","field":"x","message":"y","severity":"critical'
 EST = timezone(timedelta(hours=-5))
+# The seeded runs are written straight to Neo4j, with no owner: the figures below are over every
+# run (an auditor's view); scoping to one owner is tested in tests/security/.
+EVERY = RunScope.every_run()
 
 
 def _lemon(run_id: str, started: datetime, **kw: Any) -> Any:
@@ -91,7 +95,9 @@ def seeded(graph):  # type: ignore[no-untyped-def]
 
 @pytest.fixture
 def api(django_user_model) -> APIClient:  # type: ignore[no-untyped-def]
-    user = django_user_model.objects.create_user("ana", password="a-long-test-password-42")
+    """An auditor's token: the seeded runs have no owner."""
+    user = make_auditor(django_user_model.objects.create_user("ana",
+                                                             password="a-long-test-password-42"))
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
     return client
@@ -109,7 +115,7 @@ def _get(api: APIClient, path: str, **params: Any) -> dict[str, Any]:
 def test_agent_percentiles_and_failure_rates_are_exact(seeded):
     """Per agent: nearest-rank p50/p95, mean, max, failures and rate over committed runs in the
     window only; the whole-run totals likewise."""
-    report = analytics.agent_report(analytics.Window(SINCE, UNTIL), driver=seeded,
+    report = analytics.agent_report(analytics.Window(SINCE, UNTIL), scope=EVERY, driver=seeded,
                                     database=database())
     got = {a.agent: (a.invocations, a.runs, a.failures, a.p50, a.p95, a.mean, a.max)
            for a in report.agents}
@@ -132,7 +138,7 @@ def test_agent_percentiles_and_failure_rates_are_exact(seeded):
 
 def test_budget_breaches_by_stage_kind_and_day(seeded):
     """Breaches are counted per stage and kind ("run" for the whole run) and per UTC day."""
-    report = analytics.breach_report(analytics.Window(SINCE, UNTIL), driver=seeded,
+    report = analytics.breach_report(analytics.Window(SINCE, UNTIL), scope=EVERY, driver=seeded,
                                      database=database())
     assert [(b.stage, b.kind, b.breaches, b.runs) for b in report.breaches] == [
         ("QAValidator", "duration", 2, 2),
@@ -147,7 +153,7 @@ def test_budget_breaches_by_stage_kind_and_day(seeded):
 def test_most_used_ingredients(seeded):
     """Ingredients ranked by the runs using them (ties by name), with recipes and the average
     percentage; `limit` cuts the list."""
-    report = analytics.ingredient_report(analytics.Window(SINCE, UNTIL), limit=10,
+    report = analytics.ingredient_report(analytics.Window(SINCE, UNTIL), scope=EVERY, limit=10,
                                          driver=seeded, database=database())
     assert [(i.ingredient_id, i.name, i.runs, i.recipes, i.avg_percentage)
             for i in report.ingredients] == [
@@ -157,8 +163,8 @@ def test_most_used_ingredients(seeded):
         ("ing-basil", "Basil", 2, 1, 50.0),
         ("ing-pine-nuts", "Pine nuts", 2, 1, 20.0),
     ]
-    top = analytics.ingredient_report(analytics.Window(SINCE, UNTIL), limit=3, driver=seeded,
-                                      database=database())
+    top = analytics.ingredient_report(analytics.Window(SINCE, UNTIL), scope=EVERY, limit=3,
+                                      driver=seeded, database=database())
     assert [i.name for i in top.ingredients] == ["Olive oil", "Lemon juice", "Salt"]
 
 
@@ -166,7 +172,7 @@ def test_cost_per_recipe_per_utc_day(seeded):
     """Costs per recipe per UTC day (a run at 23:30 New York time counts on the next UTC day);
     runs without a calculation are absent; `recipe` and `limit` select the series."""
     window = analytics.Window(SINCE, UNTIL)
-    report = analytics.cost_report(window, recipe=None, limit=10, driver=seeded,
+    report = analytics.cost_report(window, scope=EVERY, recipe=None, limit=10, driver=seeded,
                                    database=database())
     assert [(s.recipe_id, s.name, s.currency, s.runs,
              [(p.day, p.runs, p.avg_cost, p.min_cost, p.max_cost, p.total_cost)
@@ -178,20 +184,21 @@ def test_cost_per_recipe_per_utc_day(seeded):
             (date(2026, 11, 25), 1, 30.0, 30.0, 30.0, 30.0),
             (date(2026, 11, 26), 1, 34.0, 34.0, 34.0, 34.0)]),
     ]
-    only = analytics.cost_report(window, recipe="recipe-pesto", limit=10, driver=seeded,
-                                 database=database())
+    only = analytics.cost_report(window, scope=EVERY, recipe="recipe-pesto", limit=10,
+                                 driver=seeded, database=database())
     assert [s.recipe_id for s in only.series] == ["recipe-pesto"]
-    top = analytics.cost_report(window, recipe=None, limit=1, driver=seeded, database=database())
+    top = analytics.cost_report(window, scope=EVERY, recipe=None, limit=1, driver=seeded,
+                                database=database())
     assert [s.recipe_id for s in top.series] == ["recipe-lemon"]
-    assert analytics.cost_report(window, recipe="no-such-recipe", limit=10, driver=seeded,
-                                 database=database()).series == []
+    assert analytics.cost_report(window, scope=EVERY, recipe="no-such-recipe", limit=10,
+                                 driver=seeded, database=database()).series == []
 
 
 def test_validation_error_frequency(seeded):
     """Issues grouped by agent, field (indices folded) and severity; a message that imitates
     the JSON of another issue stays one message; runs outside the window or uncommitted are
     not counted."""
-    report = analytics.validation_report(analytics.Window(SINCE, UNTIL), kind="errors",
+    report = analytics.validation_report(analytics.Window(SINCE, UNTIL), scope=EVERY, kind="errors",
                                          limit=20, driver=seeded, database=database())
     assert [(i.agent, i.field, i.severity, i.occurrences, i.runs) for i in report.issues] == [
         ("ScalingCalculator", "calculation.scaledIngredients[*].scaledQuantity", "error", 3, 2),
@@ -199,18 +206,20 @@ def test_validation_error_frequency(seeded):
         ("RecipeEngineer", "recipe.name", "error", 1, 1),
     ]
     assert (report.validated, report.with_issues, report.details_removed) == (4, 2, 0)
-    warnings = analytics.validation_report(analytics.Window(SINCE, UNTIL), kind="warnings",
-                                           limit=20, driver=seeded, database=database())
+    warnings = analytics.validation_report(analytics.Window(SINCE, UNTIL), scope=EVERY,
+                                           kind="warnings", limit=20, driver=seeded,
+                                           database=database())
     assert (warnings.validated, warnings.with_issues, warnings.issues) == (4, 0, [])
 
 
 def test_an_empty_window_answers_zeros(seeded):
     """A window without runs gives zero counts and empty lists, not errors."""
     window = analytics.Window(datetime(2020, 1, 1, tzinfo=UTC), datetime(2020, 2, 1, tzinfo=UTC))
-    agents = analytics.agent_report(window, driver=seeded, database=database())
+    agents = analytics.agent_report(window, scope=EVERY, driver=seeded, database=database())
     assert agents.agents == [] and agents.totals.runs == 0
     assert agents.totals.failure_rate is None and agents.totals.p50 is None
-    assert analytics.breach_report(window, driver=seeded, database=database()).breaches == []
+    assert analytics.breach_report(window, scope=EVERY, driver=seeded,
+                                   database=database()).breaches == []
 
 
 # --- through the JSON API -------------------------------------------------------------------------
@@ -327,7 +336,7 @@ def test_analytics_page_draws_the_charts_in_a_browser(seeded, live_server, djang
     script error, and the search lists the similar run."""
     from playwright.sync_api import expect
 
-    django_user_model.objects.create_user("dee", password="a-long-test-password")
+    make_auditor(django_user_model.objects.create_user("dee", password="a-long-test-password"))
     errors: list[str] = []
     shot = Path(settings.BASE_DIR) / "reports" / "analytics-page.png"
     shot.parent.mkdir(parents=True, exist_ok=True)
@@ -369,23 +378,23 @@ def test_condensed_runs_keep_timings_and_lose_details(seeded):
     from graphstore.retention import condense_runs
 
     window = analytics.Window(SINCE, UNTIL)
-    before = analytics.agent_report(window, driver=seeded, database=database())
+    before = analytics.agent_report(window, scope=EVERY, driver=seeded, database=database())
     condense_runs(driver=seeded, database=database(), blob_store=get_blob_store(),
                   cutoff=datetime(2026, 11, 25, 12, tzinfo=UTC),
                   now=datetime(2026, 11, 26, 12, tzinfo=UTC))
-    assert analytics.agent_report(window, driver=seeded, database=database()) == before
-    breaches = analytics.breach_report(window, driver=seeded, database=database())
+    assert analytics.agent_report(window, scope=EVERY, driver=seeded, database=database()) == before
+    breaches = analytics.breach_report(window, scope=EVERY, driver=seeded, database=database())
     assert [(b.stage, b.breaches) for b in breaches.breaches][0] == ("QAValidator", 2)
-    ingredients = analytics.ingredient_report(window, limit=10, driver=seeded,
+    ingredients = analytics.ingredient_report(window, scope=EVERY, limit=10, driver=seeded,
                                               database=database())
     assert [(i.name, i.runs) for i in ingredients.ingredients][:2] == [("Olive oil", 3),
                                                                        ("Lemon juice", 2)]
-    costs = analytics.cost_report(window, recipe=None, limit=10, driver=seeded,
+    costs = analytics.cost_report(window, scope=EVERY, recipe=None, limit=10, driver=seeded,
                                   database=database())
     assert [(s.recipe_id, s.runs) for s in costs.series] == [("recipe-lemon", 1),
                                                              ("recipe-pesto", 1)]
-    errors = analytics.validation_report(window, kind="errors", limit=20, driver=seeded,
-                                         database=database())
+    errors = analytics.validation_report(window, scope=EVERY, kind="errors", limit=20,
+                                         driver=seeded, database=database())
     assert (errors.validated, errors.with_issues, errors.details_removed) == (4, 2, 1)
     assert [(i.field, i.occurrences) for i in errors.issues] == [
         ("calculation.scaledIngredients[*].scaledQuantity", 1)]

@@ -69,11 +69,12 @@ def _in_neo4j(graph: Any, run_id: str) -> int:
     return int(records[0]["n"])
 
 
-def _ledger_row(run_id: str, *, at: Any, status: str = RunStatus.SUCCEEDED,
+def _ledger_row(owner: Any, run_id: str, *, at: Any, status: str = RunStatus.SUCCEEDED,
                 failed_agent: str = "", text: str = "synthetic request") -> RunRecord:
+    """A ledger row of `owner`'s (whose runs the API client's user sees)."""
     record = RunRecord.objects.create(run_id=run_id, request_text=text, request={},
                                       status=status, failed_agent=failed_agent,
-                                      source=RunSource.EXTERNAL)
+                                      source=RunSource.EXTERNAL, submitted_by=owner)
     RunRecord.objects.filter(pk=record.pk).update(created_at=at)
     return record
 
@@ -369,14 +370,14 @@ def test_ingest_when_the_neo4j_write_fails_is_202_and_the_worker_persists_it(api
 # --- GET /runs ---------------------------------------------------------------------------------
 
 
-def test_list_filters_on_status_failed_agent_text_and_time(api, now):
+def test_list_filters_on_status_failed_agent_text_and_time(api, user, now):
     """status, failedAgent, text (runId or request text, any case) and since/until filter."""
-    _ledger_row("run-a", at=now - timedelta(days=3), text="Lemon vinaigrette")
-    _ledger_row("run-b", at=now - timedelta(days=2), status=RunStatus.FAILED,
+    _ledger_row(user, "run-a", at=now - timedelta(days=3), text="Lemon vinaigrette")
+    _ledger_row(user, "run-b", at=now - timedelta(days=2), status=RunStatus.FAILED,
                 failed_agent="ScalingCalculator", text="unicorn tears")
-    _ledger_row("run-c", at=now - timedelta(days=1), status=RunStatus.FAILED,
+    _ledger_row(user, "run-c", at=now - timedelta(days=1), status=RunStatus.FAILED,
                 failed_agent="RecipeEngineer", text="moon dust")
-    _ledger_row("run-lemon-d", at=now, status=RunStatus.QUEUED, text="basil pesto")
+    _ledger_row(user, "run-lemon-d", at=now, status=RunStatus.QUEUED, text="basil pesto")
 
     def ids(query: str) -> list[str]:
         response = api.get(f"{API}/runs?{query}")
@@ -409,11 +410,11 @@ def test_list_bad_parameter_is_400_naming_it(api, query, field):
     assert _fields(body) == {field} and body["code"] == "invalid"
 
 
-def test_list_cursor_pagination_visits_every_run_once_newest_first(api, now):
+def test_list_cursor_pagination_visits_every_run_once_newest_first(api, user, now):
     """120 runs come 50, 50 and 20 a page through `next`, newest first, none twice;
     page_size=200 returns them on one page."""
     for i in range(120):
-        _ledger_row(f"run-page-{i:03d}", at=now - timedelta(minutes=i))
+        _ledger_row(user, f"run-page-{i:03d}", at=now - timedelta(minutes=i))
     seen: list[str] = []
     url: str | None = f"{API}/runs"
     sizes = []
@@ -437,10 +438,10 @@ def test_unknown_run_is_404_json(api, graph):
         assert body["code"] == "not_found" and "run-nobody" in body["detail"]
 
 
-def test_status_is_the_ledger_view_before_neo4j_has_the_run(api, graph, now):
+def test_status_is_the_ledger_view_before_neo4j_has_the_run(api, user, graph, now):
     """/status reads the ledger: it answers for a run Neo4j does not hold (yet), which the
     replay endpoint does not."""
-    record = _ledger_row("run-waiting", at=now, status=RunStatus.RUNNING)
+    record = _ledger_row(user, "run-waiting", at=now, status=RunStatus.RUNNING)
     RunRecord.objects.filter(pk=record.pk).update(
         stages={"RecipeEngineer": {"status": "succeeded", "sequence": 1, "durationMs": 3.5}},
         started_at=now)

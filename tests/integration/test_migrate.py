@@ -11,7 +11,7 @@ from graphstore import analytics
 from graphstore.codecs import ISSUE_LISTS
 from graphstore.connection import database, get_writer
 from graphstore.migrate import backfill_issue_lists
-from tests.integration.test_analytics import SINCE, UNTIL, seed_runs
+from tests.integration.test_analytics import EVERY, SINCE, UNTIL, seed_runs
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 
@@ -19,8 +19,9 @@ LISTS = ", ".join(f"v.{name}" for names in ISSUE_LISTS.values() for name in name
 
 
 def _report(driver):  # type: ignore[no-untyped-def]
-    return analytics.validation_report(analytics.Window(SINCE, UNTIL), kind="errors", limit=20,
-                                       driver=driver, database=database())
+    return analytics.validation_report(analytics.Window(SINCE, UNTIL), scope=EVERY,
+                                       kind="errors", limit=20, driver=driver,
+                                       database=database())
 
 
 def test_backfill_restores_the_issue_lists_of_an_old_graph(graph):

@@ -199,13 +199,13 @@ def test_condensed_run_can_be_replayed_and_diffed_on_what_it_kept(api, user, cel
     assert diff["validation"] == {} and diff["changeCount"] == 0
 
 
-def test_replay_and_diff_errors(api, graph):
+def test_replay_and_diff_errors(api, user, graph):
     """Unknown runs are 404; a diff of a run that is not a replay needs ?against= (400 naming
     it); unknown query parameters are refused; no credentials is a 401."""
     assert api.post(f"{API}/runs/run-nope/replay").status_code == 404
     assert api.get(f"{API}/runs/run-nope/diff").json()["code"] == "not_found"
     stored = _built("run-plain", LEMON, dict(DEFAULT_AGENTS), started=timezone.now())
-    services.run_result_ingest(user=None, run=stored)
+    services.run_result_ingest(user=user, run=stored)
     response = api.get(f"{API}/runs/run-plain/diff")
     assert response.status_code == 400
     assert [e["field"] for e in response.json()["errors"]] == ["against"]

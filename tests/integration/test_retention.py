@@ -210,22 +210,24 @@ def test_a_recipe_used_by_a_newer_run_is_never_deleted(graph, blob_store, scenar
 
 
 @pytest.fixture
-def ingested(graph: Any, transactional_db: Any) -> dict[str, str]:
-    """An old run with a blob and a recent one, ingested as external runs (ledger + Neo4j)
-    through the configured blob store, the old run's blob as old as the run."""
+def ingested(graph: Any, transactional_db: Any, django_user_model: Any) -> dict[str, Any]:
+    """An old run with a blob and a recent one, ingested as external runs of the user "ret"
+    (ledger + Neo4j) through the configured blob store, the old run's blob as old as the run."""
+    owner = django_user_model.objects.create_user("ret", password="a-long-password-42")
     now = timezone.now()
     old = make_run(21, now=now - timedelta(days=40), run_id="run-ledger-old",
                    cypher_padding=PADDING + 7)
     new = make_run(22, now=now, run_id="run-ledger-new")
-    blob_uri = services.run_result_ingest(user=None, run=old).summary.blob_uri
-    services.run_result_ingest(user=None, run=new)
+    blob_uri = services.run_result_ingest(user=owner, run=old).summary.blob_uri
+    services.run_result_ingest(user=owner, run=new)
     blob = Path(blob_uri.removeprefix("file://"))
     stamp = (now - timedelta(days=40)).timestamp()
     os.utime(blob, (stamp, stamp))
-    return {"old": old.run_id, "new": new.run_id, "blob": str(blob), "wire": old.to_wire()}
+    return {"old": old.run_id, "new": new.run_id, "blob": str(blob), "wire": old.to_wire(),
+            "owner": owner}
 
 
-def test_command_dry_run_then_condense_the_ledger_too(graph, ingested, django_user_model):
+def test_command_dry_run_then_condense_the_ledger_too(graph, ingested):
     """`condense_runs --dry-run` prints the plan and changes nothing; `condense_runs` condenses
     Neo4j and the ledger row (the removed payloads are gone from the Django database), deletes
     the blob, and a second call does nothing. The API and the run page show a summary marked
@@ -257,7 +259,7 @@ def test_command_dry_run_then_condense_the_ledger_too(graph, ingested, django_us
     assert "0 run(s)" in out.getvalue() and "0 ledger row(s)" in out.getvalue()
     assert _state(graph) == state
 
-    user = django_user_model.objects.create_user("ret", password="a-long-password-42")
+    user = ingested["owner"]  # whose runs they are
     api = APIClient()
     api.force_authenticate(user)
     body = api.get("/api/orchestration/runs/run-ledger-old").json()

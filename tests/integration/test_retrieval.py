@@ -15,6 +15,8 @@ from rest_framework.test import APIClient
 from graphstore import retrieval
 from graphstore.connection import database, get_writer
 from graphstore.errors import RunNotFound
+from graphstore.scope import RunScope
+from tests.conftest import make_auditor
 from tests.insight_seed import seeded_run
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
@@ -80,14 +82,17 @@ def seeded(graph):  # type: ignore[no-untyped-def]
 
 @pytest.fixture
 def api(django_user_model) -> APIClient:  # type: ignore[no-untyped-def]
-    user = django_user_model.objects.create_user("rae", password="a-long-test-password-42")
+    """An auditor's token: the seeded runs have no owner (scoping: tests/security/)."""
+    user = make_auditor(django_user_model.objects.create_user("rae",
+                                                             password="a-long-test-password-42"))
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
     return client
 
 
 def _search(driver: Any, text: str, limit: int = 10) -> list[retrieval.SimilarRun]:
-    return retrieval.similar_runs(text, driver=driver, database=database(), limit=limit)
+    return retrieval.similar_runs(text, scope=RunScope.every_run(), driver=driver,
+                                  database=database(), limit=limit)
 
 
 # --- the query text ------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ import html as html_module
 import re
 import time
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from django.conf import settings
@@ -59,11 +60,13 @@ def run_in_process(run_id: str, text: str, size: float, unit: str, *,
         envelope = outcome.next_envelope
 
 
-def store(run: RunResult, *, persisted: bool, status: str | None = None) -> RunRecord:
-    """The ledger row of a finished run; written to Neo4j too when `persisted`."""
+def store(run: RunResult, *, owner: Any, persisted: bool,
+          status: str | None = None) -> RunRecord:
+    """The ledger row of `owner`'s finished run; written to Neo4j too when `persisted`."""
     if persisted:
-        get_writer().write(run)
+        get_writer().write(run, owner_id=str(owner.pk))
     return RunRecord.objects.create(
+        submitted_by=owner,
         run_id=run.run_id, request_text=run.request.user_request, request=run.request.to_wire(),
         status=status or run.metadata.status,
         stages={e.agent: {"status": e.status, "sequence": e.sequence, "durationMs": e.duration,
@@ -257,12 +260,12 @@ def test_unreachable_queue_is_reported(client_in: Client) -> None:
 
 
 @pytest.mark.django_db
-def test_finished_run_renders_its_result_from_neo4j(client_in: Client, graph) -> None:  # type: ignore[no-untyped-def]
+def test_finished_run_renders_its_result_from_neo4j(client_in: Client, user, graph) -> None:  # type: ignore[no-untyped-def]
     """A persisted run is replayed from Neo4j and rendered from its uiConfig: ingredients,
     scaled quantities, costs, validation summary and the five stages."""
     run = run_in_process("run-web-vinaigrette", "lemon vinaigrette, 5 kg", 5.0, "kg")
     assert run.metadata.status == "succeeded" and run.calculation and run.validation
-    store(run, persisted=True)
+    store(run, owner=user, persisted=True)
     response = client_in.get("/runs/run-web-vinaigrette/")
     assert response.status_code == 200
     page = response.content.decode()
@@ -324,11 +327,11 @@ def test_run_whose_blob_is_missing_says_so_and_shows_the_ledger_copy(  # type: i
 
 
 @pytest.mark.django_db
-def test_unpersisted_run_falls_back_to_the_ledger(client_in: Client) -> None:
+def test_unpersisted_run_falls_back_to_the_ledger(client_in: Client, user) -> None:  # type: ignore[no-untyped-def]
     """A run not yet in Neo4j is shown from the ledger's copy (and says so); the parts its
     uiConfig does not show are added from its artifacts; the page keeps polling."""
     run = make_run(7, now=NOW, ingredients=5, run_id="run-web-ledger")
-    store(run, persisted=False, status=RunStatus.PERSISTING)
+    store(run, owner=user, persisted=False, status=RunStatus.PERSISTING)
     page = client_in.get("/runs/run-web-ledger/").content.decode()
     assert 'data-result-source="ledger"' in page and "Not persisted to Neo4j yet" in page
     for ingredient in run.recipe.ingredients:  # type: ignore[union-attr]
@@ -340,11 +343,11 @@ def test_unpersisted_run_falls_back_to_the_ledger(client_in: Client) -> None:
 
 
 @pytest.mark.django_db
-def test_failed_run_names_the_failed_agent(client_in: Client) -> None:
+def test_failed_run_names_the_failed_agent(client_in: Client, user) -> None:  # type: ignore[no-untyped-def]
     """A failed run shows the failing agent and its error, and the artifacts it produced."""
     run = make_run(3, now=NOW, ingredients=4, status="failed", failed_agent="GraphBuilder",
                    run_id="run-web-failed")
-    store(run, persisted=False)
+    store(run, owner=user, persisted=False)
     page = client_in.get("/runs/run-web-failed/").content.decode()
     assert "The run failed at GraphBuilder." in page
     assert "GraphBuilder failed: synthetic failure" in page
@@ -361,8 +364,8 @@ def test_unknown_run_is_404(client_in: Client) -> None:
 
 
 @pytest.mark.django_db
-def test_run_list_links_runs(client_in: Client) -> None:
+def test_run_list_links_runs(client_in: Client, user) -> None:  # type: ignore[no-untyped-def]
     """The list of recent runs links each run's page."""
-    store(make_run(1, now=NOW, run_id="run-web-listed"), persisted=False)
+    store(make_run(1, now=NOW, run_id="run-web-listed"), owner=user, persisted=False)
     page = client_in.get("/runs/").content.decode()
     assert 'href="/runs/run-web-listed/"' in page

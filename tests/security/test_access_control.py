@@ -6,12 +6,13 @@ relationship types never come from input."""
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
 import subprocess
 import sys
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -505,3 +506,431 @@ def test_a_run_through_the_celery_pipeline_executes_no_cypher_command(api, graph
     run = api.get(response["Location"]).json()
     assert run["graph"]["cypherCommands"]
     assert_only_schema_labels_and_types(graph)
+
+
+# --- who sees what: every URL as two users and an auditor -----------------------------------------
+#
+# ada and bob each post two runs (one succeeded and valid, one failed) through the API with their
+# tokens; one more run is ingested with no owner. bob writes first, so the Ingredient node the two
+# users share keeps bob's name for it. Each user must never meet bob's (or ada's) run ids, request
+# words or ingredient name in any answer; the auditor meets all of them.
+
+MARK = "run-walk-marker"  # what the URL walk fills run-id parameters with
+OWN = {"ada": ("run-ada-own-1", "run-ada-own-2"), "bob": ("run-bob-own-1", "run-bob-own-2")}
+NOBODY = "run-nobody-1"
+# What must never cross from one user to the other, beyond the run ids.
+SECRET = {"ada": "adaprivateword", "bob": "bobprivateword"}  # one search term each
+SHARED_INGREDIENT = "ing-shared-oil"
+SHARED_NAME = {"ada": "Olive oil of adaprivateword", "bob": "Oil of bobprivateword"}
+# In the analytics' default window (the last 30 days), the same for every run made of a runId.
+STARTED = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
+# Query strings the walk adds to the URLs that need one to answer more than a 400.
+QUERIES = {"/api/orchestration/runs/similar": {"q": "lemon vinaigrette oil"}}
+
+
+def _seeded(run_id: str, owner: str, *, failed: bool = False) -> dict[str, Any]:
+    """The run `run_id` in `owner`'s words (the same content every time)."""
+    from tests.insight_seed import seeded_run
+
+    secret = SECRET.get(owner, "nobodyprivateword")
+    name = SHARED_NAME.get(owner, "Oil")
+    run = seeded_run(
+        run_id, started=STARTED,
+        request=f"lemon vinaigrette {secret}", recipe=(f"recipe-{run_id}", f"Vinaigrette {secret}"),
+        ingredients=[(SHARED_INGREDIENT, name, 60.0), (f"ing-{run_id}", f"Salt {secret}", 40.0)],
+        durations=(10, 20, 30, 40) if failed else (10, 20, 30, 40, 50),
+        failed_agent="QAValidator" if failed else None)
+    return run.to_wire()
+
+
+@pytest.fixture
+def people(django_user_model: Any) -> dict[str, Any]:
+    """ada and bob (plain users) and audrey (in the auditors group)."""
+    from tests.conftest import make_auditor
+
+    return {"ada": django_user_model.objects.create_user("ada", password=PASSWORD),
+            "bob": django_user_model.objects.create_user("bob", password=PASSWORD),
+            "audrey": make_auditor(django_user_model.objects.create_user("audrey",
+                                                                         password=PASSWORD))}
+
+
+@pytest.fixture
+def owned_runs(people: dict[str, Any], graph: Any) -> dict[str, Any]:
+    """Two runs each for bob then ada, posted with their own tokens, and one run without an
+    owner (as `ingest_run` without --owner stores it)."""
+    from orchestration.services import run_result_ingest
+
+    for name in ("bob", "ada"):
+        client = token_client(people[name])
+        for i, run_id in enumerate(OWN[name]):
+            response = client.post("/api/orchestration/runs", _seeded(run_id, name,
+                                                                      failed=i == 1),
+                                   format="json")
+            assert response.status_code == 201, response.content[:300]
+    run_result_ingest(user=None, run=parse_run_result(_seeded(NOBODY, "nobody")))
+    return people
+
+
+def _clients(user: Any) -> tuple[APIClient, Client]:
+    """The API with the user's token, the web pages with the user's session."""
+    web = Client()
+    web.force_login(user)
+    return token_client(user), web
+
+
+def _walk_urls() -> list[str]:
+    """Every URL the project serves, run-id parameters filled with MARK; the logout pages are
+    left out (they would end the session)."""
+    return sorted({url for url, _ in urls(value=MARK)
+                   if url not in ("/logout/", "/admin/logout/")})
+
+
+def _answer(clients: tuple[APIClient, Client], method: str, url: str) -> tuple[int, str]:
+    """(status, body and Location) of one request, through the API client for /api/."""
+    path = url.split("?")[0]
+    client = clients[0] if path.startswith("/api/") else clients[1]
+    params = QUERIES.get(path, {})
+    if path.endswith("/diff") and MARK not in url:  # a run compared with itself
+        params = {"against": path.split("/")[-2]}
+    response = (getattr(client, method)(url, params) if method == "get" else
+                client.post(url, data="{}", content_type="application/json"))
+    return response.status_code, response.content.decode(errors="replace") + response.get(
+        "Location", "")
+
+
+def _walk(clients: tuple[APIClient, Client], run_id: str) -> dict[tuple[str, str], tuple[int, str]]:
+    """GET every URL (run-id parameters filled with `run_id`) and POST every replay URL."""
+    answers = {}
+    for url in _walk_urls():
+        concrete = url.replace(MARK, run_id)
+        answers[("get", url)] = _answer(clients, "get", concrete)
+        if MARK in url and "replay" in url:
+            answers[("post", url)] = _answer(clients, "post", concrete)
+    return answers
+
+
+def _never_seen(answers: dict[tuple[str, str], tuple[int, str]], *words: str) -> list[str]:
+    """The answers in which any of `words` appears."""
+    return [f"{method.upper()} {url} ({code}) shows {word!r}"
+            for (method, url), (code, text) in answers.items() for word in words
+            if word in text]
+
+
+def test_the_walk_covers_every_run_surface():
+    """The walk reaches each run surface of the web and the API with a run-id parameter."""
+    walked = {url for url in _walk_urls() if MARK in url}
+    assert {f"/runs/{MARK}/", f"/runs/{MARK}/status.json", f"/runs/{MARK}/replay/",
+            f"/api/orchestration/runs/{MARK}", f"/api/orchestration/runs/{MARK}/status",
+            f"/api/orchestration/runs/{MARK}/diff", f"/api/orchestration/runs/{MARK}/context",
+            f"/api/orchestration/runs/{MARK}/replay"} <= walked
+
+
+@pytest.mark.parametrize(("me", "other"), [("ada", "bob"), ("bob", "ada")])
+def test_every_url_as_a_user_shows_only_their_runs(owned_runs, isolated_intake, me, other):
+    """Walking every URL as one user (token for the API, session for the pages), with their own
+    run ids and with none: no answer carries the other user's run ids, request words or
+    ingredient name, nor the run without an owner; the user's own runs are answered (no 404,
+    no 5xx) and are in their lists, analytics and search."""
+    from orchestration.models import RunRecord
+
+    clients = _clients(owned_runs[me])
+    forbidden = (*OWN[other], NOBODY, SECRET[other], "nobodyprivateword")
+    answers: dict[tuple[str, str], tuple[int, str]] = {}
+    for run_id in OWN[me]:
+        walked = _walk(clients, run_id)
+        for (method, url), (code, _) in walked.items():
+            assert code < 500, (method, url, code)
+            if MARK in url and method == "get":
+                assert code != 404, (url, run_id)
+        answers.update({(m, u.replace(MARK, run_id)): a for (m, u), a in walked.items()})
+    assert _never_seen(answers, *forbidden) == []
+    own_list = answers[("get", "/api/orchestration/runs")][1]
+    assert all(run_id in own_list for run_id in OWN[me])
+    assert OWN[me][0] in answers[("get", "/api/orchestration/runs/similar")][1]
+    agents = json.loads(answers[("get", "/api/orchestration/analytics/agents")][1])
+    assert (agents["totals"]["runs"], agents["totals"]["failed"]) == (2, 1)
+    assert all(run_id in answers[("get", "/runs/")][1] for run_id in OWN[me])
+    # The replays the walk asked for are the user's own.
+    assert set(RunRecord.objects.exclude(replay_of="").values_list(
+        "submitted_by__username", flat=True)) == {me}
+
+
+@pytest.mark.parametrize(("me", "other"), [("ada", "bob"), ("bob", "ada")])
+def test_another_users_run_answers_as_an_unknown_run_on_every_url(owned_runs, isolated_intake,
+                                                                  me, other):
+    """Every URL with a run-id parameter answers another user's run (and the run without an
+    owner) exactly as it answers a runId that does not exist: a 404 (405 where the method is
+    not served; the admin sends non-staff to its login), the same body but for the id.
+    Replaying it starts nothing."""
+    from orchestration.models import RunRecord
+
+    clients = _clients(owned_runs[me])
+    unknown = "run-that-never-was"
+    blind = {key: (code, text.replace(unknown, "RUN")) for key, (code, text) in
+             _walk(clients, unknown).items() if MARK in key[1]}
+    rows = RunRecord.objects.count()
+    for hidden in (*OWN[other], NOBODY):
+        seen = {key: (code, text.replace(hidden, "RUN")) for key, (code, text) in
+                _walk(clients, hidden).items() if MARK in key[1]}
+        assert seen == blind, hidden
+        assert {code for (_, url), (code, _) in seen.items()
+                if not url.startswith("/admin/")} <= {404, 405}, seen  # admin: login (302)
+    assert RunRecord.objects.count() == rows  # no replay was started
+
+
+def test_the_auditor_sees_every_run_on_every_url(owned_runs, isolated_intake):
+    """An auditor (the auditors group, by token and by session) walks every URL with each
+    user's run ids and the run without an owner: each is answered (no 404, no 5xx), and the
+    lists, the similar-runs search and the analytics cover all five runs."""
+    clients = _clients(owned_runs["audrey"])
+    everyone = (*OWN["ada"], *OWN["bob"], NOBODY)
+    answers: dict[tuple[str, str], tuple[int, str]] = {}
+    for run_id in everyone:
+        walked = _walk(clients, run_id)
+        for (method, url), (code, _) in walked.items():
+            assert code < 500, (method, url, code)
+            if MARK in url and method == "get":
+                assert code != 404, (url, run_id)
+        answers.update(walked)
+    listed = answers[("get", "/api/orchestration/runs")][1]
+    assert all(run_id in listed for run_id in everyone)
+    assert all(run_id in answers[("get", "/runs/")][1] for run_id in everyone)
+    similar = answers[("get", "/api/orchestration/runs/similar")][1]
+    assert {"run-ada-own-1", "run-bob-own-1", NOBODY} <= {
+        r["runId"] for r in json.loads(similar)["results"]}
+    agents = json.loads(answers[("get", "/api/orchestration/analytics/agents")][1])
+    assert (agents["totals"]["runs"], agents["totals"]["failed"]) == (5, 2)
+
+
+# --- who sees what: each surface on its own ---------------------------------------------------
+
+
+def _json(client: Any, url: str, **params: Any) -> Any:
+    response = client.get(url, params)
+    assert response.status_code == 200, (url, response.status_code, response.content[:300])
+    return response.json()
+
+
+def _owner_ids(graph: Any) -> dict[str, str | None]:
+    records, _, _ = graph.execute_query(
+        "MATCH (r:OrchestrationRun) RETURN r.runId AS runId, r.ownerId AS ownerId",
+        database_=settings.NEO4J_DATABASE)
+    return {r["runId"]: r["ownerId"] for r in records}
+
+
+def test_each_run_node_carries_its_owners_id(owned_runs, graph):
+    """The writer stores the ledger's owner on the run node (the user's primary key as text),
+    none for the run without an owner."""
+    ada, bob = owned_runs["ada"], owned_runs["bob"]
+    assert _owner_ids(graph) == {**{r: str(ada.pk) for r in OWN["ada"]},
+                                 **{r: str(bob.pk) for r in OWN["bob"]}, NOBODY: None}
+
+
+def test_lists_and_their_filters_never_reach_another_users_runs(owned_runs):
+    """The API list, whatever its filters, the web list and the form's recent runs hold the
+    user's own runs; a search for the other user's words or runId finds nothing."""
+    api, web = _clients(owned_runs["ada"])
+    assert [r["runId"] for r in _json(api, "/api/orchestration/runs")["results"]] == \
+        list(reversed(OWN["ada"]))
+    for text in ("bob", "run-bob-own-1", SECRET["bob"], "nobody"):
+        assert _json(api, "/api/orchestration/runs", text=text)["results"] == []
+    assert _json(api, "/api/orchestration/runs", status="failed")["results"][0]["runId"] == \
+        "run-ada-own-2"
+    for page in ("/runs/", "/"):
+        html = web.get(page).content.decode()
+        assert "run-bob" not in html and NOBODY not in html
+    assert 'data-scope="own"' in web.get("/runs/").content.decode()
+
+
+def test_diff_against_another_users_run_is_an_unknown_run(owned_runs):
+    """A diff of the user's run against the other user's run (or the ownerless one) is the 404
+    of a run that does not exist; against the user's own other run it answers."""
+    api, _ = _clients(owned_runs["ada"])
+    url = "/api/orchestration/runs/run-ada-own-1/diff"
+    unknown = api.get(url, {"against": "run-never"})
+    assert unknown.status_code == 404
+    for hidden in ("run-bob-own-1", NOBODY):
+        response = api.get(url, {"against": hidden})
+        assert response.status_code == 404
+        assert response.json() == json.loads(unknown.content.decode().replace("run-never",
+                                                                              hidden))
+    diff = _json(api, url, against="run-ada-own-2")
+    assert (diff["base"]["runId"], diff["head"]["runId"]) == ("run-ada-own-2", "run-ada-own-1")
+
+
+def test_similar_runs_are_the_users_own_and_shared_nodes_do_not_leak(owned_runs):
+    """Searching the other user's words finds nothing; a search both users' runs match gives
+    each their own run only, with what matched in their own words (the Ingredient node both
+    recipes use keeps bob's name, which ada never sees); the auditor finds both."""
+    ada_api, _ = _clients(owned_runs["ada"])
+    bob_api, _ = _clients(owned_runs["bob"])
+    audrey_api, _ = _clients(owned_runs["audrey"])
+    similar = "/api/orchestration/runs/similar"
+    assert _json(ada_api, similar, q=SECRET["bob"])["results"] == []
+    for name, api in (("ada", ada_api), ("bob", bob_api)):
+        results = _json(api, similar, q="vinaigrette oil")["results"]
+        assert [r["runId"] for r in results] == [OWN[name][0]]
+        texts = json.dumps(results)
+        assert SECRET["ada" if name == "bob" else "bob"] not in texts
+    assert {r["runId"] for r in _json(audrey_api, similar, q=SECRET["bob"])["results"]} == {
+        "run-bob-own-1"}
+    assert {r["runId"] for r in _json(audrey_api, similar, q="vinaigrette")["results"]} == {
+        "run-ada-own-1", "run-bob-own-1", NOBODY}
+
+
+def test_context_is_the_users_own_run_in_their_own_words(owned_runs):
+    """A run's context answers its owner (ingredient names as their recipe gives them) and the
+    auditor; the other user gets the 404 of an unknown run."""
+    ada_api, _ = _clients(owned_runs["ada"])
+    bob_api, _ = _clients(owned_runs["bob"])
+    audrey_api, _ = _clients(owned_runs["audrey"])
+    context = _json(ada_api, "/api/orchestration/runs/run-ada-own-1/context")
+    assert [i["name"] for i in context["recipe"]["ingredients"]][0] == SHARED_NAME["ada"]
+    assert bob_api.get("/api/orchestration/runs/run-ada-own-1/context").status_code == 404
+    assert _json(audrey_api, "/api/orchestration/runs/run-ada-own-1/context") == context
+
+
+def test_analytics_count_the_users_own_runs_only(owned_runs):
+    """Every analytics answer covers the user's runs (two, one failed at QAValidator), with
+    the ingredient named as the user's recipes name it; the auditor's covers all five."""
+    ada_api, _ = _clients(owned_runs["ada"])
+    audrey_api, _ = _clients(owned_runs["audrey"])
+    base = "/api/orchestration/analytics"
+    agents = _json(ada_api, f"{base}/agents")
+    assert (agents["totals"]["runs"], agents["totals"]["failed"]) == (2, 1)
+    assert {a["agent"]: a["failures"] for a in agents["agents"]}["QAValidator"] == 1
+    ingredients = {i["ingredientId"]: i for i in _json(ada_api, f"{base}/ingredients")[
+        "ingredients"]}
+    assert set(ingredients) == {SHARED_INGREDIENT, *(f"ing-{r}" for r in OWN["ada"])}
+    assert ingredients[SHARED_INGREDIENT]["name"] == SHARED_NAME["ada"]
+    assert ingredients[SHARED_INGREDIENT]["runs"] == 2
+    costs = _json(ada_api, f"{base}/costs")
+    assert {s["recipeId"] for s in costs["series"]} == {f"recipe-{r}" for r in OWN["ada"]}
+    assert _json(ada_api, f"{base}/costs", recipe="recipe-run-bob-own-1")["series"] == []
+    assert _json(ada_api, f"{base}/validation-errors")["validated"] == 1
+    assert _json(ada_api, f"{base}/budget-breaches")["totals"]["runs"] == 2
+    everyone = _json(audrey_api, f"{base}/ingredients")
+    assert {i["ingredientId"]: i["runs"] for i in everyone["ingredients"]}[SHARED_INGREDIENT] == 5
+    assert _json(audrey_api, f"{base}/validation-errors")["validated"] == 3
+
+
+def test_posting_a_runid_another_user_holds_is_a_conflict_whatever_its_content(owned_runs,
+                                                                               graph):
+    """bob posting ada's very run, or other content under her runId, is a 409 that says only
+    that the runId is taken (the same words both times); ada's ledger row and run node keep
+    their owner and content; ada posting her run again is the usual 200."""
+    ada_api, _ = _clients(owned_runs["ada"])
+    bob_api, _ = _clients(owned_runs["bob"])
+    same = _seeded("run-ada-own-1", "ada")
+    other = _seeded("run-ada-own-1", "bob")
+    answers = [bob_api.post("/api/orchestration/runs", body, format="json")
+               for body in (same, other)]
+    assert [a.status_code for a in answers] == [409, 409]
+    assert answers[0].json() == answers[1].json()
+    assert "already taken" in answers[0].json()["detail"]
+    record = RunRecord.objects.get(run_id="run-ada-own-1")
+    assert record.submitted_by == owned_runs["ada"]
+    assert _owner_ids(graph)["run-ada-own-1"] == str(owned_runs["ada"].pk)
+    assert ada_api.post("/api/orchestration/runs", same, format="json").status_code == 200
+
+
+def test_ingest_run_gives_runs_the_named_owner_or_none(people, graph, tmp_path):
+    """`ingest_run --owner ada` makes the runs ada's (hers to see, the node carries her id);
+    without --owner they have no owner and only the auditor sees them; an unknown --owner is
+    refused before anything is written."""
+    from django.core.management import CommandError, call_command
+
+    source = tmp_path / "runs.jsonl"
+    source.write_text(json.dumps(_seeded("run-cli-ada", "ada")) + "\n")
+    call_command("ingest_run", str(source), "--owner", "ada", stdout=io.StringIO())
+    source.write_text(json.dumps(_seeded("run-cli-nobody", "nobody")) + "\n")
+    call_command("ingest_run", str(source), stdout=io.StringIO())
+    ada_api, _ = _clients(people["ada"])
+    audrey_api, _ = _clients(people["audrey"])
+    assert [r["runId"] for r in _json(ada_api, "/api/orchestration/runs")["results"]] == [
+        "run-cli-ada"]
+    assert ada_api.get("/api/orchestration/runs/run-cli-nobody").status_code == 404
+    assert audrey_api.get("/api/orchestration/runs/run-cli-nobody").status_code == 200
+    assert _owner_ids(graph) == {"run-cli-ada": str(people["ada"].pk), "run-cli-nobody": None}
+    source.write_text(json.dumps(_seeded("run-cli-ghost", "nobody")) + "\n")
+    with pytest.raises(CommandError, match="no user is called 'ghost'"):
+        call_command("ingest_run", str(source), "--owner", "ghost", stdout=io.StringIO())
+    assert not RunRecord.objects.filter(run_id="run-cli-ghost").exists()
+
+
+def test_sync_run_owners_gives_older_run_nodes_their_owner(people, graph):
+    """A run node written without its owner (as before run nodes carried one) is missing from
+    its owner's analytics until `sync_run_owners` copies the owner from the ledger; a second
+    pass changes nothing."""
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    from graphstore.connection import get_writer
+
+    run = parse_run_result(_seeded("run-old-ada", "ada"))
+    get_writer().write(run)  # no owner on the node
+    RunRecord.objects.create(run_id=run.run_id, request_text="old", request={},
+                             submitted_by=people["ada"], status="succeeded",
+                             persisted_at=timezone.now())
+    ada_api, _ = _clients(people["ada"])
+    agents = "/api/orchestration/analytics/agents"
+    assert _json(ada_api, agents)["totals"]["runs"] == 0
+    assert ada_api.get(f"/api/orchestration/runs/{run.run_id}").status_code == 200  # ledger
+    out = io.StringIO()
+    call_command("sync_run_owners", stdout=out)
+    assert out.getvalue().startswith("1 run(s)")
+    assert _json(ada_api, agents)["totals"]["runs"] == 1
+    call_command("sync_run_owners", stdout=out)
+    assert out.getvalue().splitlines()[-1].startswith("0 run(s)")
+
+
+def test_replays_belong_to_whoever_asked_for_them(owned_runs, isolated_intake):
+    """The auditor may replay ada's run: the replay is the auditor's, so ada sees neither it in
+    her lists nor among the replays on her run's page; bob cannot replay ada's run (404, no run
+    started); ada's own replay is hers."""
+    audrey_api, audrey_web = _clients(owned_runs["audrey"])
+    ada_api, ada_web = _clients(owned_runs["ada"])
+    bob_api, bob_web = _clients(owned_runs["bob"])
+    replay = audrey_api.post("/api/orchestration/runs/run-ada-own-1/replay")
+    assert replay.status_code == 202, replay.content
+    replay_id = replay.json()["runId"]
+    assert RunRecord.objects.get(run_id=replay_id).submitted_by == owned_runs["audrey"]
+    assert replay_id not in json.dumps(_json(ada_api, "/api/orchestration/runs"))
+    assert replay_id not in ada_web.get("/runs/run-ada-own-1/").content.decode()
+    assert replay_id in audrey_web.get("/runs/run-ada-own-1/").content.decode()
+    rows = RunRecord.objects.count()
+    assert bob_api.post("/api/orchestration/runs/run-ada-own-1/replay").status_code == 404
+    assert bob_web.post("/runs/run-ada-own-1/replay/").status_code == 404
+    assert RunRecord.objects.count() == rows
+    own = ada_api.post("/api/orchestration/runs/run-ada-own-1/replay")
+    assert own.status_code == 202
+    assert RunRecord.objects.get(run_id=own.json()["runId"]).submitted_by == owned_runs["ada"]
+
+
+def test_staff_see_their_own_runs_in_the_admin_and_the_graph_needs_the_permission(
+        owned_runs, django_user_model):
+    """A staff user with the admin's view permission on runs lists only their own runs in the
+    ledger, opens another user's row as not found, and gets no graph browser (403, not on the
+    index); a superuser lists every run and browses the graph."""
+    from django.contrib.auth.models import Permission
+
+    sam = django_user_model.objects.create_user("sam", password=PASSWORD, is_staff=True)
+    sam.user_permissions.add(Permission.objects.get(codename="view_runrecord"))
+    sam_api = token_client(sam)
+    assert sam_api.post("/api/orchestration/runs", _seeded("run-sam-own-1", "sam"),
+                        format="json").status_code == 201
+    staff = Client()
+    staff.force_login(sam)
+    ledger = staff.get("/admin/orchestration/runrecord/").content.decode()
+    assert "run-sam-own-1" in ledger and "run-ada-own-1" not in ledger
+    hidden = RunRecord.objects.get(run_id="run-ada-own-1")
+    response = staff.get(f"/admin/orchestration/runrecord/{hidden.pk}/change/")
+    assert response.status_code == 302 and response["Location"] == "/admin/"
+    assert staff.get("/admin/graph/").status_code == 403
+    assert staff.get("/admin/graph/OrchestrationRun/").status_code == 403
+    assert "/admin/graph/" not in staff.get("/admin/").content.decode()
+    root = Client()
+    root.force_login(django_user_model.objects.create_superuser("root", password=PASSWORD))
+    ledger = root.get("/admin/orchestration/runrecord/").content.decode()
+    assert all(run_id in ledger for run_id in (*OWN["ada"], *OWN["bob"], NOBODY))
+    assert root.get("/admin/graph/OrchestrationRun/").status_code == 200

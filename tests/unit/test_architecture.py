@@ -32,6 +32,7 @@ PURE_GLOBS = (
     "orchestration/web/presenters.py",
     "orchestration/diff.py",
     "graphstore/schema.py",
+    "graphstore/scope.py",
     "graphstore/mapper.py",
     "graphstore/codecs/**/*.py",
     "graphstore/cypher/**/*.py",

@@ -1,14 +1,19 @@
-"""manage.py ingest_run FILE|-: validate RunResults (JSON, or JSON Lines) and persist each through
-the same service as POST /api/orchestration/runs: a ledger row (the outbox) first, then the
-Neo4j write, so that ingested runs appear in the run list and the admin. Every run is checked
-(the contract, the graph-element limit, conflicts with the other runs of the document and with
-the ledger) before the first is written: bad input writes nothing."""
+"""manage.py ingest_run FILE|- [--owner USERNAME]: validate RunResults (JSON, or JSON Lines) and
+persist each through the same service as POST /api/orchestration/runs: a ledger row (the outbox)
+first, then the Neo4j write, so that ingested runs appear in the run list and the admin. Every
+run is checked (the contract, the graph-element limit, conflicts with the other runs of the
+document and with the ledger) before the first is written: bad input writes nothing.
+
+Who owns them: the user named by --owner (as if that user had posted them to the API); without
+it, nobody: runs without an owner are seen only by users with the permission to see every run
+(the auditors group, superusers)."""
 
 import json
 import sys
 from argparse import ArgumentParser
 from pathlib import Path
 
+from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
 from contracts import ContractError, parse_numbered_run_results
@@ -25,8 +30,20 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument("source", help="a file path, or - for standard input")
+        parser.add_argument("--owner", metavar="USERNAME", default=None,
+                            help="the user the runs belong to (default: no owner; only users "
+                                 "allowed to see every run see them)")
 
-    def handle(self, *args: object, source: str, **options: object) -> None:
+    def handle(self, *args: object, source: str, owner: str | None = None,
+               **options: object) -> None:
+        user = None
+        if owner is not None:
+            user_model = get_user_model()
+            try:
+                user = user_model.objects.get(**{user_model.USERNAME_FIELD: owner})
+            except user_model.DoesNotExist as exc:
+                raise CommandError(f"--owner: no user is called {owner!r}; nothing was "
+                                   "written.") from exc
         try:
             text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
@@ -45,7 +62,7 @@ class Command(BaseCommand):
         for label, run in runs:
             try:
                 # retry=None: the connection's full retry policy, as the command always had.
-                outcome = run_result_ingest(user=None, run=run, retry=None)
+                outcome = run_result_ingest(user=user, run=run, retry=None)
             except (GraphStoreError, OrchestrationError) as exc:
                 before = f" Written before it: {', '.join(written)}." if written else ""
                 raise CommandError(f"{label}: {exc}{before}") from exc

@@ -93,10 +93,48 @@ def test_retention_removes_exactly_the_codec_details():
 
 def test_analytics_reads_issue_lists_not_json_text():
     """Validation analytics read the stored issue lists; nothing splits JSON text."""
-    assert "v.errorAgents" in analytics.VALIDATION_ISSUES
-    assert "v.warningFields" in analytics.VALIDATION_ISSUES
-    assert '{"agent"' not in analytics.VALIDATION_ISSUES
-    assert "v.errors " not in analytics.VALIDATION_ISSUES
+    for text in analytics.VALIDATION_ISSUES.values():
+        assert "v.errorAgents" in text
+        assert "v.warningFields" in text
+        assert '{"agent"' not in text
+        assert "v.errors " not in text
+
+
+SCOPED = {"analytics.RUN_TOTALS": analytics.RUN_TOTALS,
+          "analytics.AGENT_STATS": analytics.AGENT_STATS,
+          "analytics.BUDGET_BREACHES": analytics.BUDGET_BREACHES,
+          "analytics.BUDGET_BREACHES_BY_DAY": analytics.BUDGET_BREACHES_BY_DAY,
+          "analytics.TOP_INGREDIENTS": analytics.TOP_INGREDIENTS,
+          "analytics.COST_PER_RECIPE_DAY": analytics.COST_PER_RECIPE_DAY,
+          "analytics.VALIDATION_TOTALS": analytics.VALIDATION_TOTALS,
+          "analytics.VALIDATION_ISSUES": analytics.VALIDATION_ISSUES,
+          "retrieval.SIMILAR_RUNS": retrieval.SIMILAR_RUNS}
+
+
+@pytest.mark.parametrize("name", sorted(SCOPED))
+def test_every_read_over_many_runs_comes_in_both_scopes(name):
+    """Each analytics and similar-runs statement has an "all" text without an owner filter and
+    an "owned" text that differs from it only by keeping the runs whose ownerId is $ownerId (a
+    parameter); nothing else in either text names an owner."""
+    variants = SCOPED[name]
+    assert set(variants) == {"all", "owned"}
+    assert "ownerId" not in variants["all"]
+    owned = variants["owned"]
+    assert owned.count("ownerId") == 2 and owned.count("r.ownerId = $ownerId") == 1
+    if name.startswith("analytics."):  # the owner's runs are found through the composite index
+        assert owned.startswith("MATCH (r:OrchestrationRun)\nWHERE r.ownerId = $ownerId AND "
+                                "r.startedAt >= $since AND r.startedAt < $until")
+        assert owned.replace("r.ownerId = $ownerId AND ", "") == variants["all"]
+    else:
+        assert owned.replace(" AND r.ownerId = $ownerId", "") == variants["all"]
+
+
+def test_the_owner_filter_has_its_index_and_the_write_stores_the_owner():
+    """The composite range index (ownerId, startedAt) is installed; the write statement sets
+    the owner from $ownerId with the commit marker and keeps a stored one when given none."""
+    assert ("CREATE INDEX orchestration_run_owner_started IF NOT EXISTS FOR "
+            "(o:OrchestrationRun) ON (o.ownerId, o.startedAt)") in schema.SCHEMA_STATEMENTS
+    assert "r.ownerId = coalesce($ownerId, r.ownerId)" in write.WRITE_RUN
 
 
 def test_schema_statements_come_from_the_tables():
