@@ -285,20 +285,20 @@ def test_finished_run_renders_its_result_from_neo4j(client_in: Client, user, gra
 
 
 @pytest.mark.django_db
-def test_run_page_shows_what_qa_found_in_the_request(client_in: Client, graph) -> None:  # type: ignore[no-untyped-def]
+def test_run_page_shows_what_qa_found_in_the_request(client_in: Client, user, graph) -> None:  # type: ignore[no-untyped-def]
     """A run asked as "hummus, 50 kg" for 2 lb with a cost for an id the recipe does not have
     shows both warnings on its page; a 1,000,000,000 kg run is not valid and cannot proceed."""
     request = parse_input({"userRequest": "hummus, 50 kg", "targetBatchSize": 2,
                            "targetUnit": "lb", "context": {"costMap": {"ing-tahin": 9.0}}})
     run = run_in_process("run-web-qa", request.user_request, 2.0, "lb", request=request)
-    store(run, persisted=True)
+    store(run, owner=user, persisted=True)
     page = html_module.unescape(client_in.get("/runs/run-web-qa/").content.decode())
     assert "says “50 kg” but the batch is 2 lb" in page
     assert "ing-tahin (did you mean ing-tahini?)" in page
     assert "<code>request.context.costMap</code>" in page
 
     huge = run_in_process("run-web-huge", "lemon vinaigrette", 1e9, "kg")
-    store(huge, persisted=True)
+    store(huge, owner=user, persisted=True)
     page = html_module.unescape(client_in.get("/runs/run-web-huge/").content.decode())
     assert "Not valid" in page and "Cannot proceed" in page
     assert "1,000,000,000 kg is above the largest plausible batch (100,000 kg)" in page
@@ -306,13 +306,13 @@ def test_run_page_shows_what_qa_found_in_the_request(client_in: Client, graph) -
 
 @pytest.mark.django_db
 def test_run_whose_blob_is_missing_says_so_and_shows_the_ledger_copy(  # type: ignore[no-untyped-def]
-        client_in: Client, graph, app_blob_dir) -> None:
+        client_in: Client, user, graph, app_blob_dir) -> None:
     """A persisted run whose cypherCommands blob was deleted from the store: the run page still
     answers (200), says in plain words that the file holding its Cypher commands is missing,
     and shows the ledger's copy."""
     run = with_commands_size(make_run(8, now=NOW, ingredients=5, run_id="run-web-noblob"),
                              40_000)
-    store(run, persisted=True)
+    store(run, owner=user, persisted=True)
     blobs = [p for p in app_blob_dir.rglob("*") if p.is_file()]
     assert len(blobs) == 1
     blobs[0].unlink()
