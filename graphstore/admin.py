@@ -197,6 +197,10 @@ def _render(site: admin.AdminSite, request: HttpRequest, template: str, context:
                              **context}, status=status)
 
 
+# How many times a graph page tries its (read-only) queries when Neo4j does not answer.
+UNAVAILABLE_ATTEMPTS = 3
+
+
 def may_browse(request: HttpRequest, permission: str | None) -> bool:
     """Whether the (staff) user holds `permission` (None: staff is enough)."""
     has_perm = getattr(request.user, "has_perm", None)
@@ -206,16 +210,22 @@ def may_browse(request: HttpRequest, permission: str | None) -> bool:
 def _graph_view(site: admin.AdminSite, view: Callable[..., HttpResponse],
                 permission: str | None) -> Callable[..., Any]:
     """Staff only (admin_view) holding `permission`, and a readable 503 page when Neo4j does
-    not answer."""
+    not answer. The pages only read, so a failure is tried again: after Neo4j restarted, the
+    first query meets a pooled connection the restart killed (the driver then drops it), and
+    the page answers from a fresh one rather than a 503."""
 
     def wrapped(request: HttpRequest, **kwargs: Any) -> HttpResponse:
         if not may_browse(request, permission):
             raise PermissionDenied
-        try:
-            return view(site, request, **kwargs)
-        except (ServiceUnavailable, SessionExpired) as exc:
-            return _render(site, request, "graph_unavailable.html",
-                           {"title": "Neo4j is not answering", "error": str(exc)}, status=503)
+        for attempt in range(1, UNAVAILABLE_ATTEMPTS + 1):
+            try:
+                return view(site, request, **kwargs)
+            except (ServiceUnavailable, SessionExpired) as exc:
+                if attempt == UNAVAILABLE_ATTEMPTS:
+                    return _render(site, request, "graph_unavailable.html",
+                                   {"title": "Neo4j is not answering", "error": str(exc)},
+                                   status=503)
+        raise AssertionError("unreachable")
 
     return site.admin_view(wrapped)
 

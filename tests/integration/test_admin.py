@@ -262,3 +262,31 @@ def test_run_status_badges_cover_every_status():
     from orchestration.admin import _STATUS_COLOURS
 
     assert set(RunStatus.values) <= set(_STATUS_COLOURS)
+
+
+def test_graph_browser_tries_again_when_neo4j_drops_a_connection(staff: Client, graph: Any,
+                                                                 monkeypatch: Any):
+    """After Neo4j restarts, the first query of a graph page meets a pooled connection the
+    restart killed: the page tries again and answers 200; a Neo4j that keeps failing gets the
+    readable 503 page after the last attempt."""
+    from neo4j.exceptions import SessionExpired
+
+    from graphstore import admin as graph_admin
+
+    get_writer().write(make_run(32, now=NOW, run_id="run-admin-retry"))
+    query = graph_admin.db.cypher_query
+    failures = {"left": 1}
+
+    def flaky(*args: Any, **kwargs: Any) -> Any:
+        if failures["left"]:
+            failures["left"] -= 1
+            raise SessionExpired("the connection died with the restart")
+        return query(*args, **kwargs)
+
+    monkeypatch.setattr(graph_admin.db, "cypher_query", flaky)
+    response = staff.get("/admin/graph/OrchestrationRun/run-admin-retry/")
+    assert response.status_code == 200 and failures["left"] == 0
+    failures["left"] = graph_admin.UNAVAILABLE_ATTEMPTS
+    response = staff.get("/admin/graph/OrchestrationRun/run-admin-retry/")
+    assert response.status_code == 503 and failures["left"] == 0
+    assert "Neo4j is not answering" in response.content.decode()

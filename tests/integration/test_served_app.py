@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 from django.conf import settings
 from rest_framework.authtoken.models import Token
 
@@ -113,9 +114,14 @@ def test_the_served_app_is_safe_by_default_and_logs_json(tmp_path: Path, neo4j_d
     port = free_port()
     env = {k: v for k, v in os.environ.items()
            if k not in {"DJANGO_DEBUG", "DJANGO_SECRET_KEY", "CAP01_SECURE_COOKIES"}}
+    # A broker (and admission state) of its own, a database of the test Redis: the session's
+    # worker, consuming the default one, must not take this app's run.
+    broker = settings.CELERY_BROKER_URL.rsplit("/", 1)[0] + "/3"
+    redis.Redis.from_url(broker).flushdb()
     env.update(CAP01_SERVICES_DIR=str(services), CAP01_WEB_PORT=str(port),
                DATABASE_URL=_database_url_for_worker(), NEO4J_PASSWORD=settings.NEO4J_PASSWORD,
-               CAP01_WORKER_METRICS_PORT="0", CAP01_WORKER_CONCURRENCY="1")
+               CAP01_WORKER_METRICS_PORT="0", CAP01_WORKER_CONCURRENCY="1",
+               CELERY_BROKER_URL=broker)
     browser = Browser(f"http://127.0.0.1:{port}")
     key_file = services / "secret_key"
     try:
