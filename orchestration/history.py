@@ -38,6 +38,8 @@ NULL_KEY: Final[Mapping[str, Any]] = {
     "total_duration_ms": -1.0, "cost_total": -1.0, "cost_per_kg": -1.0, "batch_kg": -1.0,
 }
 DEFAULT_SORT: Final = "-created"
+# The type of each sort's key in a cursor.
+_TEXT_SORTS: Final = frozenset({"status", "product", "user"})
 
 
 class HistoryQueryError(ValueError):
@@ -209,12 +211,20 @@ def decode_cursor(raw: str, *, sort: str) -> tuple[Any, int]:
     cursor_sort, key, row_id = data
     if cursor_sort != sort:
         raise ValueError("belongs to another sort order; start again from the first page.")
-    if isinstance(key, dict) and set(key) == {"t"} and isinstance(key["t"], str):
+    name = sort.lstrip("-")
+    if name == "created":
+        if not (isinstance(key, dict) and set(key) == {"t"} and isinstance(key["t"], str)):
+            raise ValueError(bad)
         try:
             key = datetime.fromisoformat(key["t"])
         except ValueError as exc:
             raise ValueError(bad) from exc
-    elif isinstance(key, bool) or not isinstance(key, str | int | float):
+        if key.tzinfo is None:
+            raise ValueError(bad)
+    elif name in _TEXT_SORTS:
+        if not isinstance(key, str):
+            raise ValueError(bad)
+    elif isinstance(key, bool) or not isinstance(key, int | float):
         raise ValueError(bad)
     return key, row_id
 

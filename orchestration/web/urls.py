@@ -8,6 +8,10 @@ from . import views
 urlpatterns = [
     path("", views.run_request_form, name="run-request-form"),
     path("runs/", views.run_list, name="run-list"),
+    # Without a trailing slash: never a run page (those end in /).
+    path("runs/export.csv", views.run_history_export, {"fmt": "csv"}, name="run-export-csv"),
+    path("runs/export.json", views.run_history_export, {"fmt": "json"},
+         name="run-export-json"),
     path("runs/<str:run_id>/", views.run_detail, name="run-detail"),
     path("runs/<str:run_id>/status.json", views.run_status_json, name="run-status-json"),
     # A login page for every user (the admin's login only lets staff in).
