@@ -102,7 +102,7 @@ class RunRecord(models.Model):
     cost_per_kg = models.FloatField(null=True, blank=True,
                                     help_text="Total cost per kg of batch (batches by mass).")
     qa_valid = models.BooleanField(null=True, blank=True,
-                                   help_text="The QAValidator's verdict; empty when it did not run.")
+                                   help_text="The QA verdict; empty when it did not run.")
     budget_breached = models.BooleanField(default=False, db_index=True,
                                           help_text="A stage or the write breached its budget.")
 

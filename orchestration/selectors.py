@@ -45,8 +45,8 @@ from graphstore.replay import load_run
 from graphstore.scope import RunScope
 
 from .diff import diff_rows, diff_runs
-from .history import EXPORT_LIMIT, NULL_KEY, HistoryQuery, encode_cursor
 from .errors import DiffBaseMissing, RunNotFound
+from .history import EXPORT_LIMIT, NULL_KEY, HistoryQuery, encode_cursor
 from .models import VIEW_ALL_RUNS, RunRecord, owner_key
 
 logger = logging.getLogger(__name__)

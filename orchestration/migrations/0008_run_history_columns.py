@@ -78,7 +78,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='runrecord',
             name='qa_valid',
-            field=models.BooleanField(blank=True, help_text="The QAValidator's verdict; empty when it did not run.", null=True),
+            field=models.BooleanField(blank=True, help_text="The QA verdict; empty when it did not run.", null=True),
         ),
         migrations.AddField(
             model_name='runrecord',

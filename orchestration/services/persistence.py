@@ -30,8 +30,8 @@ from graphstore.errors import RunConflict as GraphRunConflict
 from graphstore.mapper import map_run_to_graph, normalize_wire
 from graphstore.writer import RetryPolicy, RunWriter, WriteSummary
 from orchestration import metrics, segments
-from orchestration.history import ledger_columns
 from orchestration.errors import BatchRefused, RunConflict
+from orchestration.history import ledger_columns
 from orchestration.models import RunRecord, RunSource, RunStatus, owner_key
 
 from . import config, enqueue

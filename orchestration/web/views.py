@@ -21,6 +21,7 @@ from django.http import (
     JsonResponse,
     StreamingHttpResponse,
 )
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
@@ -199,12 +200,12 @@ def run_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
-def run_history_export(request: HttpRequest, fmt: str) -> HttpResponse:
+def run_history_export(request: HttpRequest, fmt: str) -> HttpResponseBase:
     """The filtered run history as CSV or JSON: every matching run the user may see, in the
     page's order, streamed, at most history.EXPORT_LIMIT rows (the JSON says `truncated`; the CSV
     ends with a comment line). Bad filters: 400 as JSON naming each field."""
     all_runs = selectors.sees_all_runs(viewer=request.user)
-    params = {k: v for k, v in request.GET.items() if k != "cursor"}
+    params = {k: str(v) for k, v in request.GET.items() if k != "cursor"}
     try:
         query = history.parse_history_query(params, may_filter_user=all_runs)
     except history.HistoryQueryError as exc:
