@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -63,6 +64,7 @@ class HistoryQuery:
     duration_min_ms: float | None = None
     duration_max_ms: float | None = None
     breached: bool | None = None
+    qa: bool | None = None
     failed_agent: str = ""
     sort: str = DEFAULT_SORT
     size: int = PAGE_SIZE
@@ -89,7 +91,7 @@ def text_terms(text: str) -> list[str]:
 
 # The query parameters of the history page, in the order of its form.
 PARAMS: Final = ("q", "status", "product", "user", "since", "until", "duration_min",
-                 "duration_max", "breached", "failed_agent", "sort", "size", "cursor")
+                 "duration_max", "breached", "qa", "failed_agent", "sort", "size", "cursor")
 
 
 def _day(name: str, raw: str, errors: dict[str, str]) -> date | None:
@@ -161,6 +163,10 @@ def parse_history_query(params: Mapping[str, str], *, may_filter_user: bool) -> 
     if breached and breached not in ("yes", "no"):
         errors["breached"] = f"must be yes or no, got {breached[:40]!r}."
     kwargs["breached"] = {"yes": True, "no": False}.get(breached)
+    qa = get("qa", "")
+    if qa and qa not in ("valid", "invalid"):
+        errors["qa"] = f"must be valid or invalid, got {qa[:40]!r}."
+    kwargs["qa"] = {"valid": True, "invalid": False}.get(qa)
     agent = get("failed_agent", "")
     if agent and agent not in STAGE_NAMES:
         errors["failed_agent"] = f"must be one of {', '.join(STAGE_NAMES)}, got {agent[:40]!r}."
@@ -299,3 +305,48 @@ def csv_rows(rows: Iterable[Mapping[str, Any]]) -> Iterable[list[Any]]:
     yield list(EXPORT_COLUMNS)
     for row in rows:
         yield [csv_cell("" if row.get(name) is None else row[name]) for name in EXPORT_COLUMNS]
+
+
+# --- the analytics page's ledger charts --------------------------------------------------------
+
+
+def nearest_rank(values: list[float], fraction: float) -> float | None:
+    """The nearest-rank percentile (an observed value, as Neo4j's percentileDisc)."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    index = max(0, min(len(ordered) - 1, math.ceil(fraction * len(ordered)) - 1))
+    return ordered[index]
+
+
+def ledger_timeline(rows: Iterable[tuple[datetime, str, float | None, str, str, float | None]]
+                    ) -> dict[str, Any]:
+    """Per UTC day, from ledger rows (createdAt, status, durationMs, product, currency,
+    costPerKg): the finished runs' latency (p50, p95) and error rate, and the cost per kg of
+    each product (and currency): the mean of its runs' costs per kg, with min and max. A run
+    whose batch is a volume has no cost per kg and is left out of that chart only."""
+    latency: dict[str, dict[str, Any]] = {}
+    costs: dict[tuple[str, str], dict[str, list[float]]] = {}
+    for created, status, duration, product, currency, per_kg in rows:
+        day = created.astimezone(UTC).date().isoformat()
+        if status in ("succeeded", "failed"):
+            bucket = latency.setdefault(day, {"runs": 0, "failed": 0, "durations": []})
+            bucket["runs"] += 1
+            bucket["failed"] += status == "failed"
+            if duration is not None:
+                bucket["durations"].append(duration)
+        if per_kg is not None and product:
+            costs.setdefault((product, currency), {}).setdefault(day, []).append(per_kg)
+    days = sorted(latency)
+    return {
+        "latency": [{"day": day, "runs": latency[day]["runs"], "failed": latency[day]["failed"],
+                     "errorRate": latency[day]["failed"] / latency[day]["runs"],
+                     "p50Ms": nearest_rank(latency[day]["durations"], 0.5),
+                     "p95Ms": nearest_rank(latency[day]["durations"], 0.95)} for day in days],
+        "costPerKg": [{"product": product, "currency": currency, "points": [
+            {"day": day, "runs": len(values), "avg": sum(values) / len(values),
+             "min": min(values), "max": max(values)}
+            for day, values in sorted(by_day.items())]}
+            for (product, currency), by_day in sorted(
+                costs.items(), key=lambda kv: (-sum(map(len, kv[1].values())), kv[0]))],
+    }

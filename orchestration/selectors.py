@@ -46,7 +46,7 @@ from graphstore.scope import RunScope
 
 from .diff import diff_rows, diff_runs
 from .errors import DiffBaseMissing, RunNotFound
-from .history import EXPORT_LIMIT, NULL_KEY, HistoryQuery, encode_cursor
+from .history import EXPORT_LIMIT, NULL_KEY, HistoryQuery, encode_cursor, ledger_timeline
 from .models import VIEW_ALL_RUNS, RunRecord, owner_key
 
 logger = logging.getLogger(__name__)
@@ -188,6 +188,8 @@ def _history_queryset(*, viewer: Viewer, query: HistoryQuery) -> QuerySet[RunRec
         runs = runs.filter(total_duration_ms__lte=query.duration_max_ms)
     if query.breached is not None:
         runs = runs.filter(budget_breached=query.breached)
+    if query.qa is not None:
+        runs = runs.filter(qa_valid=query.qa)
     if query.failed_agent:
         runs = runs.filter(failed_agent=query.failed_agent)
     column = query.sort_field
@@ -256,6 +258,20 @@ def run_history_export(*, viewer: Viewer, query: HistoryQuery,
     runs = _history_queryset(viewer=viewer, query=query)[:limit + 1]
     for run in runs.iterator(chunk_size=500):
         yield history_row(run)
+
+
+def analytics_ledger_timeline(*, viewer: Viewer, since: datetime, until: datetime,
+                              limit: int = 8) -> dict[str, Any]:
+    """The analytics page's ledger charts over the runs `viewer` may see created in
+    [since, until): latency and error rate per day, cost per kg per product per day (the
+    `limit` products with the most costed runs). From the ledger, as the history page that the
+    charts link to, so that a click shows exactly the runs behind a point."""
+    rows = (runs_visible(viewer=viewer).filter(created_at__gte=since, created_at__lt=until)
+            .values_list("created_at", "status", "total_duration_ms", "product",
+                         "cost_currency", "cost_per_kg"))
+    report = ledger_timeline(rows.iterator(chunk_size=2000))
+    report["costPerKg"] = report["costPerKg"][:limit]
+    return report
 
 
 # --- runs read back from Neo4j -----------------------------------------------------------------

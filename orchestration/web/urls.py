@@ -19,5 +19,6 @@ urlpatterns = [
                                                 next_page="run-request-form"), name="login"),
     path("logout/", auth_views.LogoutView.as_view(next_page="login"), name="logout"),
     path("analytics/", views.analytics_page, name="analytics"),
+    path("analytics/ledger.json", views.analytics_ledger_json, name="analytics-ledger-json"),
     path("runs/<str:run_id>/replay/", views.run_replay_submit, name="run-replay"),
 ]

@@ -10,6 +10,7 @@ the ledger's outbox copy (selectors.result_copy).
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -228,6 +229,37 @@ def run_history_export(request: HttpRequest, fmt: str) -> HttpResponseBase:
 # --- analytics ---------------------------------------------------------------------------------
 
 
+@require_GET
+@never_cache
+def analytics_ledger_json(request: HttpRequest) -> JsonResponse:
+    """What the analytics page draws from the ledger: latency and error rate per day, cost per
+    kg per product per day, over ?since=&until= (UTC days, until included; default the last 30
+    days). 400 naming the field for a bad day; 401 without a session."""
+    if not request.user.is_authenticated:
+        return JsonResponse({"detail": "Log in to see analytics.", "code": "not_authenticated",
+                             "errors": []}, status=401)
+    params = {k: str(request.GET.get(k, "")) for k in ("since", "until")}
+    unknown = sorted(set(request.GET) - set(params))
+    try:
+        if unknown:
+            raise history.HistoryQueryError({name: "is not a parameter here; use since and "
+                                             "until." for name in unknown})
+        query = history.parse_history_query(params, may_filter_user=False)
+    except history.HistoryQueryError as exc:
+        return JsonResponse({"detail": str(exc), "code": "invalid",
+                             "errors": [{"field": k, "message": v}
+                                        for k, v in exc.errors.items()]}, status=400)
+    until = query.until or timezone.now()
+    since = query.since or until - timedelta(days=30)
+    if since >= until:
+        return JsonResponse({"detail": "until: must be on or after since.", "code": "invalid",
+                             "errors": [{"field": "until",
+                                         "message": "must be on or after since."}]}, status=400)
+    report = selectors.analytics_ledger_timeline(viewer=request.user, since=since, until=until)
+    return JsonResponse({"since": since.isoformat(), "until": until.isoformat(), **report})
+
+
+
 @login_required
 @require_GET
 def analytics_page(request: HttpRequest) -> HttpResponse:
@@ -237,5 +269,7 @@ def analytics_page(request: HttpRequest) -> HttpResponse:
     endpoints = {key: reverse(name) for key, name in ANALYTICS_ENDPOINTS.items()}
     # Links the page builds per run; "RUN_ID" is replaced in the browser.
     endpoints["runPage"] = reverse("run-detail", args=["RUN_ID"])
+    endpoints["ledger"] = reverse("analytics-ledger-json")
+    endpoints["history"] = reverse("run-list")
     endpoints["runContext"] = reverse("orchestration-api:run-context", args=["RUN_ID"])
     return render(request, "orchestration/analytics.html", {"endpoints": endpoints})
