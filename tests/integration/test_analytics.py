@@ -452,7 +452,7 @@ def test_analytics_page_at_390_px_axis_one_error_and_click_through(seeded, live_
 
     make_auditor(django_user_model.objects.create_user("dee", password="a-long-test-password"))
     seed_ledger(seed_runs())
-    RunRecord.objects.filter(run_id="a1").update(cost_per_kg=1_240_583_358.15)
+    RunRecord.objects.filter(run_id__in=["a1", "a2"]).update(cost_per_kg=1_240_583_358.15)
     errors: list[str] = []
     with chromium_page() as page:
         page.on("pageerror", lambda exc: errors.append(str(exc)))
@@ -467,6 +467,7 @@ def test_analytics_page_at_390_px_axis_one_error_and_click_through(seeded, live_
         assert width <= 390, f"the analytics page is {width} px wide at 390 px"
         labels = page.locator("#costs-chart [data-axis-label]")
         expect(labels.last).to_have_text("1.24B")
+        expect(labels.last).to_have_attribute("data-axis-label", "1,240,583,358.15")
         boxes = labels.evaluate_all("els => els.map(e => e.getBBox().x)")
         assert min(boxes) >= 0, "a value-axis label is cut at the left edge"
         page.screenshot(path=str(Path(settings.BASE_DIR) / "reports" / "analytics-390.png"),
