@@ -122,6 +122,10 @@ def parse_history_query(params: Mapping[str, str], *, may_filter_user: bool) -> 
     values = {name: str(value).strip() for name, value in params.items() if str(value).strip()}
     for name in sorted(set(values) - set(PARAMS)):
         errors[name] = f"is not a filter of the run history; use one of {', '.join(PARAMS)}."
+    for name in sorted(set(values) & set(PARAMS)):
+        if "\x00" in values[name]:
+            errors[name] = "must not contain a NUL character."
+            values[name] = values[name].replace("\x00", "")
     get = values.get
     kwargs: dict[str, Any] = {}
     text = get("q", "")

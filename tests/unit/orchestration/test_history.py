@@ -55,6 +55,7 @@ def test_a_full_query_is_parsed() -> None:
     ({"cursor": "not-a-cursor"}, "cursor"),
     ({"q": "x" * 201}, "q"),
     ({"colour": "red"}, "colour"),
+    ({"q": "lemon\x00"}, "q"),
 ])
 def test_a_bad_value_is_refused_naming_its_field(params: dict[str, str], field: str) -> None:
     """Each bad parameter is one error, under its own name, and nothing else is blamed."""
