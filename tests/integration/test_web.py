@@ -277,7 +277,8 @@ def test_finished_run_renders_its_result_from_neo4j(client_in: Client, user, gra
     assert run.validation.summary in page and "Valid" in page
     assert page.count("<tr data-stage=") == 5
     assert page.count("data-timeline-agent=") == 5
-    assert "<script>" not in page  # finished: no more polling
+    assert "Live updates: poll" not in page  # finished: no more polling
+    assert page.count("<script>") == 1  # only the site's "show more" script of base.html
     assert 'data-covers="ingredients"' in page and 'data-covers="scaled"' in page
     for ingredient in run.recipe.ingredients:  # type: ignore[union-attr]
         # in both tables: the recipe and the scaled quantities

@@ -598,8 +598,10 @@ def _answer(clients: tuple[APIClient, Client], method: str, url: str) -> tuple[i
     response = (getattr(client, method)(url, params) if method == "get" else
                 client.post(url, data="{}", content_type="application/json"))
     # A page's CSRF token (the logout form's) is masked afresh on every response: not content.
+    # The run history's exports are streamed.
+    raw = b"".join(response.streaming_content) if response.streaming else response.content
     body = CSRF_TOKEN.sub('name="csrfmiddlewaretoken" value="TOKEN"',
-                          response.content.decode(errors="replace"))
+                          raw.decode(errors="replace"))
     return response.status_code, body + response.get("Location", "")
 
 
