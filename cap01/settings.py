@@ -173,6 +173,11 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     # The schema and its docs need a login like the rest of the API (token or session).
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    # One named enum component per choice set, referenced everywhere (answers and query
+    # parameters): orchestration/api/schema.py. The component lists the values; no prose copy.
+    "POSTPROCESSING_HOOKS": ["orchestration.api.schema.name_enums",
+                             "drf_spectacular.hooks.postprocess_schema_enums"],
+    "ENUM_GENERATE_CHOICE_DESCRIPTION": False,
 }
 
 # --- Neo4j ------------------------------------------------------------------------------------
