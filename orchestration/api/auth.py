@@ -1,10 +1,11 @@
 """Logging in: POST /api/auth/token takes a JSON {username, password} and answers {token}, the
 user's API token (created on first use), to send as `Authorization: Token <token>`.
 
-It needs no credentials to get them (no authentication class: a browser session is not looked
-at, so there is no CSRF check either) and reads JSON only: a cross-site form cannot send JSON
-without a CORS preflight, so nobody can be logged in from another site's page. Bad credentials
-are a 400 in the API's error shape (api/errors.py), as DRF's view answers them.
+It needs no credentials (`security: []` in the OpenAPI document). A made-up token is still a
+401 here, as on every API URL; a browser session is not looked at, so there is no CSRF check,
+and the body is JSON only: a cross-site form cannot send JSON without a CORS preflight, so
+nobody can be logged in from another site's page. Bad credentials are a 400 in the API's error
+shape (api/errors.py), as DRF's view answers them.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework.authentication import TokenAuthentication
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.parsers import JSONParser
 from rest_framework.permissions import AllowAny
@@ -34,7 +36,7 @@ class _OpenSchema(AutoSchema):
 class AuthTokenCreateApi(ObtainAuthToken):
     """POST /api/auth/token: a username and password for the user's API token."""
 
-    authentication_classes: list[Any] = []
+    authentication_classes = [TokenAuthentication]  # only to refuse a made-up token (401)
     permission_classes = [AllowAny]
     parser_classes = [JSONParser]
     schema = _OpenSchema()
