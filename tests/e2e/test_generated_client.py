@@ -7,6 +7,7 @@ And the served schema itself: valid (openapi-spec-validator), each choice set on
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import json
 import pkgutil
@@ -91,8 +92,15 @@ def _gen(name: str) -> Any:
     return importlib.import_module(f"{PACKAGE}.{name}")
 
 
+@pytest.fixture
+def closing() -> Iterator[contextlib.ExitStack]:
+    """Closes the generated clients (their httpx connections) when the test ends."""
+    with contextlib.ExitStack() as stack:
+        yield stack
+
+
 def test_generated_client_drives_the_api_end_to_end(client_package, live_server, celery_worker,
-                                                    graph):
+                                                    graph, closing):
     """Through the generated client only: log in, submit two requests, poll typed stages until
     both are persisted, read a run as typed models, list two pages by cursor, similar runs,
     analytics, context and diff typed; ingest a RunResult (201), then the typed 400, 404, 409."""
@@ -105,15 +113,16 @@ def test_generated_client_drives_the_api_end_to_end(client_package, live_server,
         return importlib.import_module(f"{runs.__name__}.{name}")
 
     # -- log in: one JSON body, one typed answer; wrong credentials are a typed 400 -----------
-    anonymous = pkg.Client(base_url=live_server.url)
+    anonymous = closing.enter_context(pkg.Client(base_url=live_server.url))
     wrong = token_op.sync_detailed(client=anonymous, body=models.AuthTokenRequest(
         username="ada", password="not-the-password"))
     assert wrong.status_code == 400 and isinstance(wrong.parsed, models.Error)
     token = token_op.sync(client=anonymous,
                           body=models.AuthTokenRequest(username="ada", password=PASSWORD))
     assert isinstance(token, models.AuthToken)
-    client = pkg.AuthenticatedClient(base_url=live_server.url, token=token.token, prefix="Token",
-                                     raise_on_unexpected_status=True)
+    client = closing.enter_context(pkg.AuthenticatedClient(
+        base_url=live_server.url, token=token.token, prefix="Token",
+        raise_on_unexpected_status=True))
 
     # -- submit two requests -----------------------------------------------------------------
     accepted = []
