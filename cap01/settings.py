@@ -179,6 +179,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # One named enum component per choice set, referenced everywhere (answers and query
+    # parameters): orchestration/api/schema.py. The component lists the values; no prose copy.
+    "POSTPROCESSING_HOOKS": ["orchestration.api.schema.name_enums",
+                             "drf_spectacular.hooks.postprocess_schema_enums"],
+    "ENUM_GENERATE_CHOICE_DESCRIPTION": False,
 }
 
 # --- Neo4j ------------------------------------------------------------------------------------

@@ -19,6 +19,12 @@ class RunStatus(models.TextChoices):
     FAILED = "failed", "Failed"
 
 
+# Where one stage of a run stands in the ledger (RunRecord.stages[agent]["status"]): pending
+# until it starts (and for good after a stage failed before it), running, then what its
+# invocation ended as (contracts' InvocationStatus).
+STAGE_STATES = ("pending", "running", "succeeded", "failed", "skipped")
+
+
 class RunSource(models.TextChoices):
     PIPELINE = "pipeline", "Submitted here (Celery pipeline)"
     EXTERNAL = "external", "Posted by an external orchestrator"

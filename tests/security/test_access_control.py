@@ -248,14 +248,14 @@ def test_tokens_are_per_user_and_authenticate_only_their_user(ada, django_user_m
 
     def login(username: str) -> str:
         response = APIClient().post("/api/auth/token", {"username": username,
-                                                        "password": PASSWORD})
+                                                        "password": PASSWORD}, format="json")
         assert response.status_code == 200
         return str(response.json()["token"])
 
     ada_token, bob_token = login("ada"), login("bob")
     assert ada_token != bob_token and login("ada") == ada_token
-    assert APIClient().post("/api/auth/token", {"username": "ada", "password": "wrong"}
-                            ).status_code == 400
+    assert APIClient().post("/api/auth/token", {"username": "ada", "password": "wrong"},
+                            format="json").status_code == 400
     clients = {}
     for name, token in (("ada", ada_token), ("bob", bob_token)):
         clients[name] = APIClient()
