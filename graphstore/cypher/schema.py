@@ -43,7 +43,8 @@ AUX_SCHEMA_STATEMENTS: tuple[str, ...] = (
     f"CREATE VECTOR INDEX {VECTOR_INDEX.name} IF NOT EXISTS "
     f"FOR (n:{VECTOR_INDEX.label}) ON n.{VECTOR_INDEX.property} "
     f"OPTIONS {{indexConfig: {{`vector.dimensions`: {VECTOR_INDEX.dimensions}, "
-    "`vector.similarity_function`: 'cosine'}}",
+    # Exact float vectors: the default int8 quantization clips sparse hashed vectors.
+    "`vector.similarity_function`: 'cosine', `vector.quantization.enabled`: false}}",
     # Retention (graphstore/retention.py): formulations that keep recipes and calculations
     # (owned by the formulation graph, which may make formulationId unique), and the
     # content-addressed blob references checked before a blob is deleted.
