@@ -361,10 +361,8 @@ def vocabulary(*, driver: Driver, database: str) -> Vocabulary:
     """The ingredient names, functions and categories in the graph (what a text may name)."""
     ingredients = {rec["id"]: rec["name"] or rec["id"]
                    for rec in _run(driver, VOCABULARY_INGREDIENTS, database)}
-    roles = _run(driver, VOCABULARY_ROLES, database)
-    return Vocabulary(ingredients,
-                      frozenset(r["value"] for r in roles if r["kind"] == "function"),
-                      frozenset(r["value"] for r in roles if r["kind"] == "category"))
+    roles = _run(driver, VOCABULARY_ROLES, database)[0]
+    return Vocabulary(ingredients, frozenset(roles["functions"]), frozenset(roles["categories"]))
 
 
 def text_composition(mentions: list[Mention], *, scope: RunScope, driver: Driver,

@@ -84,7 +84,7 @@ RUN_CONTEXT = (
 VECTOR_INDEX_NAME = VECTOR_INDEX.name
 
 # A run kept as a hit: committed, succeeded, validated as valid, in the scope.
-_KEEP = (
+_keep_template = (
     "r.commitChecksum IS NOT NULL AND r.status = 'succeeded'{scope}\n"
     "  AND EXISTS {{ MATCH (r)-[:PRODUCED_VALIDATION]->(v:ValidationReport) "
     "WHERE v.valid = true }}"
@@ -93,7 +93,7 @@ _OWNED = " AND r.ownerId = $ownerId"
 
 
 def _keep(scope_filter: str) -> str:
-    return _KEEP.format(scope=scope_filter)
+    return _keep_template.format(scope=scope_filter)
 
 
 def _min(a: str, b: str) -> str:
@@ -260,11 +260,11 @@ RUN_CARDS = (
 # What a free-text query may name (graphstore/similarity.py Vocabulary).
 VOCABULARY_INGREDIENTS = "MATCH (i:Ingredient) RETURN i.ingredientId AS id, i.name AS name"
 VOCABULARY_ROLES = (
-    "MATCH ()-[h:HAS_INGREDIENT]->() WHERE h.function IS NOT NULL\n"
-    "RETURN 'function' AS kind, h.function AS value\n"
-    "UNION\n"
-    "MATCH ()-[h:HAS_INGREDIENT]->() WHERE h.category IS NOT NULL\n"
-    "RETURN 'category' AS kind, h.category AS value"
+    "CALL () { MATCH ()-[h:HAS_INGREDIENT]->() WHERE h.function IS NOT NULL\n"
+    "          RETURN collect(DISTINCT h.function) AS functions }\n"
+    "CALL () { MATCH ()-[h:HAS_INGREDIENT]->() WHERE h.category IS NOT NULL\n"
+    "          RETURN collect(DISTINCT h.category) AS categories }\n"
+    "RETURN functions, categories"
 )
 
 # The per-run embedding: set by the writer with the run's write (graphstore/writer.py), and by
@@ -289,3 +289,8 @@ RUNS_WITHOUT_EMBEDDING = (
     "RETURN r.runId AS runId, rv.name AS recipe, lines\n"
     "ORDER BY runId"
 )
+
+# The evaluation (manage.py retrieval_eval, on the test Neo4j only): an empty graph, and the vector
+# index dropped so that the installer recreates it with the current configuration.
+EVAL_WIPE_GRAPH = "MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS"
+DROP_VECTOR_INDEX = f"DROP INDEX {VECTOR_INDEX_NAME} IF EXISTS"

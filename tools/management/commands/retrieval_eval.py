@@ -20,7 +20,7 @@ from django.core.management.base import BaseCommand, CommandError
 from graphstore import retrieval
 from graphstore.connection import database, get_driver, get_writer
 from graphstore.installer import install_schema
-from graphstore.schema import VECTOR_INDEX
+from graphstore.cypher.retrieval import DROP_VECTOR_INDEX, EVAL_WIPE_GRAPH
 from graphstore.scope import RunScope
 from tools.retrieval_eval import (
     build_eval_set,
@@ -57,9 +57,8 @@ class Command(BaseCommand):
         counts = [int(x) for x in sizes.split(",") if x.strip()]
         driver, db, writer = get_driver(), database(), get_writer()
         with driver.session(database=db) as session:
-            session.run("MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS").consume()
-            # Recreated, so that its configuration is the current schema's.
-            session.run(f"DROP INDEX {VECTOR_INDEX.name} IF EXISTS").consume()
+            session.run(EVAL_WIPE_GRAPH).consume()
+            session.run(DROP_VECTOR_INDEX).consume()  # recreated with the current config
         install_schema(driver, database=db)
         full = build_eval_set(max(counts), now=NOW)
         lines = ["# Retrieval quality and latency (manage.py retrieval_eval)", "",
