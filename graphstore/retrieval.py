@@ -65,6 +65,7 @@ from .cypher.retrieval import (
 )
 from .embedding import Embedder, EmbedInput, input_of_mentions
 from .errors import RetrievalIndexMissing, RunNotFound
+from .prompt import DEFAULT_CHARS, neighbour_facts, pack, run_facts
 from .scope import RunScope
 from .similarity import (
     W_CATEGORY,
@@ -88,7 +89,7 @@ __all__ = [
     "CANDIDATES_PER_INDEX", "INDEX_NAMES", "INGREDIENT_INDEX", "RECIPE_INDEX", "REQUEST_INDEX",
     "SCOPED_CANDIDATES_PER_INDEX", "WEIGHTS", "Match", "RetrievalIndexMissing", "SimilarRun",
     "lucene_query", "query_terms", "run_context", "similar_runs",
-    "RunCard", "RunHit", "SearchResult", "SignalRank", "backfill_embeddings",
+    "RunCard", "RunHit", "cited_context", "SearchResult", "SignalRank", "backfill_embeddings",
     "composition_neighbours", "run_cards", "runs_like", "search_runs", "text_composition",
     "vector_neighbours", "vector_search", "vocabulary",
 ]
@@ -482,3 +483,32 @@ def backfill_embeddings(*, embedder: Embedder, driver: Driver, database: str,
                              database_=database)
         done += len(rows)
         after = records[-1]["runId"]
+
+
+# --- a cited context for a prompt (graphstore/prompt.py) ---------------------------------------
+
+
+def cited_context(run_id: str, *, scope: RunScope, driver: Driver, database: str,
+                  neighbours: int = 3, max_chars: int = DEFAULT_CHARS) -> dict[str, Any]:
+    """run_context's dict plus `prompt`: the run and its `neighbours` nearest runs (runs_like)
+    as cited fact lines within `max_chars` (graphstore/prompt.py). RunNotFound as run_context."""
+    context = run_context(run_id, driver=driver, database=database)
+    card = run_cards([run_id], driver=driver, database=database).get(run_id)
+    facts = run_facts(context, recipe_key=card.recipe_checksum if card else None)
+    hits = runs_like(run_id, scope=scope, driver=driver, database=database,
+                     limit=neighbours) if neighbours and card and card.lines else []
+    for hit in hits:
+        reasons = hit.reasons
+        facts += neighbour_facts(
+            hit.run_id, recipe=hit.card.recipe,
+            summary=reasons.summary() if reasons else "",
+            shared=[(s.id, s.name, s.query_percentage, s.hit_percentage)
+                    for s in (reasons.shared if reasons else ())],
+            batch=hit.card.batch, unit=hit.card.unit, cost=hit.card.cost,
+            currency=hit.card.currency)
+    packed = pack(facts, max_chars)
+    context["prompt"] = {
+        "maxChars": max_chars, "chars": len(packed.text), "truncated": packed.truncated,
+        "omittedFacts": packed.omitted, "neighbours": [h.run_id for h in hits],
+        "text": packed.text, "facts": [{"ref": f.ref, "text": f.text} for f in packed.facts]}
+    return context

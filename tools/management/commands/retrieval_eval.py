@@ -19,8 +19,8 @@ from django.core.management.base import BaseCommand, CommandError
 
 from graphstore import retrieval
 from graphstore.connection import database, get_driver, get_writer
-from graphstore.installer import install_schema
 from graphstore.cypher.retrieval import DROP_VECTOR_INDEX, EVAL_WIPE_GRAPH
+from graphstore.installer import install_schema
 from graphstore.scope import RunScope
 from tools.retrieval_eval import (
     build_eval_set,
