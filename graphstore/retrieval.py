@@ -58,6 +58,7 @@ from .cypher.retrieval import (
     SET_RUN_EMBEDDINGS,
     SIMILAR_RUNS,
     TEXT_COMPOSITION,
+    VECTOR_INDEX_NAME,
     VECTOR_NEIGHBOURS,
     VECTOR_SEARCH,
     VOCABULARY_INGREDIENTS,
@@ -300,7 +301,13 @@ class SearchResult:
 
 
 def _run(driver: Driver, statement: str, database: str, **params: Any) -> list[Any]:
-    records, _, _ = driver.execute_query(statement, database_=database, routing_="r", **params)
+    try:
+        records, _, _ = driver.execute_query(statement, database_=database, routing_="r",
+                                             **params)
+    except ClientError as exc:
+        if "no such" in str(exc.message or "").lower() and "index" in str(exc.message).lower():
+            raise RetrievalIndexMissing(exc, (*INDEX_NAMES, VECTOR_INDEX_NAME)) from exc
+        raise
     return list(records)
 
 
