@@ -99,7 +99,7 @@ driver-compare: bootstrap-test
 # their combination on a labelled set written to the test Neo4j (reports/retrieval.md). The smoke
 # run in `make test` is small.
 retrieval-eval-smoke:
-	@$(TEST_ENV) $(MANAGE) retrieval_eval --sizes 240 --queries 20
+	@$(TEST_ENV) $(MANAGE) retrieval_eval --sizes 168 --queries 20
 
 retrieval-eval: bootstrap-test
 	@$(TEST_ENV) ops/services.sh up all
