@@ -115,7 +115,7 @@ def _already_validated(info: ValidationInfo) -> bool:
 # modules and checks that they are exactly these words (a new route fails it until added).
 RESERVED_RUN_IDS: frozenset[str] = frozenset({
     "agents", "analytics", "budget-breaches", "context", "costs", "diff", "ingredients", "login",
-    "logout", "replay", "requests", "runs", "similar", "status", "status.json",
+    "logout", "replay", "requests", "runs", "search", "similar", "status", "status.json",
     "validation-errors",
 })
 
