@@ -243,12 +243,18 @@ def run_context(run_id: str, *, driver: Driver, database: str) -> dict[str, Any]
 # functions and percentages a text names), `vector` (the per-run embedding in the vector index,
 # graphstore/embedding.py) and `fulltext` (similar_runs above; for a run, its request text and
 # recipe name are the words). `runs_like` and `search_runs` fuse them by reciprocal rank
-# (similarity.fuse, SIGNAL_WEIGHTS), read the hits' cards in one query, collapse identical runs
+# (similarity.fuse, LIKE_WEIGHTS and SEARCH_WEIGHTS), read the hits' cards in one query, collapse identical runs
 # (same recipe content, batch and unit: similarity.identity_key) into the best-ranked one, and
 # give each hit its reasons (shared ingredients with both percentages, substitutes, what differs).
 
 SIGNALS = ("composition", "vector", "fulltext")
-SIGNAL_WEIGHTS = {"composition": 1.0, "vector": 1.0, "fulltext": 0.5}
+# Fusion weights and the reciprocal-rank constant, chosen on the labelled set (tools/
+# retrieval_eval.py; README). For a run, words find the product but not the formulation, so full
+# text only breaks ties, and a small k lets the top ranks of composition and vectors decide
+# (k = 60 with full text at 0.5 fell from recall@5 0.88 to 0.54). For free words, full text is
+# what the user typed: it weighs as much as the composition the words name.
+LIKE_WEIGHTS, LIKE_K = {"composition": 1.0, "vector": 1.0, "fulltext": 0.25}, 5
+SEARCH_WEIGHTS, SEARCH_K = {"composition": 1.0, "vector": 0.5, "fulltext": 1.0}, 60
 POOL_FACTOR = 4  # each signal is asked for limit * POOL_FACTOR runs before fusion and collapsing
 COMPOSITION_CANDIDATES = 300  # recipes scored in full before they are carried to runs
 VECTOR_CANDIDATES, SCOPED_VECTOR_CANDIDATES = 100, 1000
@@ -391,10 +397,11 @@ def text_composition(mentions: list[Mention], *, scope: RunScope, driver: Driver
 
 
 def _assemble(rankings: dict[str, list[tuple[str, float]]], *, limit: int, driver: Driver,
-              database: str, query_lines: tuple[Line, ...] | None = None,
+              database: str, weights: dict[str, float], k: int,
+              query_lines: tuple[Line, ...] | None = None,
               extras: dict[str, dict[str, Any]] | None = None) -> list[RunHit]:
     fused = fuse({s: [run for run, _ in ranked] for s, ranked in rankings.items()},
-                 weights=SIGNAL_WEIGHTS)
+                 weights=weights, k=k)
     scores = {s: dict(ranked) for s, ranked in rankings.items()}
     cards = run_cards([f.key for f in fused], driver=driver, database=database)
     fused = [f for f in fused if f.key in cards]
@@ -442,7 +449,7 @@ def runs_like(run_id: str, *, scope: RunScope, driver: Driver, database: str,
                 words, scope=scope, driver=driver, database=database, limit=pool + 1)
             if hit.run_id != run_id][:pool]
     return _assemble(rankings, limit=limit, driver=driver, database=database,
-                     query_lines=query.lines, extras=extras)
+                     weights=LIKE_WEIGHTS, k=LIKE_K, query_lines=query.lines, extras=extras)
 
 
 def search_runs(text: str, *, scope: RunScope, driver: Driver, database: str,
@@ -467,7 +474,8 @@ def search_runs(text: str, *, scope: RunScope, driver: Driver, database: str,
         vector = embedder.embed([input_of_mentions(mentions, query_terms(text))])[0]
         rankings["vector"] = vector_search(vector, scope=scope, driver=driver,
                                            database=database, limit=pool)
-    hits = _assemble(rankings, limit=limit, driver=driver, database=database, extras=extras)
+    hits = _assemble(rankings, limit=limit, driver=driver, database=database,
+                     weights=SEARCH_WEIGHTS, k=SEARCH_K, extras=extras)
     return SearchResult(text, tuple(mentions), tuple(hits))
 
 
