@@ -245,7 +245,8 @@ def run_context(run_id: str, *, driver: Driver, database: str) -> dict[str, Any]
 # recipe name are the words). `runs_like` and `search_runs` fuse them by reciprocal rank
 # (similarity.fuse, LIKE_WEIGHTS and SEARCH_WEIGHTS), read the hits' cards in one query,
 # collapse identical runs (same recipe content, batch and unit: similarity.identity_key) into
-# the best-ranked one, and give each hit its reasons (shared ingredients with both percentages, substitutes, what differs).
+# the best-ranked one, and give each hit its reasons (shared ingredients with both
+# percentages, substitutes, what differs).
 
 SIGNALS = ("composition", "vector", "fulltext")
 # Fusion weights and the reciprocal-rank constant, chosen on the labelled set (tools/
