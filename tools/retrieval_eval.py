@@ -153,3 +153,15 @@ def recall_at(ranked: Sequence[str], truth: set[str], k: int) -> float:
 
 def reciprocal_rank(ranked: Sequence[str], truth: set[str]) -> float:
     return next((1.0 / n for n, run in enumerate(ranked, start=1) if run in truth), 0.0)
+
+
+def text_query(item: EvalRun) -> str:
+    """A chemist's words for the query run's formulation: a keyword of its product and its two
+    largest ingredients with their rounded percentages ("mayonnaise with 74 % sunflower oil and
+    9 % egg yolk")."""
+    recipe = item.run.recipe
+    assert recipe is not None
+    top = sorted(recipe.ingredients, key=lambda i: -i.percentage)[:2]
+    keyword = recipe.name.lower()
+    return f"{keyword} with " + " and ".join(f"{round(i.percentage)} % {i.name.lower()}"
+                                             for i in top)

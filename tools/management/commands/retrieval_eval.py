@@ -18,7 +18,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from graphstore import retrieval
-from graphstore.connection import database, get_driver, get_writer
+from graphstore.connection import database, get_driver, get_embedder, get_writer
 from graphstore.cypher.retrieval import DROP_VECTOR_INDEX, EVAL_WIPE_GRAPH
 from graphstore.installer import install_schema
 from graphstore.scope import RunScope
@@ -27,6 +27,7 @@ from tools.retrieval_eval import (
     recall_at,
     reciprocal_rank,
     relevant,
+    text_query,
 )
 
 MODES = {"full-text alone": ("fulltext",), "composition alone": ("composition",),
@@ -93,14 +94,36 @@ class Command(BaseCommand):
                 rows.append((mode, statistics.fmean(r5), statistics.fmean(r10),
                              statistics.fmean(rr), statistics.median(ms),
                              ms[max(0, int(len(ms) * 0.95) - 1)]))
-            lines += [f"## {count} runs ({len(query_ids)} queries, 5 true neighbours each)", "",
-                      "| signal | recall@5 | recall@10 | MRR | p50 ms | p95 ms |",
-                      "|---|---:|---:|---:|---:|---:|"]
-            lines += [f"| {m} | {a:.3f} | {b:.3f} | {c:.3f} | {d:.1f} | {e:.1f} |"
-                      for m, a, b, c, d, e in rows]
-            lines.append("")
-            for line in lines[-(len(rows) + 4):]:
-                self.stdout.write(line)
+            texts = {r.run_id: text_query(r) for r in present if r.run_id in truth}
+            text_rows = []
+            for mode, signals in MODES.items():
+                r5, r10, rr, ms = [], [], [], []
+                for qid in query_ids:
+                    t0 = time.perf_counter()
+                    found = retrieval.search_runs(
+                        texts[qid], scope=RunScope.every_run(), driver=driver, database=db,
+                        embedder=get_embedder(), limit=11, signals=signals)
+                    ms.append((time.perf_counter() - t0) * 1000)
+                    ranked = [h.run_id for h in found.hits if h.run_id != qid][:10]
+                    r5.append(recall_at(ranked, truth[qid], 5))
+                    r10.append(recall_at(ranked, truth[qid], 10))
+                    rr.append(reciprocal_rank(ranked, truth[qid]))
+                ms.sort()
+                text_rows.append((mode, statistics.fmean(r5), statistics.fmean(r10),
+                                  statistics.fmean(rr), statistics.median(ms),
+                                  ms[max(0, int(len(ms) * 0.95) - 1)]))
+            for title, table in (("runs like this one", rows),
+                                 (f"free words, e.g. \"{texts[query_ids[0]]}\"", text_rows)):
+                block = [f"## {count} runs, {title} ({len(query_ids)} queries, 5 true "
+                         "neighbours each)", "",
+                         "| signal | recall@5 | recall@10 | MRR | p50 ms | p95 ms |",
+                         "|---|---:|---:|---:|---:|---:|"]
+                block += [f"| {m} | {a:.3f} | {b:.3f} | {c:.3f} | {d:.1f} | {e:.1f} |"
+                          for m, a, b, c, d, e in table]
+                block.append("")
+                lines += block
+                for line in block:
+                    self.stdout.write(line)
         if report:
             path = Path(report)
             path.parent.mkdir(parents=True, exist_ok=True)
