@@ -377,11 +377,13 @@ def vector_search(vector: list[float], *, scope: RunScope, driver: Driver, datab
     return [(rec["runId"], float(rec["score"])) for rec in records]
 
 
-def vocabulary(*, driver: Driver, database: str) -> Vocabulary:
-    """The ingredient names, functions and categories in the graph (what a text may name)."""
+def vocabulary(*, scope: RunScope, driver: Driver, database: str) -> Vocabulary:
+    """The ingredient names, functions and categories of the scope's recipes (what a text may
+    name); one owner's from their own runs, in their own names."""
     ingredients = {rec["id"]: rec["name"] or rec["id"]
-                   for rec in _run(driver, VOCABULARY_INGREDIENTS, database)}
-    roles = _run(driver, VOCABULARY_ROLES, database)[0]
+                   for rec in _run(driver, scope.statement(VOCABULARY_INGREDIENTS), database,
+                                   **scope.params())}
+    roles = _run(driver, scope.statement(VOCABULARY_ROLES), database, **scope.params())[0]
     return Vocabulary(ingredients, frozenset(roles["functions"]), frozenset(roles["categories"]))
 
 
@@ -462,7 +464,7 @@ def search_runs(text: str, *, scope: RunScope, driver: Driver, database: str,
     functions, percentages: similarity.parse_mentions) and, with an `embedder`, the vector of
     those mentions; fused, identical runs collapsed."""
     pool = limit * POOL_FACTOR
-    mentions = parse_mentions(text, vocabulary(driver=driver, database=database))
+    mentions = parse_mentions(text, vocabulary(scope=scope, driver=driver, database=database))
     rankings: dict[str, list[tuple[str, float]]] = {}
     extras: dict[str, dict[str, Any]] = {}
     if "fulltext" in signals:

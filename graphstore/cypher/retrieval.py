@@ -259,14 +259,24 @@ RUN_CARDS = (
 )
 
 # What a free-text query may name (graphstore/similarity.py Vocabulary).
-VOCABULARY_INGREDIENTS = "MATCH (i:Ingredient) RETURN i.ingredientId AS id, i.name AS name"
-VOCABULARY_ROLES = (
-    "CALL () { MATCH ()-[h:HAS_INGREDIENT]->() WHERE h.function IS NOT NULL\n"
-    "          RETURN collect(DISTINCT h.function) AS functions }\n"
-    "CALL () { MATCH ()-[h:HAS_INGREDIENT]->() WHERE h.category IS NOT NULL\n"
-    "          RETURN collect(DISTINCT h.category) AS categories }\n"
-    "RETURN functions, categories"
-)
+# One owner's vocabulary comes from their own recipes (the names their runs give), so that a
+# search never learns what another owner named an ingredient.
+_OWN_EDGES = ("MATCH (r:OrchestrationRun {ownerId: $ownerId})-[:USED_RECIPE]->(:RecipeVersion)"
+              "-[h:HAS_INGREDIENT]->(i:Ingredient)\n")
+VOCABULARY_INGREDIENTS = {
+    ALL: "MATCH (i:Ingredient) RETURN i.ingredientId AS id, i.name AS name",
+    OWNED: _OWN_EDGES + "RETURN DISTINCT i.ingredientId AS id, h.name AS name",
+}
+VOCABULARY_ROLES = {
+    ALL: "CALL () { MATCH ()-[h:HAS_INGREDIENT]->() WHERE h.function IS NOT NULL\n"
+         "          RETURN collect(DISTINCT h.function) AS functions }\n"
+         "CALL () { MATCH ()-[h:HAS_INGREDIENT]->() WHERE h.category IS NOT NULL\n"
+         "          RETURN collect(DISTINCT h.category) AS categories }\n"
+         "RETURN functions, categories",
+    OWNED: _OWN_EDGES + "RETURN [f IN collect(DISTINCT h.function) WHERE f IS NOT NULL] "
+           "AS functions,\n"
+           "       [c IN collect(DISTINCT h.category) WHERE c IS NOT NULL] AS categories",
+}
 
 # The per-run embedding: set by the writer with the run's write (graphstore/writer.py), and by
 # the backfill (`manage.py backfill_embeddings`) for runs written before, page by page.
