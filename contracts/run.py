@@ -116,7 +116,7 @@ def _already_validated(info: ValidationInfo) -> bool:
 RESERVED_RUN_IDS: frozenset[str] = frozenset({
     "agents", "analytics", "budget-breaches", "context", "costs", "diff", "export.csv",
     "export.json", "ingredients", "ledger.json", "login", "logout", "replay", "requests", "runs",
-    "similar", "status", "status.json", "validation-errors",
+    "search", "similar", "status", "status.json", "validation-errors",
 })
 
 

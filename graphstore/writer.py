@@ -36,7 +36,9 @@ from contracts import RunResult
 from .blobstore import BlobRef, BlobStore
 from .codecs import GraphSnapshotCodec
 from .cypher import write as cypher
-from .errors import Neo4jWriteFailed, RunConflict
+from .cypher.retrieval import SET_RUN_EMBEDDING
+from .embedding import Embedder, input_of_wire
+from .errors import EmbedderError, Neo4jWriteFailed, RunConflict
 from .mapper import GraphWriteSet, map_normalized_to_graph, map_run_to_graph
 from .schema import LABELS, REL_TYPES
 
@@ -116,7 +118,8 @@ class RunWriter:
     def __init__(self, driver: Driver, *, database: str, blob_store: BlobStore,
                  retry: RetryPolicy | None = None, clock: Callable[[], datetime] | None = None,
                  sleep: Callable[[float], None] = time.sleep, rng: random.Random | None = None,
-                 fault_injector: FaultInjector | None = None) -> None:
+                 fault_injector: FaultInjector | None = None,
+                 embedder: Embedder | None = None) -> None:
         self._driver = driver
         self._database = database
         self._blobs = blob_store
@@ -125,6 +128,7 @@ class RunWriter:
         self._sleep = sleep
         self._rng = rng or random.Random()
         self._fault_injector = fault_injector
+        self._embedder = embedder  # the run's embedding for the vector index (retrieval)
 
     def write(self, run: RunResult, *, normalized: bool = False,
               owner_id: str | None = None) -> WriteSummary:
@@ -158,12 +162,14 @@ class RunWriter:
         stored = time.perf_counter()
         params["now"] = self._clock()
         params["ownerId"] = owner_id
+        embedding = self._embedding(write_set)
         attempts = 0
         while True:
             attempts += 1
             try:
                 with self._driver.session(database=self._database) as session:
-                    outcome = session.execute_write(self._transaction, write_set, params, attempts)
+                    outcome = session.execute_write(self._transaction, write_set, params, attempts,
+                                                    embedding)
                 break
             except RunConflict:
                 raise
@@ -186,8 +192,25 @@ class RunWriter:
             database_ms=(done - stored) * 1000.0, ingredient_name_clashes=clashes,
         )
 
+    def _embedding(self, write_set: GraphWriteSet) -> dict[str, Any] | None:
+        """The run's embedding (SET_RUN_EMBEDDING's parameters), computed before the
+        transaction; None without an embedder or a recipe. An embedder that fails does not fail
+        the write: the run is written without one (`manage.py backfill_embeddings` adds it)."""
+        if self._embedder is None:
+            return None
+        item = input_of_wire(dict(write_set.wire))
+        if item is None:
+            return None
+        try:
+            vector = self._embedder.embed([item])[0]
+        except EmbedderError as exc:
+            logger.warning("run %s written without its embedding: %s", write_set.run_id, exc)
+            return None
+        return {"runId": write_set.run_id, "embedding": vector, "model": self._embedder.name}
+
     def _transaction(self, tx: ManagedTransaction, write_set: GraphWriteSet,
-                     params: dict[str, Any], attempt: int
+                     params: dict[str, Any], attempt: int,
+                     embedding: dict[str, Any] | None = None
                      ) -> tuple[bool, int, int, tuple[IngredientNameClash, ...]]:
         # One statement: the committed-run check and, only if it passes, the write.
         result = tx.run(cypher.WRITE_RUN, params)
@@ -200,6 +223,8 @@ class RunWriter:
         if found["condensed"]:
             # Retention condensed this run: the statement wrote nothing back.
             return False, 0, 0, ()
+        if stored is None and embedding is not None:  # the first write: its embedding with it
+            tx.run(SET_RUN_EMBEDDING, embedding).consume()
         if self._fault_injector is not None:
             self._fault_injector(attempt)
         clashes = tuple(sorted(IngredientNameClash(c["key"], c["stored"], c["used"])

@@ -132,7 +132,26 @@ def run_detail(request: HttpRequest, run_id: str) -> HttpResponse:
                                         run=copy.run if copy else None)
     context = presenters.run_page(record, copy, history)
     context["status_url"] = reverse("run-status-json", args=[record.run_id])
+    context["similar"] = _similar_runs(request, record.run_id, committed=copy is not None)
     return render(request, "orchestration/run_detail.html", context)
+
+
+SIMILAR_ON_PAGE = 5
+
+
+def _similar_runs(request: HttpRequest, run_id: str, *, committed: bool) -> dict[str, object]:
+    """The run page's "similar runs" (templates/orchestration/_similar_runs.html): runs like this
+    one with their reasons. The page renders without them when the graph cannot answer."""
+    if not committed:
+        return {"hits": [], "note": "Similar runs appear once the run is stored."}
+    try:
+        hits = selectors.runs_like(viewer=request.user, run_id=run_id, limit=SIMILAR_ON_PAGE)
+    except graph_errors.RunNotFound:
+        return {"hits": [], "note": "Similar runs appear once the run is stored."}
+    except Exception as exc:  # the page must render anyway (noted in selectors' docstring)
+        logger.warning("similar runs of %s not shown: %s", run_id, exc)
+        return {"hits": [], "note": "Similar runs cannot be read right now."}
+    return {"hits": hits, "note": "" if hits else "No similar past runs yet."}
 
 
 @login_required
