@@ -36,7 +36,6 @@ from contracts import RunResult
 from .blobstore import BlobRef, BlobStore
 from .codecs import GraphSnapshotCodec
 from .cypher import write as cypher
-from .cypher.retrieval import SET_RUN_EMBEDDING
 from .embedding import Embedder, input_of_wire
 from .errors import EmbedderError, Neo4jWriteFailed, RunConflict
 from .mapper import GraphWriteSet, map_normalized_to_graph, map_run_to_graph
@@ -162,14 +161,15 @@ class RunWriter:
         stored = time.perf_counter()
         params["now"] = self._clock()
         params["ownerId"] = owner_id
-        embedding = self._embedding(write_set)
+        embedding = self._embedding(write_set)  # set with the commit marker (cypher.WRITE_RUN)
+        params["embedding"] = embedding and embedding["embedding"]
+        params["embeddingModel"] = embedding and embedding["model"]
         attempts = 0
         while True:
             attempts += 1
             try:
                 with self._driver.session(database=self._database) as session:
-                    outcome = session.execute_write(self._transaction, write_set, params, attempts,
-                                                    embedding)
+                    outcome = session.execute_write(self._transaction, write_set, params, attempts)
                 break
             except RunConflict:
                 raise
@@ -193,7 +193,7 @@ class RunWriter:
         )
 
     def _embedding(self, write_set: GraphWriteSet) -> dict[str, Any] | None:
-        """The run's embedding (SET_RUN_EMBEDDING's parameters), computed before the
+        """The run's embedding (and its model's name), computed before the
         transaction; None without an embedder or a recipe. An embedder that fails does not fail
         the write: the run is written without one (`manage.py backfill_embeddings` adds it)."""
         if self._embedder is None:
@@ -209,8 +209,7 @@ class RunWriter:
         return {"runId": write_set.run_id, "embedding": vector, "model": self._embedder.name}
 
     def _transaction(self, tx: ManagedTransaction, write_set: GraphWriteSet,
-                     params: dict[str, Any], attempt: int,
-                     embedding: dict[str, Any] | None = None
+                     params: dict[str, Any], attempt: int
                      ) -> tuple[bool, int, int, tuple[IngredientNameClash, ...]]:
         # One statement: the committed-run check and, only if it passes, the write.
         result = tx.run(cypher.WRITE_RUN, params)
@@ -223,8 +222,6 @@ class RunWriter:
         if found["condensed"]:
             # Retention condensed this run: the statement wrote nothing back.
             return False, 0, 0, ()
-        if stored is None and embedding is not None:  # the first write: its embedding with it
-            tx.run(SET_RUN_EMBEDDING, embedding).consume()
         if self._fault_injector is not None:
             self._fault_injector(attempt)
         clashes = tuple(sorted(IngredientNameClash(c["key"], c["stored"], c["used"])
@@ -235,13 +232,15 @@ class RunWriter:
 def statement_params(write_set: GraphWriteSet, blob_ref: BlobRef | None = None
                      ) -> dict[str, Any]:
     """The parameters of cypher.WRITE_RUN: rows for every label and relationship type (all but
-    `now` and `ownerId`, which the writer adds). The GraphSnapshot row carries blobUri when
-    `blob_ref` names the stored blob."""
+    `now`, which the writer adds; the owner and the embedding are null here: the writer sets
+    what it has). The GraphSnapshot row carries blobUri when `blob_ref` names the stored
+    blob."""
     params: dict[str, Any] = {
         "runId": write_set.run_id, "checksum": write_set.checksum,
         "schemaVersion": write_set.schema_version, "nodeCount": len(write_set.nodes),
         "relationshipCount": len(write_set.relationships),
         "replayOf": write_set.replay_of,
+        "ownerId": None, "embedding": None, "embeddingModel": None,
     }
     node_rows: dict[str, list[dict[str, Any]]] = {label.name: [] for label in LABELS}
     for node in write_set.nodes:  # one pass; the write set is already in label and key order

@@ -284,12 +284,8 @@ VOCABULARY_ROLES = {
            "       [c IN collect(DISTINCT h.category) WHERE c IS NOT NULL] AS categories",
 }
 
-# The per-run embedding: set by the writer with the run's write (graphstore/writer.py), and by
-# the backfill (`manage.py backfill_embeddings`) for runs written before, page by page.
-SET_RUN_EMBEDDING = (
-    "MATCH (r:OrchestrationRun {runId: $runId})\n"
-    "SET r.embedding = $embedding, r.embeddingModel = $model"
-)
+# The per-run embedding: set by the writer with the run's commit marker (cypher/write.py), and
+# by the backfill (`manage.py backfill_embeddings`) for runs written before, page by page.
 SET_RUN_EMBEDDINGS = (
     "UNWIND $rows AS row\n"
     "MATCH (r:OrchestrationRun {runId: row.runId})\n"

@@ -88,9 +88,8 @@ def _hold_first_write(**_: object) -> None:
 
     class HoldingWriter(RunWriter):
         def _transaction(self, tx: Any, write_set: GraphWriteSet, params: dict[str, Any],
-                         attempt: int, embedding: dict[str, Any] | None = None
-                         ) -> tuple[bool, int, int]:
-            outcome = super()._transaction(tx, write_set, params, attempt, embedding)
+                         attempt: int) -> tuple[bool, int, int]:
+            outcome = super()._transaction(tx, write_set, params, attempt)
             if _claim(path, write_set.run_id):  # only the first write of the whole worker
                 time.sleep(hold_s)
             return outcome
