@@ -18,6 +18,7 @@ started more than `condense_days` before the anchor (the real pass), leaving the
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -141,6 +142,18 @@ def bulk_write(runs: list[tuple[RunResult, object]], *, driver: Driver, database
     with transaction.atomic():
         RunRecord.objects.bulk_create(rows, ignore_conflicts=True)
     return [run.run_id for run, *_ in written]
+
+
+def wipe(state: Path) -> None:
+    """Start again: every node of the graph, the mix's ledger rows and the anchor go (only where
+    CAP01_ALLOW_GRAPH_WIPE=1 says this graph may be wiped: the test services)."""
+    if os.environ.get("CAP01_ALLOW_GRAPH_WIPE") != "1":
+        raise RuntimeError("--wipe deletes the whole graph: only with CAP01_ALLOW_GRAPH_WIPE=1")
+    with get_driver().session(database=database()) as session:
+        session.run("MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS").consume()
+    RunRecord.objects.filter(run_id__startswith=PREFIX).delete()
+    RunRecord.objects.filter(run_id__startswith="bench-write-").delete()
+    state.unlink(missing_ok=True)
 
 
 def fill(total: int, *, state: Path, batch: int = 200, condense: bool = True,

@@ -6,9 +6,10 @@ import json
 from argparse import ArgumentParser
 from pathlib import Path
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from tools.scale_fill import fill
+from tools.scale_fill import wipe as wipe_graph
 
 
 class Command(BaseCommand):
@@ -24,12 +25,19 @@ class Command(BaseCommand):
         parser.add_argument("--path", choices=("bulk", "writer"), default="bulk",
                             help="bulk: batches in one transaction (proven the same graph); "
                                  "writer: every run through run_result_ingest")
+        parser.add_argument("--wipe", action="store_true",
+                            help="start from an empty graph (needs CAP01_ALLOW_GRAPH_WIPE=1)")
         parser.add_argument("--no-condense", action="store_true",
                             help="leave the older runs in full")
 
     def handle(self, *args: object, runs: int, state: Path, batch: int, no_condense: bool,
-               path: str,
+               path: str, wipe: bool,
                **options: object) -> None:
+        if wipe:
+            try:
+                wipe_graph(state)
+            except RuntimeError as exc:
+                raise CommandError(str(exc)) from exc
         result = fill(runs, state=state, batch=batch, condense=not no_condense, path=path,
                       log=self.stderr.write)
         self.stdout.write(json.dumps(result))
