@@ -159,7 +159,8 @@ def wipe(state: Path) -> None:
 
 
 def fill(total: int, *, state: Path, batch: int = 200, condense: bool = True,
-         path: str = "bulk", log: Callable[[str], None] = print) -> dict[str, object]:
+         path: str = "bulk", max_seconds: float | None = None,
+         log: Callable[[str], None] = print) -> dict[str, object]:
     """Write runs of the mix up to `total`, resuming after what the ledger holds."""
     anchor = load_anchor(state, now=datetime.now(UTC))
     users = owners()
@@ -169,6 +170,10 @@ def fill(total: int, *, state: Path, batch: int = 200, condense: bool = True,
     t0 = time.perf_counter()
     held: list[str] = []
     for lo in range(start, total, batch):
+        if max_seconds is not None and time.perf_counter() - t0 > max_seconds:
+            log(f"\nscale_fill: stopped after {max_seconds:.0f} s at {lo} runs (resumable)")
+            total = lo
+            break
         ids = []
         pending: list[tuple[RunResult, object]] = []
         for index in range(lo, min(total, lo + batch)):

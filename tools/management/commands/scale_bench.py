@@ -18,14 +18,17 @@ class Command(BaseCommand):
     def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument("--samples", type=int, default=20, help="timed requests each")
         parser.add_argument("--writes", type=int, default=30, help="runs posted (timed)")
+        parser.add_argument("--retention-runs", type=int, default=300,
+                            help="the timed retention pass condenses the oldest N full runs")
         parser.add_argument("--out", type=Path, default=Path("reports"))
         parser.add_argument("--state", type=Path, default=Path("var/scale_fill.json"))
         parser.add_argument("--store", type=Path, default=None,
                             help="Neo4j's data folder, for the store size")
 
     def handle(self, *args: object, samples: int, writes: int, out: Path, state: Path,
-               store: Path | None, **options: object) -> None:
+               store: Path | None, retention_runs: int, **options: object) -> None:
         figures = measure(state=state, samples=samples, writes=writes, store_dir=store,
+                          retention_runs=retention_runs,
                           log=self.stdout.write)
         write_report(figures, out)
         self.stdout.write(f"reports written to {out}/scale.md, scale.json, scale.svg")

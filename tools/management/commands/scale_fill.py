@@ -27,11 +27,13 @@ class Command(BaseCommand):
                                  "writer: every run through run_result_ingest")
         parser.add_argument("--wipe", action="store_true",
                             help="start from an empty graph (needs CAP01_ALLOW_GRAPH_WIPE=1)")
+        parser.add_argument("--max-seconds", type=float, default=None,
+                            help="stop cleanly after the batch that passes this time")
         parser.add_argument("--no-condense", action="store_true",
                             help="leave the older runs in full")
 
     def handle(self, *args: object, runs: int, state: Path, batch: int, no_condense: bool,
-               path: str, wipe: bool,
+               path: str, wipe: bool, max_seconds: float | None,
                **options: object) -> None:
         if wipe:
             try:
@@ -39,5 +41,6 @@ class Command(BaseCommand):
             except RuntimeError as exc:
                 raise CommandError(str(exc)) from exc
         result = fill(runs, state=state, batch=batch, condense=not no_condense, path=path,
+                      max_seconds=max_seconds,
                       log=self.stderr.write)
         self.stdout.write(json.dumps(result))
