@@ -9,7 +9,9 @@ in the same run (a Bolt round trip `RETURN 1`, and a Django request that does no
 health check... of the web stack alone is `GET /login/`). Then: the write (POST
 /api/orchestration/runs of new runs of the mix), a retention pass (runs condensed per second),
 blob garbage collection; Neo4j's store size (its data folder), heap (JMX), and the page-cache
-hit ratio of the hot read statements (PROFILE of each: hits / (hits + misses)); this process's
+hit ratio of the hot read statements (PROFILE of each: hits / (hits + misses); Neo4j 5.26
+Community's slotted runtime reports 0 for both and has no page-cache MBean, so the report says
+n/a there and the sizing advice rests on the store size); this process's
 resident memory before and after the timed requests (the web side's; the worker's write path is
 the same writer). Targets (issue 13) are printed beside the figures, never asserted.
 
@@ -342,7 +344,10 @@ def markdown(data: dict[str, Any]) -> str:
     fig("Neo4j heap used / max (MB)",
         lambda d: f"{d['neo4j']['heapUsedMb']} / {d['neo4j']['heapMaxMb']}")
     fig("page-cache hit ratio of the hot reads (PROFILE)",
-        lambda d: d["neo4j"]["pageCache"]["ratio"])
+        lambda d: d["neo4j"]["pageCache"]["ratio"] if d["neo4j"]["pageCache"]["ratio"] is not None
+        else "n/a (Community: no counters)")
+    fig("store per run (KB)", lambda d: round(d["neo4j"]["storeMb"] * 1024 / d["size"], 1)
+        if d["neo4j"]["storeMb"] else "")
     fig("web process RSS before / after the reads (MB)",
         lambda d: f"{d['process']['rssBeforeMb']} / {d['process']['rssAfterMb']}")
     fig("ledger rows", lambda d: f"{d['ledgerRows']:,}")
