@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
@@ -51,7 +51,7 @@ CONDENSE_DAYS = 45  # the fill condenses what is older than this
 MEASURE_DAYS = 40  # the benchmark's timed pass condenses what is older than this
 
 
-def owners() -> list[object]:
+def owners() -> list[Any]:
     """The OWNERS users the runs belong to (scale-user-0 ..), created when missing."""
     model = get_user_model()
     users = []
@@ -102,7 +102,7 @@ class Progress:
             self.out.write("\n")
 
 
-def bulk_write(runs: list[tuple[RunResult, object]], *, driver: Driver, database: str,
+def bulk_write(runs: list[tuple[RunResult, Any]], *, driver: Driver, database: str,
                blobs: BlobStore, now: datetime) -> list[str]:
     """Write `runs` ((run, owner user or None)) to Neo4j in one transaction of bulk.WRITE_RUNS
     and their ledger rows; the runIds written (a run already committed is left as it is)."""
@@ -175,7 +175,7 @@ def fill(total: int, *, state: Path, batch: int = 200, condense: bool = True,
             total = lo
             break
         ids = []
-        pending: list[tuple[RunResult, object]] = []
+        pending: list[tuple[RunResult, Any]] = []
         for index in range(lo, min(total, lo + batch)):
             planned = plan(index, anchor)
             run = build(planned, anchor)
