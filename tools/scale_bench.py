@@ -222,7 +222,8 @@ def measure(*, state: Path, samples: int, writes: int, store_dir: Path | None,
 
     # the write, as a client posts a run. Neo4j caches a statement's plan per text AND
     # parameter types: a failed run (empty row lists where a full run has rows) or a large one
-    # is planned apart, once, for 1.5-4 s here. The first 50 runs of the mix hold every shape
+    # is planned apart, once, for 1.5-4 s here (and a plan is made again when the graph's
+    # statistics have moved since, as after a fill). The first 50 runs of the mix hold every shape
     # (failed at each later stage, large, full): written untimed first, their slowest kept.
     warm_ms: list[float] = []
     write_ms: list[float] = []
