@@ -172,7 +172,7 @@ def fill(total: int, *, state: Path, batch: int = 200, condense: bool = True,
     for lo in range(start, total, batch):
         if max_seconds is not None and time.perf_counter() - t0 > max_seconds:
             log(f"\nscale_fill: stopped after {max_seconds:.0f} s at {lo} runs (resumable)")
-            total = lo
+            total = progress.total = lo
             break
         ids = []
         pending: list[tuple[RunResult, Any]] = []
