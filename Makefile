@@ -9,10 +9,17 @@ TEST_ENV    := CAP01_SERVICES_DIR=$(TEST_DIR) NEO4J_BOLT_PORT=17687 REDIS_PORT=1
 BENCH_RUNS  ?= 200
 THROUGHPUT_RUNS ?= 200
 RETRIEVAL_SIZES ?= 1000,10000
+# The scale benchmark's own Neo4j and Redis (own ports and data: filling 100,000 runs takes a
+# while and must not hold the test services), and the sizes it fills to and measures at.
+SCALE_DIR   := $(CURDIR)/.services/scale
+SCALE_ENV   := CAP01_SERVICES_DIR=$(SCALE_DIR) NEO4J_BOLT_PORT=27687 REDIS_PORT=26379 \
+               CAP01_BLOB_STORE_URL=file://$(SCALE_DIR)/blobs \
+               DATABASE_URL=sqlite:///$(SCALE_DIR)/db.sqlite3
+SCALE_SIZES ?= 1000 10000 100000
 
 .PHONY: bootstrap bootstrap-test services-up services-down services-status run stop examples test \
         test-only bench lint typecheck schemas loadtest-smoke test-postgres throughput \
-        throughput-smoke driver-compare retrieval-eval retrieval-eval-smoke
+        throughput-smoke driver-compare retrieval-eval retrieval-eval-smoke scale scale-smoke
 
 # What running needs (requirements/base.txt); `make run` does the same through ops/main.sh.
 bootstrap:
@@ -60,6 +67,7 @@ test: bootstrap-test
 	@$(MAKE) --no-print-directory loadtest-smoke
 	@$(MAKE) --no-print-directory throughput-smoke
 	@$(MAKE) --no-print-directory retrieval-eval-smoke
+	@$(MAKE) --no-print-directory scale-smoke
 
 # The Django-database-heavy tests again on PostgreSQL (Debian's), through DATABASE_URL.
 test-postgres:
@@ -88,6 +96,26 @@ throughput: bootstrap-test
 	@$(TEST_ENV) ops/services.sh up all
 	@redis-cli -p 16379 flushall >/dev/null
 	@$(TEST_ENV) $(MANAGE) throughput --configs 1,2,4,2x2 --runs $(THROUGHPUT_RUNS)
+
+# The scale benchmark (issue 13): fill the scale services' graph to each size of SCALE_SIZES
+# (resumable: run it again to go on) and measure there; reports/scale.{md,json,svg}.
+scale: bootstrap-test
+	@$(SCALE_ENV) ops/services.sh up all
+	@$(SCALE_ENV) $(MANAGE) migrate --noinput -v 0
+	@$(SCALE_ENV) $(MANAGE) install_graph_schema -v 0 >/dev/null
+	@for n in $(SCALE_SIZES); do \
+	  $(SCALE_ENV) $(MANAGE) scale_fill --runs $$n --state $(SCALE_DIR)/scale_fill.json || exit 1; \
+	  $(SCALE_ENV) $(MANAGE) scale_bench --state $(SCALE_DIR)/scale_fill.json \
+	    --store $(SCALE_DIR)/neo4j/data || exit 1; \
+	done
+
+# The same at 200 runs on the test services (the graph wiped first), reports in a scratch folder.
+scale-smoke:
+	@$(TEST_ENV) $(MANAGE) migrate --noinput -v 0
+	@$(TEST_ENV) $(MANAGE) scale_fill --runs 200 --batch 100 --wipe \
+	  --state $(TEST_DIR)/scale_fill.json >/dev/null
+	@$(TEST_ENV) $(MANAGE) scale_bench --samples 3 --writes 5 \
+	  --state $(TEST_DIR)/scale_fill.json --out $(TEST_DIR)/scale-smoke
 
 # The writer's statement with the pinned driver, the same with its Rust extension, and the newest
 # 5.x (each in its own cached virtualenv under .services/driver-venvs).

@@ -5,10 +5,11 @@ contract. I/O. The result's checksum equals the checksum of the normalized origi
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from neo4j import Driver
+from neo4j import READ_ACCESS, Bookmarks, Driver
 from pydantic import ValidationError
 
 from contracts import ALREADY_VALIDATED, RunResult
@@ -36,11 +37,15 @@ from .errors import (
 )
 
 
-def load_run(run_id: str, *, driver: Driver, database: str, blob_store: BlobStore) -> RunResult:
+def load_run(run_id: str, *, driver: Driver, database: str, blob_store: BlobStore,
+             bookmarks: Sequence[str] = ()) -> RunResult:
     """The committed run `run_id`; RunNotFound when there is none, ReplayError if damaged
-    (RunBlobMissing / RunBlobCorrupted when its cypherCommands blob cannot be served)."""
-    records, _, _ = driver.execute_query(LOAD_RUN, runId=run_id, database_=database,
-                                         routing_="r")
+    (RunBlobMissing / RunBlobCorrupted when its cypherCommands blob cannot be served). A read
+    transaction (a cluster routes it to a secondary) that waits for `bookmarks` (the write's,
+    WriteSummary.bookmarks) so that a run just written reads back on any member."""
+    with driver.session(database=database, default_access_mode=READ_ACCESS,
+                        bookmarks=Bookmarks.from_raw_values(bookmarks)) as session:
+        records = session.execute_read(lambda tx: list(tx.run(LOAD_RUN, runId=run_id)))
     if not records or records[0]["run"].get("commitChecksum") is None:
         raise RunNotFound(run_id)
     rec = records[0]

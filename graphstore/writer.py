@@ -87,6 +87,9 @@ class WriteSummary:
     # Ingredient ids this run used under another name than the graph's node (sorted by id);
     # reported on every write of the run, including one that found it already committed.
     ingredient_name_clashes: tuple[IngredientNameClash, ...] = ()
+    # The causal-consistency bookmarks of the write's transaction: a read that passes them
+    # (graphstore.replay.load_run) sees the run even on a cluster member that is catching up.
+    bookmarks: tuple[str, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -97,6 +100,7 @@ class WriteSummary:
             "blobUri": self.blob_uri, "mappingMs": round(self.mapping_ms, 3),
             "blobMs": round(self.blob_ms, 3), "databaseMs": round(self.database_ms, 3),
             "ingredientNameClashes": [c.as_dict() for c in self.ingredient_name_clashes],
+            "bookmarks": list(self.bookmarks),
         }
 
 
@@ -170,6 +174,7 @@ class RunWriter:
             try:
                 with self._driver.session(database=self._database) as session:
                     outcome = session.execute_write(self._transaction, write_set, params, attempts)
+                    bookmarks = tuple(sorted(session.last_bookmarks().raw_values))
                 break
             except RunConflict:
                 raise
@@ -190,6 +195,7 @@ class RunWriter:
             blob_uri=blob_ref.uri if blob_ref else None,
             mapping_ms=(mapped - begun) * 1000.0, blob_ms=(stored - mapped) * 1000.0,
             database_ms=(done - stored) * 1000.0, ingredient_name_clashes=clashes,
+            bookmarks=bookmarks,
         )
 
     def _embedding(self, write_set: GraphWriteSet) -> dict[str, Any] | None:

@@ -277,9 +277,16 @@ def analytics_ledger_timeline(*, viewer: Viewer, since: datetime, until: datetim
 # --- runs read back from Neo4j -----------------------------------------------------------------
 
 
-def _load(run_id: str) -> RunResult:
+def _load(run_id: str, *, record: RunRecord | None = None) -> RunResult:
+    """The run read back from Neo4j in a read transaction that waits for the bookmarks of its
+    write (kept in the ledger's write_summary), so that a user who just submitted it reads it
+    back even from a cluster member that is catching up."""
+    summary = (record.write_summary if record is not None else
+               RunRecord.objects.filter(run_id=run_id).values_list("write_summary", flat=True)
+               .first())
+    bookmarks = (summary or {}).get("bookmarks") or ()
     return load_run(run_id, driver=get_driver(), database=database(),
-                    blob_store=get_blob_store())
+                    blob_store=get_blob_store(), bookmarks=bookmarks)
 
 
 # What the run page says when the stored copy's blob cannot be served (the log has the URI).
@@ -321,7 +328,7 @@ def result_copy(record: RunRecord) -> ResultCopy | None:
         return None
     if record.persisted_at is not None:
         try:
-            return ResultCopy(_load(record.run_id), "neo4j", "")
+            return ResultCopy(_load(record.run_id, record=record), "neo4j", "")
         except graph_errors.RunNotFound:
             note = ("The ledger marks this run as persisted, but Neo4j holds no committed copy "
                     "of it (it may have been condensed or removed).")

@@ -7,6 +7,7 @@ given seed, so a benchmark or a test can regenerate exactly the same runs.
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -45,8 +46,13 @@ def _percentages(rng: random.Random, n: int) -> list[float]:
 
 def make_run(seed: int, *, now: datetime, ingredients: int = 8, status: str = "succeeded",
              failed_agent: str | None = None, cypher_padding: int = 0,
-             run_id: str | None = None, history: int | None = None) -> RunResult:
+             run_id: str | None = None, history: int | None = None,
+             product: tuple[str, str, Sequence[tuple[str, str, str, str]]] | None = None,
+             started: datetime | None = None, replay_of: str | None = None) -> RunResult:
     """A contract-valid run. `failed_agent` makes a failed run whose later artifacts are absent;
+    `product` (recipe id, name, its (id, name, function, category) ingredients) replaces the
+    random pick of `ingredients`; `started` replaces `now` minus up to an hour; `replay_of` makes
+    the run a replay of that runId;
     `cypher_padding` grows cypherCommands by that many bytes (to exercise the blob store);
     `history` makes agentHistory that long: the invocations beyond one per stage that ran are
     failed attempts at the first stage, retried (a long history that is still consistent)."""
@@ -54,13 +60,17 @@ def make_run(seed: int, *, now: datetime, ingredients: int = 8, status: str = "s
     picked = rng.sample(_INGREDIENTS, k=ingredients) if ingredients <= len(_INGREDIENTS) else [
         (f"ing-synthetic-{i:03d}", f"Synthetic {i}", "filler", "synthetic")
         for i in range(ingredients)]
+    if product is not None:
+        picked = list(product[2])
     pcts = _percentages(rng, len(picked))
     run_id = run_id or f"run-synthetic-{seed:06d}"
     batch = rng.choice([1.0, 2.5, 5.0, 20.0, 100.0])
-    started = now - timedelta(seconds=rng.randint(0, 3600))
-    recipe_id = f"recipe-synthetic-{seed % 7}"
+    offset = timedelta(seconds=rng.randint(0, 3600))
+    started = started if started is not None else now - offset
+    recipe_id = f"recipe-synthetic-{seed % 7}" if product is None else product[0]
+    recipe_name = f"Synthetic formulation {seed % 7}" if product is None else product[1]
     recipe: dict[str, Any] = {
-        "id": recipe_id, "name": f"Synthetic formulation {seed % 7}",
+        "id": recipe_id, "name": recipe_name,
         "totalPercentage": 100.0,
         "metadata": {"domain": rng.choice(["food", "personal_care"]), "source": "synthetic"},
         "ingredients": [
@@ -135,8 +145,10 @@ def make_run(seed: int, *, now: datetime, ingredients: int = 8, status: str = "s
                      "timestamp": started.isoformat(),
                      "configSnapshot": {"targetBatchSize": batch, "targetUnit": "kg",
                                         "flags": {}, "agents": "reference"},
-                     **({"failedAgent": failed_agent} if failed_agent else {})},
-        "request": {"userRequest": f"synthetic formulation {seed % 7}, {batch} kg",
+                     **({"failedAgent": failed_agent} if failed_agent else {}),
+                     **({"replayOf": replay_of} if replay_of else {})},
+        "request": {"userRequest": f"{recipe_name.lower()}, {batch} kg"
+                    if product is not None else f"synthetic formulation {seed % 7}, {batch} kg",
                     "targetBatchSize": batch, "targetUnit": "kg",
                     "context": {"costMap": {}, "densityMap": {}}},
         "agentHistory": entries,

@@ -12,7 +12,7 @@ from tools.synthetic import make_run
 
 
 def test_summary_carries_the_timing_split():
-    """as_dict keeps every earlier key and adds mappingMs, blobMs and databaseMs."""
+    """as_dict keeps every earlier key and adds mappingMs, blobMs, databaseMs, bookmarks."""
     summary = WriteSummary(run_id="r", checksum="c", created=True, nodes_created=3,
                            relationships_created=2, node_count=3, relationship_count=2,
                            attempts=1, latency_ms=10.12345, mapping_ms=1.23456, blob_ms=0.0,
@@ -20,7 +20,8 @@ def test_summary_carries_the_timing_split():
     out = summary.as_dict()
     assert list(out) == ["runId", "checksum", "created", "nodesCreated", "relationshipsCreated",
                          "nodeCount", "relationshipCount", "attempts", "latencyMs", "blobUri",
-                         "mappingMs", "blobMs", "databaseMs", "ingredientNameClashes"]
+                         "mappingMs", "blobMs", "databaseMs", "ingredientNameClashes",
+                         "bookmarks"]
     assert (out["latencyMs"], out["mappingMs"], out["blobMs"], out["databaseMs"]) == (
         10.123, 1.235, 0.0, 8.5)
     assert out["ingredientNameClashes"] == []

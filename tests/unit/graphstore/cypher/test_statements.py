@@ -226,6 +226,9 @@ CYPHER_ELSEWHERE = {
     "tools/management/commands/bench_persist.py": "its help text, describing that floor",
     "tools/management/commands/driver_compare.py": "deleting the driver comparison's own runs",
     "ops/neo4j/wait_ready.py": "the readiness probe of the local Neo4j (RETURN 1)",
+    "tools/scale_fill.py": "wiping the test graph before the scale smoke run (--wipe)",
+    "tools/scale_bench.py": "the scale benchmark's floor (RETURN 1), Neo4j's heap (JMX) and "
+                            "node and relationship counts",
 }
 
 

@@ -1,0 +1,121 @@
+"""Query plans of the hot statements (issue 13) on a seeded graph: every statement that starts
+from a run, an owner, a window or a key reaches it through an index (no label or all-nodes
+scan), a point read's database hits do not grow with the graph, and a window's grow with the
+runs in it only (bounded hits per run)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.contrib.auth import get_user_model
+
+from graphstore.connection import database, get_blob_store, get_driver
+from graphstore.cypher import admin, analytics, blob_gc, read, retention, retrieval
+from graphstore.scope import ALL, OWNED
+from tools.scale_fill import bulk_write
+from tools.scale_mix import build, plan
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db]
+DB = settings.NEO4J_DATABASE
+ANCHOR = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+SCANS = {"AllNodesScan", "NodeByLabelScan", "DirectedRelationshipTypeScan",
+         "UndirectedRelationshipTypeScan", "DirectedAllRelationshipsScan",
+         "UndirectedAllRelationshipsScan"}
+PROBE = "scale-0000010"  # a succeeded run of the mix, in the first batch
+WINDOW = {"since": ANCHOR - timedelta(days=30), "until": ANCHOR + timedelta(hours=1),
+          "limit": 10, "recipe": None, "kind": "errors"}
+
+
+def point_reads(owner: str) -> dict[str, tuple[str, dict[str, Any]]]:
+    """Statements that read one run or one key: their cost must not depend on the graph."""
+    return {
+        "LOAD_RUN": (read.LOAD_RUN, {"runId": PROBE}),
+        "VERIFY_RUN": (read.VERIFY_RUN_WITH_CONDENSATION, {"runId": PROBE, **read.VERIFY_PARAMS}),
+        "RUN_CONTEXT": (retrieval.RUN_CONTEXT, {"runId": PROBE}),
+        "IS_REFERENCED": (blob_gc.IS_REFERENCED, {"sha": "0" * 64}),
+        "admin run -> invocations": (
+            admin.RELATED[("OrchestrationRun", "HAS_AGENT_INVOCATION", "out")],
+            {"key": PROBE, "limit": 50}),
+        "admin run <- request": (admin.RELATED[("OrchestrationRun", "TRIGGERED", "in")],
+                                 {"key": PROBE, "limit": 50}),
+    }
+
+
+def window_reads(owner: str) -> dict[str, tuple[str, dict[str, Any]]]:
+    """Statements over the runs of a window (every analytics figure, both scopes)."""
+    out = {}
+    for name in ("RUN_TOTALS", "AGENT_STATS", "BUDGET_BREACHES", "BUDGET_BREACHES_BY_DAY",
+                 "TOP_INGREDIENTS", "COST_PER_RECIPE_DAY", "VALIDATION_TOTALS",
+                 "VALIDATION_ISSUES"):
+        for scope in (ALL, OWNED):
+            out[f"{name}.{scope}"] = (getattr(analytics, name)[scope],
+                                      {**WINDOW, "ownerId": owner})
+    return out
+
+
+def other_reads(owner: str) -> dict[str, tuple[str, dict[str, Any]]]:
+    """Index-driven statements whose cost grows with what they find (retention's candidates,
+    full-text retrieval, the blob references)."""
+    return {
+        "CANDIDATES": (retention.CANDIDATES, {
+            "cutoff": ANCHOR - timedelta(days=40), "afterStartedAt": None, "afterRunId": None,
+            "limit": 100, "active": retention.ACTIVE}),
+        **{f"SIMILAR_RUNS.{scope}": (retrieval.SIMILAR_RUNS[scope], {
+            "query": "lemon vinaigrette", "candidates": 50, "limit": 10, "wRequest": 1.0,
+            "wRecipe": 1.0, "wIngredient": 0.5, "ownerId": owner}) for scope in (ALL, OWNED)},
+        "REFERENCED": (blob_gc.REFERENCED, {}),
+    }
+
+
+def _walk(plan_: Any) -> list[Any]:
+    return [plan_, *(p for child in plan_.get("children", []) for p in _walk(child))]
+
+
+def profile(text: str, params: dict[str, Any]) -> tuple[set[str], int, int]:
+    """(operators, db hits, rows) of one PROFILE run."""
+    with get_driver().session(database=database()) as session:
+        summary = session.run("PROFILE " + text, params).consume()
+    ops = _walk(summary.profile)
+    return ({op["operatorType"].split("@")[0] for op in ops},
+            sum(op.get("dbHits", 0) for op in ops), summary.profile.get("rows", 0))
+
+
+def fill(start: int, stop: int, users: list[Any]) -> None:
+    for lo in range(start, stop, 40):
+        bulk_write([(build(plan(i, ANCHOR), ANCHOR), users[i % len(users)])
+                    for i in range(lo, min(stop, lo + 40))],
+                   driver=get_driver(), database=database(), blobs=get_blob_store(), now=ANCHOR)
+
+
+def runs_in_window() -> int:
+    return get_driver().execute_query(
+        "MATCH (r:OrchestrationRun) WHERE r.startedAt >= $since AND r.startedAt < $until "
+        "RETURN count(r) AS n", WINDOW, database_=DB).records[0]["n"]
+
+
+def test_hot_statements_seek_and_their_cost_follows_what_they_read(graph, app_blob_dir):
+    """No label or all-nodes scan in any hot read; point reads cost the same on a graph three
+    times larger; window reads cost a bounded number of db hits per run in the window."""
+    users = [get_user_model().objects.create(username=f"plan-{i}") for i in range(2)]
+    owner = str(users[0].pk)
+    fill(0, 80, users)
+    statements = {**point_reads(owner), **window_reads(owner), **other_reads(owner)}
+    small: dict[str, int] = {}
+    for name, (text, params) in statements.items():
+        ops, hits, _ = profile(text, params)
+        assert not ops & SCANS, f"{name} scans: {sorted(ops & SCANS)}"
+        assert ops & {"NodeUniqueIndexSeek", "NodeIndexSeek", "NodeIndexSeekByRange",
+                      "NodeIndexScan", "ProcedureCall"}, f"{name}: no index in {sorted(ops)}"
+        small[name] = hits
+    fill(80, 240, users)
+    in_window = runs_in_window()
+    assert in_window > 60
+    for name, (text, params) in point_reads(owner).items():
+        _, hits, _ = profile(text, params)
+        assert hits <= small[name] * 1.1 + 5, f"{name}: {small[name]} -> {hits} db hits"
+    for name, (text, params) in window_reads(owner).items():
+        _, hits, _ = profile(text, params)
+        assert hits <= 150 * in_window, f"{name}: {hits} db hits for {in_window} runs"

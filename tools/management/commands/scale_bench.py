@@ -1,0 +1,34 @@
+"""manage.py scale_bench [--samples N] [--writes W] [--out DIR] [--state PATH] [--store DIR]:
+measure reads, pages, analytics, the write, retention and blob GC at the graph's present size
+(tools/scale_bench.py); adds the size to reports/scale.json, rewrites scale.md and scale.svg."""
+
+from argparse import ArgumentParser
+from pathlib import Path
+
+from django.core.management.base import BaseCommand
+
+from tools.scale_bench import measure, write_report
+
+
+class Command(BaseCommand):
+    help = ("Measure what users meet at the graph's present size (fill it with scale_fill "
+            "first): p50/p95 of every read, page, analytics window and the write beside their "
+            "floors, a retention pass, blob GC, Neo4j's store, heap and page-cache hit ratio.")
+
+    def add_arguments(self, parser: ArgumentParser) -> None:
+        parser.add_argument("--samples", type=int, default=20, help="timed requests each")
+        parser.add_argument("--writes", type=int, default=30, help="runs posted (timed)")
+        parser.add_argument("--retention-runs", type=int, default=300,
+                            help="the timed retention pass condenses the oldest N full runs")
+        parser.add_argument("--out", type=Path, default=Path("reports"))
+        parser.add_argument("--state", type=Path, default=Path("var/scale_fill.json"))
+        parser.add_argument("--store", type=Path, default=None,
+                            help="Neo4j's data folder, for the store size")
+
+    def handle(self, *args: object, samples: int, writes: int, out: Path, state: Path,
+               store: Path | None, retention_runs: int, **options: object) -> None:
+        figures = measure(state=state, samples=samples, writes=writes, store_dir=store,
+                          retention_runs=retention_runs,
+                          log=self.stdout.write)
+        write_report(figures, out)
+        self.stdout.write(f"reports written to {out}/scale.md, scale.json, scale.svg")
