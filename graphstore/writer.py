@@ -165,9 +165,7 @@ class RunWriter:
         stored = time.perf_counter()
         params["now"] = self._clock()
         params["ownerId"] = owner_id
-        embedding = self._embedding(write_set)  # set with the commit marker (cypher.WRITE_RUN)
-        params["embedding"] = embedding and embedding["embedding"]
-        params["embeddingModel"] = embedding and embedding["model"]
+        params.update(embedding_params(self._embedder, write_set))  # set with the commit marker
         attempts = 0
         while True:
             attempts += 1
@@ -198,22 +196,6 @@ class RunWriter:
             bookmarks=bookmarks,
         )
 
-    def _embedding(self, write_set: GraphWriteSet) -> dict[str, Any] | None:
-        """The run's embedding (and its model's name), computed before the
-        transaction; None without an embedder or a recipe. An embedder that fails does not fail
-        the write: the run is written without one (`manage.py backfill_embeddings` adds it)."""
-        if self._embedder is None:
-            return None
-        item = input_of_wire(dict(write_set.wire))
-        if item is None:
-            return None
-        try:
-            vector = self._embedder.embed([item])[0]
-        except EmbedderError as exc:
-            logger.warning("run %s written without its embedding: %s", write_set.run_id, exc)
-            return None
-        return {"runId": write_set.run_id, "embedding": vector, "model": self._embedder.name}
-
     def _transaction(self, tx: ManagedTransaction, write_set: GraphWriteSet,
                      params: dict[str, Any], attempt: int
                      ) -> tuple[bool, int, int, tuple[IngredientNameClash, ...]]:
@@ -233,6 +215,25 @@ class RunWriter:
         clashes = tuple(sorted(IngredientNameClash(c["key"], c["stored"], c["used"])
                                for c in found["nameClashes"] or ()))
         return stored is None, counters.nodes_created, counters.relationships_created, clashes
+
+
+def embedding_params(embedder: Embedder | None, write_set: GraphWriteSet) -> dict[str, Any]:
+    """The run's embedding and its model's name, as cypher.WRITE_RUN's `embedding` and
+    `embeddingModel` (set with the commit marker), computed before the transaction; nulls
+    without an embedder or a recipe. An embedder that fails does not fail the write: the run is
+    written without one (`manage.py backfill_embeddings` adds it)."""
+    none = {"embedding": None, "embeddingModel": None}
+    if embedder is None:
+        return none
+    item = input_of_wire(dict(write_set.wire))
+    if item is None:
+        return none
+    try:
+        vector = embedder.embed([item])[0]
+    except EmbedderError as exc:
+        logger.warning("run %s written without its embedding: %s", write_set.run_id, exc)
+        return none
+    return {"embedding": vector, "embeddingModel": embedder.name}
 
 
 def statement_params(write_set: GraphWriteSet, blob_ref: BlobRef | None = None

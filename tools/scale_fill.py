@@ -35,12 +35,12 @@ from neo4j import Driver
 from contracts import RunResult
 from graphstore.blobstore import BlobStore
 from graphstore.codecs import GraphSnapshotCodec
-from graphstore.connection import database, get_blob_store, get_driver
+from graphstore.connection import database, get_blob_store, get_driver, get_embedder
 from graphstore.cypher import bulk
 from graphstore.cypher.write import node_param
 from graphstore.mapper import map_run_to_graph
 from graphstore.retention import formulation_link
-from graphstore.writer import _node_rows, statement_params
+from graphstore.writer import _node_rows, embedding_params, statement_params
 from orchestration.models import RunRecord, RunSource, owner_key
 from orchestration.services import run_result_ingest, runs_condense
 from orchestration.services.persistence import finished_fields, ledger_stages
@@ -115,6 +115,7 @@ def bulk_write(runs: list[tuple[RunResult, Any]], *, driver: Driver, database: s
             params[node_param(GraphSnapshotCodec.name)] = _node_rows(
                 write_set, GraphSnapshotCodec.name, ref)
         params["ownerId"] = owner_key(getattr(user, "pk", None))
+        params.update(embedding_params(get_embedder(), write_set))  # as the writer does
         items.append((run, user, write_set, params))
 
     def work(tx: object) -> list[dict[str, object]]:
