@@ -74,16 +74,16 @@ def waterfall(*, segments: Mapping[str, float], run: RunResult | None,
               write_summary: Mapping[str, Any] | None = None,
               selected: str = "") -> dict[str, Any]:
     """Rows of the waterfall, each {key, label, kind, start, duration, left, width, status,
-    agent, budget, breach, ...}; `left`/`width` are percentages of the scale (the sum of the
-    additive segments, or endToEnd when larger). `selected`: the stage being inspected."""
+    agent, budget, breach, ...}; `left`/`width` are percentages of the scale (the segments laid
+    end to end, or endToEnd when larger). `selected`: the stage being inspected."""
     entries = {e.agent: e for e in run.agent_history} if run is not None else {}
     statuses = stage_statuses(stages, failed=failed)
     order: list[tuple[str, str]] = [(seg.QUEUE, "")]
     for name in STAGE_NAMES:
         order += [(seg.handoff_key(name), name), (seg.stage_key(name), name)]
     order += [(seg.OUTBOX, ""), (seg.WRITE_QUEUE, ""), (seg.WRITE, ""), (seg.LEDGER, "")]
-    additive = sum(v for k, v in segments.items() if seg.is_additive(k))
-    scale = max(additive, float(segments.get(seg.END_TO_END, 0.0)))
+    laid = sum(float(segments.get(key, 0.0)) for key, _ in order)  # end to end, write included
+    scale = max(laid, float(segments.get(seg.END_TO_END, 0.0)))
     rows: list[dict[str, Any]] = []
     at = 0.0
     for key, agent in order:
