@@ -76,7 +76,8 @@ def waterfall(*, segments: Mapping[str, float], run: RunResult | None,
     """Rows of the waterfall, each {key, label, kind, start, duration, left, width, status,
     agent, budget, breach, ...}; `left`/`width` are percentages of the scale (the segments laid
     end to end, or endToEnd when larger). `selected`: the stage being inspected."""
-    entries = {e.agent: e for e in run.agent_history} if run is not None else {}
+    entries: dict[str, Any] = {e.agent: e for e in run.agent_history} if run is not None \
+        else {}
     statuses = stage_statuses(stages, failed=failed)
     order: list[tuple[str, str]] = [(seg.QUEUE, "")]
     for name in STAGE_NAMES:

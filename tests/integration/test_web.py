@@ -275,9 +275,9 @@ def test_finished_run_renders_its_result_from_neo4j(client_in: Client, user, gra
     assert "Scaled to 5 kg" in page and "Quantity" in page
     assert f"{run.calculation.costs.total:,.2f} USD" in page
     assert run.validation.summary in page and "Valid" in page
-    assert page.count("<tr data-stage=") == 5
-    assert page.count("data-timeline-agent=") == 5
-    assert "<script>" not in page  # finished: no more polling
+    assert page.count(' data-stage="') == 5  # the waterfall's stage rows
+    assert "data-timeline-agent=" not in page  # the waterfall replaces the timeline card
+    assert "Live updates" not in page  # finished: no more polling
     assert 'data-covers="ingredients"' in page and 'data-covers="scaled"' in page
     for ingredient in run.recipe.ingredients:  # type: ignore[union-attr]
         # in both tables: the recipe and the scaled quantities
@@ -338,8 +338,8 @@ def test_unpersisted_run_falls_back_to_the_ledger(client_in: Client, user) -> No
         assert ingredient.name in page
     assert "Component type" in page  # the synthetic table's data is not rows: plain values
     assert "Not part of the run's uiConfig" in page
-    assert "All checks passed." in page and page.count("data-timeline-agent=") == 5
-    assert "<script>" in page and 'data-status="persisting"' in page
+    assert "All checks passed." in page and page.count(' data-stage="') == 5
+    assert "Live updates" in page and 'data-status="persisting"' in page
 
 
 @pytest.mark.django_db
