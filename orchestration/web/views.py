@@ -22,6 +22,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from kombu.exceptions import OperationalError as BrokerUnavailable
 from redis.exceptions import RedisError
 
+from contracts import STAGE_NAMES
 from graphstore import errors as graph_errors
 from orchestration import selectors, services
 from orchestration.api.serializers import RunLedgerStatusSerializer
@@ -150,17 +151,23 @@ STAGE_PARTS = ("envelope", "output")
 @require_GET
 def run_stage_json(request: HttpRequest, run_id: str, agent: str, part: str) -> HttpResponse:
     """One stage's hand-off envelope or output as a JSON file to download (the run page's JSON
-    viewer), rebuilt from the stored run. 404 for a run the user may not see, an unknown stage
-    or part, or a stage that did not run."""
+    viewer), rebuilt from the stored run. 404 for a run the user may not see or a stage that
+    did not run; 400 naming the field for an unknown stage or part."""
     try:
         record = selectors.run_get(viewer=request.user, run_id=run_id)
     except RunNotFound as exc:
         raise Http404(str(exc)) from exc
+    for field, value, allowed in (("agent", agent, STAGE_NAMES), ("part", part, STAGE_PARTS)):
+        if value not in allowed:
+            message = f"{field}: must be one of {', '.join(allowed)}, got {value!r}"
+            return JsonResponse({"detail": message, "code": "invalid",
+                                 "errors": [{"field": field, "message": message}]},
+                                status=400)
     copy = selectors.result_copy(record)
-    parts = explorer.stage_parts(copy.run, agent) if copy and copy.run and \
-        part in STAGE_PARTS else None
+    parts = explorer.stage_parts(copy.run, agent) if copy and copy.run else None
     if parts is None:
-        raise Http404(f"Run {run_id} has no {part!r} of a stage {agent!r} to show.")
+        raise Http404(f"Stage {agent} did not run in run {run_id}, or the run's result is "
+                      "not readable: there is no envelope or output to download.")
     response = JsonResponse(parts[part], json_dumps_params={"indent": 2,
                                                            "ensure_ascii": False})
     response["Content-Disposition"] = f'attachment; filename="{run_id}-{agent}-{part}.json"'

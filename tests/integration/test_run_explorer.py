@@ -143,9 +143,10 @@ def test_clicking_a_stage_shows_its_envelope_and_output(client_in: Client, user,
     output = json.loads(download.content)
     assert output["calculation"]["costs"]["total"] == run.calculation.costs.total  # type: ignore[union-attr]
     assert output["agentHistoryEntry"]["agent"] == "ScalingCalculator"
-    assert client_in.get("/runs/run-wf-inspect/stages/Nobody/output.json").status_code == 404
-    assert client_in.get("/runs/run-wf-inspect/stages/GraphBuilder/secrets.json"
-                         ).status_code == 404
+    unknown = client_in.get("/runs/run-wf-inspect/stages/Nobody/output.json")
+    assert unknown.status_code == 400 and unknown.json()["errors"][0]["field"] == "agent"
+    unknown = client_in.get("/runs/run-wf-inspect/stages/GraphBuilder/secrets.json")
+    assert unknown.status_code == 400 and unknown.json()["errors"][0]["field"] == "part"
 
 
 # --- 3. the graph -------------------------------------------------------------------------------
@@ -248,6 +249,11 @@ def test_failed_run_says_skipped_shows_the_error_once_and_offers_a_resubmit(  # 
     assert [s["status"] for s in status["stages"].values()] == ["failed"] + ["skipped"] * 4
     page = text_of(client_in.get("/runs/run-fail-mayo/"))
     assert page.count('data-stage-status="skipped"') == 4 and ">pending<" not in page
+    # a skipped stage has nothing to inspect or download
+    assert client_in.get("/runs/run-fail-mayo/stages/GraphBuilder/output.json"
+                         ).status_code == 404
+    assert 'data-testid="inspect-none"' in text_of(
+        client_in.get("/runs/run-fail-mayo/?stage=GraphBuilder"))
     error = record.error
     assert error and page.count(error.split(": ", 1)[-1]) == 1
     closest = re.findall(r'<li><a href="/\?([^"]+)">([^<]+)</a></li>',
