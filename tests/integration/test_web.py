@@ -217,7 +217,7 @@ def test_valid_post_redirects_to_the_run_page(client_in: Client, user) -> None: 
                                          "densityMap": {"ing-honey": 1.4}}
     page = client_in.get(response["Location"]).content.decode()
     assert record.run_id in page and 'data-status="queued"' in page
-    assert page.count("<tr data-stage=") == 5 and "status.json" in page
+    assert page.count(' data-stage="') == 5 and "status.json" in page
     status = client_in.get(f"/runs/{record.run_id}/status.json").json()
     assert status["runId"] == record.run_id and status["status"] == "queued"
     assert list(status["stages"]) == ["RecipeEngineer", "ScalingCalculator", "GraphBuilder",
@@ -350,7 +350,9 @@ def test_failed_run_names_the_failed_agent(client_in: Client, user) -> None:  # 
     store(run, owner=user, persisted=False)
     page = client_in.get("/runs/run-web-failed/").content.decode()
     assert "The run failed at GraphBuilder." in page
-    assert "GraphBuilder failed: synthetic failure" in page
+    # the error once, in plain words (without the repeated agent prefix)
+    assert '<p data-testid="failure-error">synthetic failure</p>' in page
+    assert page.count("synthetic failure") == 1
     assert 'data-covers="ingredients"' in page and 'data-covers="costs"' in page
     assert 'data-covers="validation"' not in page
     assert 'data-stage-status="failed"' in page
