@@ -364,6 +364,7 @@ def timing_rows(a: Mapping[str, float], b: Mapping[str, float]) -> list[dict[str
                      "delta": (("+" if delta >= 0 else "−") + _fmt_ms(abs(delta)))
                      if delta is not None else "",
                      "slower": delta is not None and delta > 0,
+                     "faster": delta is not None and delta < 0,
                      "ratio": f"{vb / va:.2f}×" if va and vb is not None else ""})
     return rows
 

@@ -112,7 +112,8 @@ def test_timing_rows_show_the_change() -> None:
     """Side-by-side timings carry B minus A with its sign, and B/A."""
     rows = explorer.timing_rows({"write": 40.0}, {"write": 60.0})
     assert rows == [{"key": "write", "label": "Neo4j write", "a": "40 ms", "b": "60 ms",
-                     "delta": "+20 ms", "slower": True, "ratio": "1.50×"}]
+                     "delta": "+20 ms", "slower": True, "faster": False,
+                     "ratio": "1.50×"}]
 
 
 def test_plain_error_drops_the_agent_prefix() -> None:
