@@ -125,6 +125,7 @@ def test_compare_from_the_run_page_and_resubmit_after_a_failure(  # type: ignore
         expect(page.locator('tr[data-stage-status="skipped"]')).to_have_count(4)
         expect(page.get_by_test_id("closest-products").get_by_role("link").first
                ).to_have_text("Mayonnaise")
+        page.screenshot(path=str(REPORTS / "run-failed.png"), full_page=True)
         page.get_by_test_id("resubmit").click()
         expect(page.get_by_label("What should be made?")).to_have_value("mayonaise, less sugar")
         expect(page.get_by_label("Batch size")).to_have_value("2")
