@@ -140,7 +140,9 @@ class RunLedgerStatusSerializer(serializers.Serializer):
     source = serializers.ChoiceField(choices=RunSource.choices)  # type: ignore[assignment]
     stages = serializers.DictField(
         source="ordered_stages", child=serializers.DictField(),
-        help_text="Per agent, in pipeline order: status, sequence, startedAt, durationMs, error.")
+        help_text="Per agent, in pipeline order: status (pending, running, succeeded, failed; "
+        "skipped after a failure: the stages that never ran), sequence, startedAt, durationMs, "
+        "error.")
     queuePosition = serializers.IntegerField(
         source="queue_position", allow_null=True,
         help_text="1-based place in the intake queue while the run waits; null once started.")
