@@ -247,6 +247,8 @@ def test_failed_run_says_skipped_shows_the_error_once_and_offers_a_resubmit(  # 
 
     status = client_in.get("/runs/run-fail-mayo/status.json").json()
     assert [s["status"] for s in status["stages"].values()] == ["failed"] + ["skipped"] * 4
+    api = client_in.get("/api/orchestration/runs/run-fail-mayo/status").json()
+    assert [s["status"] for s in api["stages"].values()] == ["failed"] + ["skipped"] * 4
     page = text_of(client_in.get("/runs/run-fail-mayo/"))
     assert page.count('data-stage-status="skipped"') == 4 and ">pending<" not in page
     # a skipped stage has nothing to inspect or download
