@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -105,7 +106,9 @@ def waterfall(*, segments: Mapping[str, float], run: RunResult | None,
         else:
             rows.append(row)
         at += duration
-    return {"rows": rows, "scale_ms": scale, "scale": _fmt_ms(scale),
+    end = "the ledger marking the run persisted" if seg.LEDGER in segments else \
+        "the Neo4j write" if seg.WRITE in segments else "the last stage that ran"
+    return {"rows": rows, "scale_ms": scale, "scale": _fmt_ms(scale), "span_end": end,
             "ticks": _ticks(scale), "has_bars": scale > 0,
             "breaches": [r for r in rows if r.get("breach")]}
 
@@ -389,7 +392,10 @@ def plain_error(error: str, agent: str) -> str:
     for prefix in (f"{agent} failed:", f"{agent}:"):
         if text.startswith(prefix):
             text = text[len(prefix):].strip()
-    return text or "No error was recorded."
+    # an exception's class name ("RequestNotUnderstood: ") and a field path ("userRequest: ")
+    text = re.sub(r"^[A-Z][A-Za-z0-9]+: ", "", text)
+    text = re.sub(r"^[a-z][A-Za-z0-9_.\[\]]*: ", "", text)
+    return text[:1].upper() + text[1:] if text else "No error was recorded."
 
 
 def closest_products(text: str, products: Sequence[tuple[str, Sequence[str]]],

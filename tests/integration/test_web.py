@@ -351,8 +351,8 @@ def test_failed_run_names_the_failed_agent(client_in: Client, user) -> None:  # 
     page = client_in.get("/runs/run-web-failed/").content.decode()
     assert "The run failed at GraphBuilder." in page
     # the error once, in plain words (without the repeated agent prefix)
-    assert '<p data-testid="failure-error">synthetic failure</p>' in page
-    assert page.count("synthetic failure") == 1
+    assert '<p data-testid="failure-error">Synthetic failure</p>' in page
+    assert page.count("ynthetic failure") == 1
     assert 'data-covers="ingredients"' in page and 'data-covers="costs"' in page
     assert 'data-covers="validation"' not in page
     assert 'data-stage-status="failed"' in page

@@ -116,5 +116,8 @@ def test_timing_rows_show_the_change() -> None:
                      "ratio": "1.50×"}]
 
 
-def test_plain_error_drops_the_agent_prefix() -> None:
-    assert explorer.plain_error("GraphBuilder failed: boom", "GraphBuilder") == "boom"
+def test_plain_error_drops_the_agent_prefix_class_name_and_field_path() -> None:
+    """The error in plain words: no "<Agent> failed:", exception class or field path first."""
+    assert explorer.plain_error("GraphBuilder failed: boom", "GraphBuilder") == "Boom"
+    assert explorer.plain_error("RequestNotUnderstood: userRequest: 'x' names no product",
+                                "RecipeEngineer") == "'x' names no product"

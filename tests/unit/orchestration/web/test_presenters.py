@@ -85,14 +85,14 @@ def test_failure_names_the_failed_stage_and_its_error() -> None:
     run = make_run(2, now=NOW, status="failed", failed_agent="QAValidator")
     failure = presenters.failure_of(_record(status="failed"), run)
     assert failure == {"agent": "QAValidator", "error": "QAValidator failed: synthetic failure",
-                       "plain": "synthetic failure"}
+                       "plain": "Synthetic failure"}
     assert presenters.failure_of(_record(status="succeeded"), make_run(3, now=NOW)) is None
 
 
 def test_failure_of_a_refused_write_blames_persistence() -> None:
     """A failed run without a failed agent is the persistence step's, with the write's error."""
     failure = presenters.failure_of(_record(status="failed", persist_error="taken"), None)
-    assert failure == {"agent": "the persistence step", "error": "taken", "plain": "taken"}
+    assert failure == {"agent": "the persistence step", "error": "taken", "plain": "Taken"}
 
 
 def test_result_blocks_show_what_the_ui_config_leaves_out() -> None:
