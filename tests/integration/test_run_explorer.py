@@ -256,7 +256,7 @@ def test_failed_run_says_skipped_shows_the_error_once_and_offers_a_resubmit(  # 
                          ).status_code == 404
     assert 'data-testid="inspect-none"' in text_of(
         client_in.get("/runs/run-fail-mayo/?stage=GraphBuilder"))
-    assert record.error.startswith("RequestNotUnderstood: userRequest: ")
+    assert record.error.startswith("RecipeEngineer failed: RequestNotUnderstood: userRequest: ")
     assert page.count("'mayonaise, less sugar' names no product in the catalogue") == 1
     assert "RequestNotUnderstood" not in page
     closest = re.findall(r'<li><a href="/\?([^"]+)">([^<]+)</a></li>',
