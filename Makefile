@@ -55,7 +55,7 @@ test: bootstrap-test
 	@$(TEST_ENV) ops/services.sh up all
 	@$(TEST_ENV) $(PY) -m pytest
 	@$(MAKE) --no-print-directory test-postgres
-	@$(TEST_ENV) $(MANAGE) bench_persist --runs 200 --naive-runs 50
+	@$(TEST_ENV) $(MANAGE) bench_persist --runs 200 --naive-runs 50 --ladder-runs 20
 	@$(MAKE) --no-print-directory loadtest-smoke
 	@$(MAKE) --no-print-directory throughput-smoke
 
@@ -98,7 +98,7 @@ test-only:
 
 bench: bootstrap
 	@$(TEST_ENV) ops/services.sh up all
-	@$(TEST_ENV) $(MANAGE) bench_persist --runs $(BENCH_RUNS)
+	@$(TEST_ENV) $(MANAGE) bench_persist --runs $(BENCH_RUNS) --ladder-runs 100
 
 lint:
 	@.venv/bin/ruff check .

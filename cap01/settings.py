@@ -84,6 +84,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI and Redoc served from the app (no CDN), pinned
     "django_prometheus",
     "django_neomodel",
     "orchestration",
@@ -173,6 +174,16 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     # The schema and its docs need a login like the rest of the API (token or session).
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    # Swagger UI's files come from drf-spectacular-sidecar's static files (a pinned release),
+    # not from a CDN at @latest: /api/docs/ works without internet and does not change by itself.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    # One named enum component per choice set, referenced everywhere (answers and query
+    # parameters): orchestration/api/schema.py. The component lists the values; no prose copy.
+    "POSTPROCESSING_HOOKS": ["orchestration.api.schema.name_enums",
+                             "drf_spectacular.hooks.postprocess_schema_enums"],
+    "ENUM_GENERATE_CHOICE_DESCRIPTION": False,
 }
 
 # --- Neo4j ------------------------------------------------------------------------------------

@@ -115,8 +115,8 @@ def _already_validated(info: ValidationInfo) -> bool:
 # modules and checks that they are exactly these words (a new route fails it until added).
 RESERVED_RUN_IDS: frozenset[str] = frozenset({
     "agents", "analytics", "budget-breaches", "compare", "context", "costs", "diff",
-    "ingredients", "login", "logout", "replay", "requests", "runs", "similar", "stages", "status",
-    "status.json", "validation-errors",
+    "export.csv", "export.json", "ingredients", "ledger.json", "login", "logout", "replay",
+    "requests", "runs", "similar", "stages", "status", "status.json", "validation-errors",
 })
 
 

@@ -25,7 +25,7 @@ from django.contrib import admin
 from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
 from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
@@ -34,7 +34,9 @@ from django.utils.text import Truncator
 from contracts.stages import STAGE_NAMES, STAGE_ORDER
 
 from . import selectors
+from .history import EXPORT_LIMIT
 from .models import RetentionSettings, RunRecord
+from .web.history_page import history_csv
 
 # Fixed colours per status (never taken from data); white text reads on all of them.
 _STATUS_COLOURS = {
@@ -117,34 +119,62 @@ class _LedgerChangeList(ChangeList):
 
 @admin.register(RunRecord)
 class RunRecordAdmin(admin.ModelAdmin):
-    list_display = ("run_id", "status_display", "queue_position", "source",
-                    "failed_agent_display", "request_excerpt", "created_at", "duration",
-                    "persisted_at")
-    list_filter = ("status", "created_at", FailedAgentFilter, "source")
+    # The request first (the link to the row), then what fits beside it at 1280 px with the
+    # filter sidebar open: the runId is last and shortened.
+    list_display = ("request_excerpt", "status_display", "created_at", "duration", "user",
+                    "product", "failed_agent_display", "persisted", "run_id_short")
+    list_display_links = ("request_excerpt",)
+    list_select_related = ("submitted_by",)
+    list_filter = ("status", "created_at", FailedAgentFilter, "budget_breached", "source")
     date_hierarchy = "created_at"
-    search_fields = ("run_id", "request_text")
-    search_help_text = "Search by runId or request text (substring, case-insensitive)."
+    search_fields = ("run_id", "request_text", "product")
+    search_help_text = "Search by runId, request text or product (substring, case-insensitive)."
     list_per_page = 50
-    actions = None
+    actions = ["export_csv"]
     readonly_fields = (
         "run_id", "status_display", "queue_position", "source", "submitted_by", "request_text",
         "replay_of", "condensed_at",
         "failed_agent", "error", "links", "created_at", "started_at", "finished_at", "duration",
-        "stage_timeline", "agent_history", "persisted_at", "persist_attempts", "persist_next_at",
-        "persist_error", "checksum", "write_summary_json", "request_json", "result_json",
+        "agent_timeline", "persisted_at", "persist_attempts", "persist_next_at",
+        "persist_error", "checksum", "write_summary_view", "request_json", "result_json",
     )
     fieldsets = (
         (None, {"fields": ("run_id", "status_display", "queue_position", "source",
                            "submitted_by", "request_text", "failed_agent", "error", "links",
                            "replay_of", "condensed_at")}),
         ("Timing", {"fields": ("created_at", "started_at", "finished_at", "duration")}),
-        ("Agent timeline", {"fields": ("stage_timeline", "agent_history")}),
+        ("Agent timeline", {"fields": ("agent_timeline",)}),
         ("Neo4j write", {"fields": ("persisted_at", "persist_attempts", "persist_next_at",
                                     "persist_error",
-                                    "checksum", "write_summary_json")}),
+                                    "checksum", "write_summary_view")}),
         ("Request", {"fields": ("request_json",)}),
         ("Result (RunResult)", {"fields": ("result_json",), "classes": ("collapse",)}),
     )
+
+    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
+        """A persisted run has no next write: its "persist next at" (and the help text about
+        the reconciler) is left out."""
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is None or obj.persisted_at is None:
+            return fieldsets
+        return [(name, {**options, "fields": tuple(f for f in options["fields"]
+                                                   if f != "persist_next_at")})
+                for name, options in fieldsets]
+
+    # --- export ---------------------------------------------------------------------------------
+
+    @admin.action(description="Export the selected runs as CSV", permissions=["view"])
+    def export_csv(self, request: HttpRequest, queryset: QuerySet[RunRecord]
+                   ) -> StreamingHttpResponse:
+        """The selected runs (those this user may see: the changelist's queryset), the columns
+        of the run history's export, streamed."""
+        rows = (selectors.history_row(run) for run in
+                queryset.defer(*_BULKY_FIELDS).select_related("submitted_by")
+                .order_by("-created_at", "-id").iterator(chunk_size=500))
+        response = StreamingHttpResponse(history_csv(rows, limit=EXPORT_LIMIT),
+                                         content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = 'attachment; filename="runs.csv"'
+        return response
 
     # --- read-only ------------------------------------------------------------------------------
 
@@ -179,6 +209,19 @@ class RunRecordAdmin(admin.ModelAdmin):
     def request_excerpt(self, obj: RunRecord) -> str:
         return Truncator(obj.request_text).chars(60)
 
+    @admin.display(description="user", ordering="submitted_by__username")
+    def user(self, obj: RunRecord) -> str:
+        return obj.submitted_by.get_username() if obj.submitted_by else _EMPTY
+
+    @admin.display(description="persisted", boolean=True, ordering="persisted_at")
+    def persisted(self, obj: RunRecord) -> bool:
+        return obj.persisted_at is not None
+
+    @admin.display(description="run id", ordering="run_id")
+    def run_id_short(self, obj: RunRecord) -> SafeString:
+        return format_html('<code title="{}">{}</code>', obj.run_id,
+                           Truncator(obj.run_id).chars(16))
+
     @admin.display(description="duration", ordering="total_duration_ms")
     def duration(self, obj: RunRecord) -> str:
         if obj.total_duration_ms is None:
@@ -196,40 +239,67 @@ class RunRecordAdmin(admin.ModelAdmin):
                 pass
         return format_html_join(" · ", '<a href="{1}">{0}</a>', items)
 
-    @admin.display(description="stage timeline (ledger)")
-    def stage_timeline(self, obj: RunRecord) -> SafeString | str:
+    @admin.display(description="agent timeline")
+    def agent_timeline(self, obj: RunRecord) -> SafeString | str:
+        """One timeline: every invocation of the finished run (its agentHistory: retries, output
+        refs), then the stages it never reached as the ledger has them (pending, skipped); a run
+        in progress shows the ledger's live stages."""
+        history = sorted((obj.result or {}).get("agentHistory") or [],
+                         key=lambda e: e.get("sequence") or 0)
         stages = obj.stages or {}
-        if not stages:
-            return _EMPTY
         order = STAGE_ORDER
+        rows = [(e.get("sequence", _EMPTY), e.get("agent", ""),
+                 status_badge(str(e.get("status", ""))), e.get("timestamp") or _EMPTY,
+                 _number(e.get("duration")), _number(e.get("memoryMb")),
+                 e.get("outputRef") or "", e.get("error") or "") for e in history]
+        seen = {e.get("agent") for e in history}
 
         def key(item: tuple[str, dict[str, Any]]) -> tuple[int, int]:
             seq = item[1].get("sequence")
             return (seq if isinstance(seq, int) else 10_000, order.get(item[0], len(order)))
 
-        rows = [(info.get("sequence") or _EMPTY, agent, status_badge(str(info.get("status", ""))),
-                 _number(info.get("durationMs")), _number(info.get("memoryMb")),
-                 info.get("startedAt") or _EMPTY, info.get("error") or "")
-                for agent, info in sorted(stages.items(), key=key)]
-        return _table(("#", "agent", "status", "duration ms", "memory MB", "started", "error"),
-                      rows)
-
-    @admin.display(description="agent history (RunResult)")
-    def agent_history(self, obj: RunRecord) -> SafeString | str:
-        history = (obj.result or {}).get("agentHistory") or []
-        if not history:
+        rows += [(info.get("sequence") or _EMPTY, agent,
+                  status_badge(str(info.get("status", ""))), info.get("startedAt") or _EMPTY,
+                  _number(info.get("durationMs")), _number(info.get("memoryMb")), "",
+                  info.get("error") or "")
+                 for agent, info in sorted(stages.items(), key=key) if agent not in seen]
+        if not rows:
             return _EMPTY
-        rows = [(e.get("sequence", _EMPTY), e.get("agent", ""),
-                 status_badge(str(e.get("status", ""))), e.get("timestamp") or _EMPTY,
-                 _number(e.get("duration")), _number(e.get("memoryMb")),
-                 e.get("outputRef") or "", e.get("error") or "")
-                for e in sorted(history, key=lambda e: e.get("sequence") or 0)]
-        return _table(("#", "agent", "status", "timestamp", "duration ms", "memory MB",
+        return _table(("#", "agent", "status", "started", "duration ms", "memory MB",
                        "outputRef", "error"), rows)
 
     @admin.display(description="write summary")
-    def write_summary_json(self, obj: RunRecord) -> SafeString | str:
-        return _pretty_json(obj.write_summary)
+    def write_summary_view(self, obj: RunRecord) -> SafeString | str:
+        """The write as a person reads it: a breached budget first and in red, then the
+        figures (counts, times, attempts); lists and the raw JSON below, folded."""
+        summary = obj.write_summary
+        if not summary:
+            return _EMPTY
+        if not isinstance(summary, dict):
+            return _pretty_json(summary)
+        breaches = summary.get("budgetBreaches") or []
+        banner = format_html(
+            '<p data-budget-breached style="background:#fdecea;color:#b42318;border-left:4px '
+            'solid #b42318;padding:.4em .8em;margin:0 0 .5em;font-weight:600">Budget breached '
+            "by the write: {}</p>", ", ".join(map(str, breaches))) if breaches else ""
+        labels = {"created": "new run", "nodesCreated": "nodes created",
+                  "relationshipsCreated": "relationships created", "nodeCount": "nodes",
+                  "relationshipCount": "relationships", "attempts": "attempts",
+                  "latencyMs": "latency ms", "mappingMs": "mapping ms", "blobMs": "blob ms",
+                  "databaseMs": "database ms", "memoryMb": "memory MB", "blobUri": "blob",
+                  "checksum": "checksum"}
+        rows = [(labels.get(name, name),
+                 _number(value, 3 if name.endswith(("Ms", "Mb")) else 0)
+                 if isinstance(value, int | float) and not isinstance(value, bool)
+                 else ("yes" if value is True else "no" if value is False else value or _EMPTY))
+                for name, value in summary.items()
+                if name not in ("budgetBreaches", "runId") and not isinstance(value, list | dict)]
+        rest = {k: v for k, v in summary.items() if isinstance(v, list | dict) and v
+                and k != "budgetBreaches"}
+        extra = format_html("<details><summary>{}</summary>{}</details>",
+                            ", ".join(rest), _pretty_json(rest)) if rest else ""
+        return format_html("{}{}{}<details><summary>raw JSON</summary>{}</details>", banner,
+                           _table(("", "value"), rows), extra, _pretty_json(summary))
 
     @admin.display(description="request (input contract)")
     def request_json(self, obj: RunRecord) -> SafeString | str:

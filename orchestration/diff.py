@@ -13,6 +13,8 @@ not compared. Its compact JSON form:
      "identical": bool, "changeCount": int,
      "outcome":     {"status": {base, head}, "failedAgent": {...}}          changed fields only
      "ingredients": {"added": [...], "removed": [...], "changed": [...]}    or null
+                    (a changed ingredient: id, name, and percentage / renamed / function /
+                    category when they differ)
      "quantities":  {"targetBatchSize": {...}, "yield": {...}, "changed": [...]}   or null
      "costs":       {"total": {base, head, delta}, "perUnit": ..., "byIngredient": [...],
                      "missing": {"added": [...], "removed": [...]}}        or null
@@ -94,6 +96,8 @@ def _ingredients(base: RunResult, head: RunResult) -> dict[str, Any]:
     changed = []
     for ident in (i for i in new if i in old):
         fields = _fields(old[ident], new[ident], ("percentage", "name", "function", "category"))
+        if "name" in fields:  # `name` stays the (head's) name: its change is `renamed`
+            fields["renamed"] = fields.pop("name")
         if fields:
             changed.append({"id": ident, "name": new[ident]["name"], **fields})
     return {

@@ -19,6 +19,12 @@ class RunStatus(models.TextChoices):
     FAILED = "failed", "Failed"
 
 
+# Where one stage of a run stands in the ledger (RunRecord.stages[agent]["status"]): pending
+# until it starts (and for good after a stage failed before it), running, then what its
+# invocation ended as (contracts' InvocationStatus).
+STAGE_STATES = ("pending", "running", "succeeded", "failed", "skipped")
+
+
 class RunSource(models.TextChoices):
     PIPELINE = "pipeline", "Submitted here (Celery pipeline)"
     EXTERNAL = "external", "Posted by an external orchestrator"
@@ -87,6 +93,24 @@ class RunRecord(models.Model):
     condensed_at = models.DateTimeField(
         null=True, blank=True, help_text="When retention condensed the run: `result` then holds "
         "its summary, without the artifacts removed from Neo4j.")
+    # The run history's columns (orchestration/history.py, ledger_columns): the batch from the
+    # request at intake, the rest from the RunResult when the run finishes, so that the history
+    # filters and sorts on columns and never reads the bulky `result`.
+    batch_size = models.FloatField(null=True, blank=True)
+    batch_unit = models.CharField(max_length=16, blank=True, default="")
+    batch_kg = models.FloatField(null=True, blank=True,
+                                 help_text="The batch in kg (litres for a volume): a sort key.")
+    product = models.CharField(max_length=200, blank=True, default="", db_index=True,
+                               help_text="The recipe's name, once the RecipeEngineer ran.")
+    recipe_id = models.CharField(max_length=128, blank=True, default="")
+    cost_total = models.FloatField(null=True, blank=True)
+    cost_currency = models.CharField(max_length=3, blank=True, default="")
+    cost_per_kg = models.FloatField(null=True, blank=True,
+                                    help_text="Total cost per kg of batch (batches by mass).")
+    qa_valid = models.BooleanField(null=True, blank=True,
+                                   help_text="The QA verdict; empty when it did not run.")
+    budget_breached = models.BooleanField(default=False, db_index=True,
+                                          help_text="A stage or the write breached its budget.")
 
     class Meta:
         ordering = ["-created_at", "-id"]

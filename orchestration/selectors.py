@@ -25,13 +25,15 @@ report objects. Bad input raises; nothing is swallowed, except where a page must
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet, Value
+from django.db.models.functions import Coalesce
 from neo4j.exceptions import DriverError, Neo4jError
 from pydantic import ValidationError
 
@@ -44,6 +46,7 @@ from graphstore.scope import RunScope
 
 from .diff import diff_rows, diff_runs
 from .errors import DiffBaseMissing, RunNotFound
+from .history import EXPORT_LIMIT, NULL_KEY, HistoryQuery, encode_cursor, ledger_timeline
 from .models import VIEW_ALL_RUNS, RunRecord, owner_key
 
 logger = logging.getLogger(__name__)
@@ -157,6 +160,118 @@ def run_replays_list(*, viewer: Viewer, run_id: str, limit: int = 20) -> list[Ru
     time."""
     return list(runs_visible(viewer=viewer).filter(replay_of=run_id)
                 .only("run_id", "status", "created_at").order_by("-created_at")[:limit])
+
+
+# --- the run history (the /runs/ page and its export; rules in orchestration/history.py) ---------
+
+
+def _history_queryset(*, viewer: Viewer, query: HistoryQuery) -> QuerySet[RunRecord]:
+    """The ledger rows of `query` that `viewer` may see, with the sort key annotated, in the
+    query's order (the sort column, then the row id, both the same direction)."""
+    runs = runs_visible(viewer=viewer).defer(*BULKY_FIELDS).select_related("submitted_by")
+    for term in query.terms:
+        runs = runs.filter(Q(run_id__icontains=term) | Q(request_text__icontains=term)
+                           | Q(product__icontains=term))
+    if query.status:
+        runs = runs.filter(status=query.status)
+    if query.product:
+        runs = runs.filter(Q(product__icontains=query.product) | Q(recipe_id=query.product))
+    if query.user:
+        runs = runs.filter(submitted_by__username=query.user)
+    if query.since is not None:
+        runs = runs.filter(created_at__gte=query.since)
+    if query.until is not None:
+        runs = runs.filter(created_at__lt=query.until)
+    if query.duration_min_ms is not None:
+        runs = runs.filter(total_duration_ms__gte=query.duration_min_ms)
+    if query.duration_max_ms is not None:
+        runs = runs.filter(total_duration_ms__lte=query.duration_max_ms)
+    if query.breached is not None:
+        runs = runs.filter(budget_breached=query.breached)
+    if query.qa is not None:
+        runs = runs.filter(qa_valid=query.qa)
+    if query.failed_agent:
+        runs = runs.filter(failed_agent=query.failed_agent)
+    column = query.sort_field
+    if column == "owner_name":
+        key: Any = Coalesce(F("submitted_by__username"), Value(""))
+    elif column in NULL_KEY:
+        key = Coalesce(F(column), Value(NULL_KEY[column]))
+    else:
+        key = F(column)
+    runs = runs.annotate(sort_key=key)
+    if query.descending:
+        return runs.order_by("-sort_key", "-id")
+    return runs.order_by("sort_key", "id")
+
+
+@dataclass(frozen=True)
+class HistoryPage:
+    """One page of the run history: its rows, the cursor of the next page (None on the last),
+    and whether `viewer` sees every user's runs."""
+
+    runs: list[RunRecord]
+    next_cursor: str | None
+    all_runs: bool
+
+
+def run_history_page(*, viewer: Viewer, query: HistoryQuery) -> HistoryPage:
+    """A page of the run history: the runs `viewer` may see that match `query`'s filters, in its
+    order, after its cursor (keyset paging: a run added meanwhile does not shift the pages)."""
+    runs = _history_queryset(viewer=viewer, query=query)
+    if query.cursor is not None:
+        key, row_id = query.cursor
+        if query.descending:
+            runs = runs.filter(Q(sort_key__lt=key) | Q(sort_key=key, id__lt=row_id))
+        else:
+            runs = runs.filter(Q(sort_key__gt=key) | Q(sort_key=key, id__gt=row_id))
+    rows = list(runs[:query.size + 1])
+    next_cursor = None
+    if len(rows) > query.size:
+        rows = rows[:query.size]
+        last = rows[-1]
+        next_cursor = encode_cursor(sort=query.sort, key=last.sort_key,  # type: ignore[attr-defined]
+                                    row_id=last.pk)
+    return HistoryPage(rows, next_cursor, sees_all_runs(viewer=viewer))
+
+
+def history_row(run: RunRecord) -> dict[str, Any]:
+    """A run as an export row (orchestration/history.py, EXPORT_COLUMNS)."""
+    return {
+        "runId": run.run_id, "status": run.status, "createdAt": run.created_at.isoformat(),
+        "user": run.submitted_by.get_username() if run.submitted_by else None,
+        "product": run.product or None, "recipeId": run.recipe_id or None,
+        "batchSize": run.batch_size, "batchUnit": run.batch_unit or None,
+        "costTotal": run.cost_total, "currency": run.cost_currency or None,
+        "costPerKg": run.cost_per_kg, "qaValid": run.qa_valid,
+        "budgetBreached": run.budget_breached, "durationMs": run.total_duration_ms,
+        "failedAgent": run.failed_agent or None, "replayOf": run.replay_of or None,
+        "requestText": run.request_text,
+    }
+
+
+def run_history_export(*, viewer: Viewer, query: HistoryQuery,
+                       limit: int = EXPORT_LIMIT) -> Iterator[dict[str, Any]]:
+    """Every run of `query` (its filters and order; not its cursor) that `viewer` may see, as
+    export rows, at most `limit + 1` of them (one more than the limit tells the caller that the
+    set was cut), read from the database in chunks."""
+    runs = _history_queryset(viewer=viewer, query=query)[:limit + 1]
+    for run in runs.iterator(chunk_size=500):
+        yield history_row(run)
+
+
+def analytics_ledger_timeline(*, viewer: Viewer, since: datetime, until: datetime,
+                              limit: int = 8) -> dict[str, Any]:
+    """The analytics page's ledger charts over the runs `viewer` may see created in
+    [since, until): latency and error rate per day, cost per kg per product per day (the
+    `limit` products with the most costed runs). From the ledger, as the history page that the
+    charts link to, so that a click shows exactly the runs behind a point."""
+    rows = (runs_visible(viewer=viewer).filter(created_at__gte=since, created_at__lt=until)
+            .values_list("created_at", "status", "total_duration_ms", "product",
+                         "cost_currency", "cost_per_kg"))
+    report = ledger_timeline(rows.iterator(chunk_size=2000))
+    report["costPerKg"] = report["costPerKg"][:limit]
+    return report
 
 
 # --- runs read back from Neo4j -----------------------------------------------------------------

@@ -15,6 +15,7 @@ import pytest
 from neo4j import Driver
 
 from contracts import EnvelopeKeys
+from tools.workers import CeleryWorker
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 # Hand-off envelopes built and opened inside a test process: a key of its own, made up per run.
@@ -136,63 +137,33 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-class WorkerProcess:
-    """A `celery worker` subprocess on the test broker and the test database."""
+class WorkerProcess(CeleryWorker):
+    """A `celery worker -B` subprocess (prefork) on the test broker and the test database, with
+    metrics as in production: prefork children write to a multiprocess directory and the main
+    process serves them on a port of its own (`metrics_port`, new at every spawn)."""
 
-    def __init__(self, log_path: Path, concurrency: int = 2) -> None:
-        import subprocess
-        import sys
+    def __init__(self, log_path: Path, concurrency: int = 2, *, app: str = "cap01",
+                 name: str | None = None, cwd: Path | None = None, wait: bool = True) -> None:
+        super().__init__(log_path, name=name or f"test-{os.getpid()}-{id(self)}",
+                         concurrency=concurrency, app=app, cwd=cwd,
+                         beat_schedule=log_path.with_name("beat-schedule"))
+        self.spawn()
+        if wait:
+            self.wait_ready()
 
-        # Metrics as in production: prefork children write to a multiprocess directory and the
-        # main process serves them on a port of its own.
-        self.metrics_port = free_port()
-        multiproc = log_path.with_name("metrics")
+    def worker_env(self) -> dict[str, str]:
+        multiproc = self.log_path.with_name("metrics")
         multiproc.mkdir(exist_ok=True)
-        env = {**os.environ, "DATABASE_URL": _database_url_for_worker(),
-               "DJANGO_SETTINGS_MODULE": "cap01.settings",
-               "PROMETHEUS_MULTIPROC_DIR": str(multiproc),
-               "CAP01_WORKER_METRICS_PORT": str(self.metrics_port)}
-        self.log_path = log_path
-        self._log = open(log_path, "ab")  # noqa: SIM115 (closed in stop)
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "cap01", "worker", "-l", "info",
-             "-c", str(concurrency), "--without-gossip", "--without-mingle",
-             "--without-heartbeat", "-n", f"test-{os.getpid()}-{id(self)}@%h",
-             "-B", "-s", str(log_path.with_name("beat-schedule"))],
-            env=env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True)
-        self._wait_ready()
+        return {**os.environ, "DATABASE_URL": _database_url_for_worker(),
+                "DJANGO_SETTINGS_MODULE": "cap01.settings",
+                "PROMETHEUS_MULTIPROC_DIR": str(multiproc),
+                "CAP01_WORKER_METRICS_PORT": str(self.metrics_port)}
 
-    def _wait_ready(self, timeout: float = 60.0) -> None:
-        import time
-
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"the Celery worker exited: {self.log_path.read_text()[-3000:]}")
-            if b" ready." in self.log_path.read_bytes():
-                return
-            time.sleep(0.2)
-        raise RuntimeError(f"the Celery worker was not ready in {timeout} s: {self.log_path}")
-
-    def stop(self) -> None:
-        import signal
-
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=30)
-            except Exception:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(timeout=10)
-        self._log.close()
-
-    def kill(self) -> None:
-        """kill -9 the worker and its children, as a crash would."""
-        import signal
-
-        os.killpg(self.process.pid, signal.SIGKILL)
-        self.process.wait(timeout=10)
-        self._log.close()
+    def spawn(self) -> None:
+        """Start (or start again, in place: same log, same name) the worker process."""
+        self.metrics_port = free_port()
+        self.env = self.worker_env()
+        self.start()
 
 
 def flush_broker() -> None:

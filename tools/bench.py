@@ -160,16 +160,32 @@ _SCHEMA_ITEM = re.compile(
     r"FOR \((?P<var>\w+):(?P<label>\w+)\)(?P<rest>.*)$", re.S)
 
 
-def _indexed_schema() -> tuple[list[str], list[str]]:
+def _schema_kind(match: re.Match[str]) -> str:
+    if match["kind"] == "CONSTRAINT":
+        return "constraint"
+    return "fulltext" if match["kind"] == "FULLTEXT INDEX" else "range"
+
+
+def _indexed_schema(prefix: str = _INDEXED, kinds: frozenset[str] | None = None,
+                    synchronous_fulltext: bool = False) -> tuple[list[str], list[str]]:
+    """A copy of the real schema's items on the writer's labels, for `prefix`+label: all of
+    them, or those of `kinds` (constraint, range, fulltext); `synchronous_fulltext`: full-text
+    indexes as they were before they became eventually consistent."""
     create, drop = [], []
     writer_labels = {label.name for label in LABELS}
     for statement in schema_cypher.SCHEMA_STATEMENTS:
         m = _SCHEMA_ITEM.match(statement)
         if m is None or m["label"] not in writer_labels:
             continue
-        name = f"floorix_{m['name']}"
+        if kinds is not None and _schema_kind(m) not in kinds:
+            continue
+        rest = m["rest"]
+        if synchronous_fulltext:
+            rest = rest.replace("`fulltext.eventually_consistent`: true",
+                                "`fulltext.eventually_consistent`: false")
+        name = f"{prefix.lower()}_{m['name']}"
         create.append(f"CREATE {m['kind']} {name} IF NOT EXISTS FOR "
-                      f"({m['var']}:{_INDEXED}{m['label']}){m['rest']}")
+                      f"({m['var']}:{prefix}{m['label']}){rest}")
         drop.append(f"DROP {'CONSTRAINT' if m['kind'] == 'CONSTRAINT' else 'INDEX'} {name} "
                     "IF EXISTS")
     return create, drop
@@ -208,6 +224,11 @@ class Floor:
             for statement in [*FLOOR_INDEXES, *FLOOR_INDEXED_SCHEMA]:
                 session.run(statement).consume()
             session.run("CALL db.awaitIndexes(300)").consume()
+
+    def run_all(self, statements: Sequence[str]) -> None:
+        with self._driver.session(database=self._database) as session:
+            for statement in statements:
+                session.run(statement).consume()
 
     def cleanup(self) -> None:
         with self._driver.session(database=self._database) as session:
@@ -309,6 +330,55 @@ def compare(title: str, writer: RunWriter, floor: Floor, items: Sequence[OutboxR
         if i % 50 == 0:
             progress(f"  {title}: {i}/{len(items)}")
     return c
+
+
+# --- the floor ladder: what each kind of schema item costs the same plain CREATE ----------------
+
+LADDER: tuple[tuple[str, str, frozenset[str] | None, bool], ...] = (
+    # (what the labels carry, label prefix, schema kinds copied (None: a key index each), sync)
+    ("a key index per label", "FloorLa", None, False),
+    ("+ the uniqueness constraints", "FloorLb", frozenset({"constraint"}), False),
+    ("+ the range indexes", "FloorLc", frozenset({"constraint", "range"}), False),
+    ("+ full-text, synchronous", "FloorLd", frozenset({"constraint", "range", "fulltext"}), True),
+    ("+ full-text, eventually consistent", "FloorLe",
+     frozenset({"constraint", "range", "fulltext"}), False),
+)
+
+
+def _ladder_schema() -> tuple[list[str], list[str]]:
+    create, drop = [], []
+    for _, prefix, kinds, sync in LADDER:
+        if kinds is None:
+            create += [f"CREATE INDEX {prefix.lower()}_{label.name.lower()} IF NOT EXISTS FOR "
+                       f"(n:{prefix}{label.name}) ON (n.{label.key})" for label in LABELS]
+            drop += [f"DROP INDEX {prefix.lower()}_{label.name.lower()} IF EXISTS"
+                     for label in LABELS]
+        else:
+            c, d = _indexed_schema(prefix, kinds, synchronous_fulltext=sync)
+            create, drop = create + c, drop + d
+    return create, drop
+
+
+def ladder(floor: Floor, items: Sequence[OutboxRun], progress: Progress) -> list[Series]:
+    """The same plain CREATE of each run's write set into the ladder's labels, one step of the
+    real schema added per rung, interleaved run by run (rungs take turns going first)."""
+    create, drop = _ladder_schema()
+    floor.run_all(create + ["CALL db.awaitIndexes(300)"])
+    rungs = [(Series(what), _floor_statement(prefix, keyed=True))
+             for what, prefix, _, _ in LADDER]
+    try:
+        for i, item in enumerate(items, 1):
+            params = floor_params(item, datetime.now(UTC))
+            for k in range(len(rungs)):
+                series, statement = rungs[(i + k) % len(rungs)]
+                series.values.append(_timed(partial(floor.create, params,
+                                                    statement=statement))[0])
+            if i % 50 == 0:
+                progress(f"  floor ladder: {i}/{len(items)}")
+    finally:
+        floor.cleanup()
+        floor.run_all(drop)
+    return [series for series, _ in rungs]
 
 
 def mapping_times(title: str, items: Sequence[OutboxRun]) -> tuple[Series, Series]:
@@ -413,11 +483,18 @@ class Report:
     mapping: list[tuple[Series, Series]]
     memory: MemoryFigures
     naive: tuple[Series, float] | None
+    ladder: list[Series] | None = None
 
     def lines(self) -> list[str]:
         out = self.typical.lines()
         if self.large is not None:
             out += self.large.lines()
+        if self.ladder:
+            bottom = self.ladder[0].p50
+            out.append("floor ladder (the same plain CREATE of typical runs; what the labels "
+                       "carry, one rung after another):")
+            out.append(HEADER)
+            out += [f"{rung.row()}  x{_ratio(rung.p50, bottom)}" for rung in self.ladder]
         out.append("mapping (pure, same runs): raw run (validated, normalized, hashed) vs the "
                    "outbox copy the writer is given:")
         out.append(HEADER)
@@ -453,7 +530,8 @@ class Report:
 
 
 def run_benchmark(writer: RunWriter, driver: Driver, database: str, *, runs: int,
-                  large: int, naive_runs: int, traced_runs: int, progress: Progress) -> Report:
+                  large: int, naive_runs: int, traced_runs: int, progress: Progress,
+                  ladder_runs: int = 0) -> Report:
     stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
     floor = Floor(driver, database)
     floor.cleanup()  # what an interrupted earlier run may have left
@@ -471,6 +549,10 @@ def run_benchmark(writer: RunWriter, driver: Driver, database: str, *, runs: int
             big = compare(f"499-element runs ({large})", writer, floor, large_set, progress)
     finally:
         floor.cleanup()
+    rungs = None
+    if ladder_runs:
+        rungs = ladder(floor, outbox(synthetic_runs(f"bench-{stamp}-ladder", ladder_runs,
+                                                    seed0=800_000)), progress)
     mapping = [mapping_times("typical", typical_runs)]
     if large_set:
         mapping.append(mapping_times("499-element", large_set))
@@ -482,4 +564,4 @@ def run_benchmark(writer: RunWriter, driver: Driver, database: str, *, runs: int
         naive = naive_pass(synthetic_runs(f"bench-{stamp}-naive", naive_runs),
                            synthetic_runs(f"bench-{stamp}-naivem", min(traced_runs, naive_runs),
                                           seed0=600_000))
-    return Report(typical, big, mapping, memory, naive)
+    return Report(typical, big, mapping, memory, naive, rungs)

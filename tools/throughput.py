@@ -18,9 +18,8 @@ Prints figures; not a test, never fails on a clock.
 from __future__ import annotations
 
 import os
+import signal
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
@@ -34,6 +33,7 @@ from django.test import override_settings
 from orchestration.models import RunRecord
 
 from .loadtest import drive, pct
+from .workers import CeleryWorker
 
 
 @dataclass(frozen=True)
@@ -95,41 +95,30 @@ class Workers:
     node name and log, stopped together."""
 
     def __init__(self, config: Config, log_dir: Path, env: dict[str, str]) -> None:
-        self.logs = [log_dir / f"worker-{i}.log" for i in range(config.instances)]
-        self.procs: list[subprocess.Popen[bytes]] = []
-        for i, log in enumerate(self.logs):
-            args = [sys.executable, "-m", "celery", "-A", "cap01", "worker", "-l", "info",
-                    "-c", str(config.processes), "--prefetch-multiplier", "1",
-                    "--without-gossip", "--without-mingle", "--without-heartbeat",
-                    "-n", f"throughput-{os.getpid()}-{i}@%h"]
-            if i == 0:
-                args += ["-B", "-s", str(log_dir / "beat-schedule")]
-            with open(log, "ab") as out:
-                self.procs.append(subprocess.Popen(
-                    args, env=env, stdout=out, stderr=subprocess.STDOUT,
-                    start_new_session=True, cwd=settings.BASE_DIR))
-        deadline = time.monotonic() + 90
-        while not all(" ready." in log.read_text(errors="replace") for log in self.logs):
-            if time.monotonic() > deadline or any(p.poll() is not None for p in self.procs):
-                self.stop()
-                raise RuntimeError(f"a worker did not start; see {log_dir}")
-            time.sleep(0.2)
+        self.workers = [
+            CeleryWorker(log_dir / f"worker-{i}.log", name=f"throughput-{os.getpid()}-{i}",
+                         concurrency=config.processes, env=env, prefetch=1,
+                         beat_schedule=log_dir / "beat-schedule" if i == 0 else None,
+                         cwd=settings.BASE_DIR)
+            for i in range(config.instances)]
+        try:
+            for worker in self.workers:
+                worker.start()
+            for worker in self.workers:
+                worker.wait_ready(timeout=90)
+        except RuntimeError as exc:
+            self.stop()
+            raise RuntimeError(f"a worker did not start; see {log_dir}") from exc
 
     def count(self, text: str) -> int:
-        return sum(log.read_text(errors="replace").count(text) for log in self.logs)
+        return sum(w.log_path.read_text(errors="replace").count(text) for w in self.workers)
 
     def stop(self) -> None:
-        import signal
-
-        for proc in self.procs:
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGTERM)
-        for proc in self.procs:
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
+        for worker in self.workers:  # SIGTERM all first: they shut down in parallel
+            if worker.alive:
+                os.killpg(worker.process.pid, signal.SIGTERM)
+        for worker in self.workers:
+            worker.stop()
 
 
 @dataclass

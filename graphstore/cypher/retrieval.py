@@ -11,6 +11,11 @@ from ..scope import ALL, OWNED
 
 REQUEST_INDEX, RECIPE_INDEX, INGREDIENT_INDEX = (ix.name for ix in FULLTEXT_INDEXES)
 
+# The full-text indexes are eventually consistent (cypher/schema.py): a statement that reads
+# one starts with this, which waits (in the same round trip) until every committed update is
+# in the index, so that a run written a moment ago is found.
+FULLTEXT_FRESH = "CALL db.index.fulltext.awaitEventuallyConsistentIndexRefresh()"
+
 # Each index queried with the same Lucene query; hits carried to their runs, weighted
 # ($wRequest, $wRecipe, $wIngredient), summed per run; committed, succeeded, valid runs only, in
 # the scope (graphstore/scope.py): every run, or those owned by $ownerId. An ingredient hit counts
@@ -18,6 +23,7 @@ REQUEST_INDEX, RECIPE_INDEX, INGREDIENT_INDEX = (ix.name for ix in FULLTEXT_INDE
 # Ingredient node keeps the name its first run gave, which may be another owner's.
 def _similar_runs(scope_filter: str) -> str:
     return (
+        f"{FULLTEXT_FRESH}\n"
         "CALL () {\n"
         f"  CALL db.index.fulltext.queryNodes('{REQUEST_INDEX}', $query, {{limit: $candidates}})\n"
         "  YIELD node, score\n"

@@ -7,7 +7,7 @@ and no label, type or property name ever comes from input. Rows travel in `$rows
 
 from __future__ import annotations
 
-from ..schema import LABEL_BY_NAME, LABELS, REL_TYPES, Label, rel_shared
+from ..schema import LABEL_BY_NAME, LABELS, REL_TYPES, Label, RelType, rel_shared
 
 
 def node_param(label: str) -> str:
@@ -18,53 +18,35 @@ def rel_param(rel_type: str) -> str:
     return f"r_{rel_type}"
 
 
-# One UNWIND block per label: ON CREATE sets the properties and a timestamp, ON MATCH moves
-# only the counter (a re-written run leaves the graph as it was but for writeCount).
-NODE_MERGE: dict[str, str] = {
-    label.name: (
-        f"UNWIND ${node_param(label.name)} AS row\n"
-        f"MERGE (n:{label.name} {{{label.key}: row.key}})\n"
-        "ON CREATE SET n += row.create, n.createdAt = $now, n.writeCount = 1\n"
-        "ON MATCH SET n += row.match, n.writeCount = n.writeCount + 1"
-    )
-    for label in LABELS
-}
-
-# One UNWIND block per relationship type; both ends are merged earlier in the same statement.
-REL_MERGE: dict[str, str] = {
-    rel.name: (
-        f"UNWIND ${rel_param(rel.name)} AS row\n"
-        f"MATCH (a:{rel.start} {{{LABEL_BY_NAME[rel.start].key}: row.start}})\n"
-        f"MATCH (b:{rel.end} {{{LABEL_BY_NAME[rel.end].key}: row.end}})\n"
-        f"MERGE (a)-[r:{rel.name}]->(b)\n"
-        "ON CREATE SET r += row.props"
-    )
-    for rel in REL_TYPES
-}
+def node_block(label: Label, *, create: bool) -> str:
+    """One UNWIND block for a label's rows. `create`: the rows cannot exist yet (a run's first
+    write of the nodes it owns), so they are CREATEd, which skips MERGE's lookup and lock of a
+    pattern known to be missing (a uniqueness constraint still guards every key). Otherwise
+    MERGE: ON CREATE sets the properties and a timestamp, ON MATCH moves only the counter (a
+    re-written run leaves the graph as it was but for writeCount)."""
+    head = f"UNWIND ${node_param(label.name)} AS row\n"
+    pattern = f"(n:{label.name} {{{label.key}: row.key}})"
+    if create:
+        return head + f"CREATE {pattern}\nSET n += row.create, n.createdAt = $now, n.writeCount = 1"
+    return head + (f"MERGE {pattern}\n"
+                   "ON CREATE SET n += row.create, n.createdAt = $now, n.writeCount = 1\n"
+                   "ON MATCH SET n += row.match, n.writeCount = n.writeCount + 1")
 
 
-# A run's first write: the nodes and relationships that belong to the run cannot exist yet (its
-# commit marker is absent, and a write is one transaction), so they are CREATEd, which skips
-# MERGE's lookup and lock of a pattern that is known to be missing; a uniqueness constraint
-# still guards every key. Only what several runs share is merged.
-NODE_CREATE: dict[str, str] = {
-    label.name: (
-        f"UNWIND ${node_param(label.name)} AS row\n"
-        f"CREATE (n:{label.name} {{{label.key}: row.key}})\n"
-        "SET n += row.create, n.createdAt = $now, n.writeCount = 1"
-    )
-    for label in LABELS
-}
-REL_CREATE: dict[str, str] = {
-    rel.name: (
-        f"UNWIND ${rel_param(rel.name)} AS row\n"
-        f"MATCH (a:{rel.start} {{{LABEL_BY_NAME[rel.start].key}: row.start}})\n"
-        f"MATCH (b:{rel.end} {{{LABEL_BY_NAME[rel.end].key}: row.end}})\n"
-        f"CREATE (a)-[r:{rel.name}]->(b)\n"
-        "SET r += row.props"
-    )
-    for rel in REL_TYPES
-}
+def rel_block(rel: RelType, *, create: bool) -> str:
+    """One UNWIND block for a relationship type's rows; both ends are written earlier in the same
+    statement. `create` as for node_block."""
+    start, end = LABEL_BY_NAME[rel.start], LABEL_BY_NAME[rel.end]
+    return (f"UNWIND ${rel_param(rel.name)} AS row\n"
+            f"MATCH (a:{start.name} {{{start.key}: row.start}})\n"
+            f"MATCH (b:{end.name} {{{end.key}: row.end}})\n"
+            + (f"CREATE (a)-[r:{rel.name}]->(b)\nSET r += row.props" if create else
+               f"MERGE (a)-[r:{rel.name}]->(b)\nON CREATE SET r += row.props"))
+
+
+NODE_MERGE: dict[str, str] = {label.name: node_block(label, create=False) for label in LABELS}
+REL_MERGE: dict[str, str] = {rel.name: rel_block(rel, create=False) for rel in REL_TYPES}
+
 
 # Ingredient is a shared catalogue node, merged by ingredientId: its name is the one its first
 # writer gave and is never overwritten (every run sees the same node). A run that uses the id
@@ -90,9 +72,7 @@ def _subquery(block: str) -> str:
 def _node_block(label: Label, *, first: bool) -> str:
     if label.name == NAME_CLASH_LABEL:  # returns nameClashes (one row), see NAME_CLASH_BLOCK
         return _subquery(NAME_CLASH_BLOCK)
-    if first and not label.shared:
-        return _subquery(NODE_CREATE[label.name])
-    return _subquery(NODE_MERGE[label.name])
+    return _subquery(node_block(label, create=first and not label.shared))
 
 
 def _blocks(*, first: bool) -> str:
@@ -102,8 +82,7 @@ def _blocks(*, first: bool) -> str:
     complete run; returns the Ingredient name clashes. `first`: the run's first write (owned
     nodes and relationships created); otherwise a rewrite of the same content (everything
     merged: the graph stays as it was but for writeCount)."""
-    rels = [REL_MERGE[rel.name] if rel_shared(rel) or not first else REL_CREATE[rel.name]
-            for rel in REL_TYPES]
+    rels = [rel_block(rel, create=first and not rel_shared(rel)) for rel in REL_TYPES]
     return "\n".join(
         [_node_block(label, first=first) for label in LABELS]
         + [_subquery(block) for block in rels]

@@ -6,8 +6,7 @@ unknown or not yet persisted run is a 404, a diff of a run that is no replay wit
 
 from __future__ import annotations
 
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
@@ -16,7 +15,7 @@ from rest_framework.views import APIView
 
 from orchestration import selectors, services
 
-from .params import RunDiffParams
+from .params import RETRY_AFTER, RUN_ID, RunDiffParams, location_header
 from .serializers import (
     ErrorSerializer,
     RunDiffSerializer,
@@ -24,8 +23,6 @@ from .serializers import (
     run_detail_path,
 )
 
-_RUN_ID = OpenApiParameter("run_id", OpenApiTypes.STR, OpenApiParameter.PATH,
-                           description="The runId (metadata.id of the RunResult).")
 _ERRORS = {
     400: "A bad query parameter; `errors` names it.",
     401: "No or bad credentials (token or session).",
@@ -48,7 +45,7 @@ class RunReplayCreateApi(APIView):
 
     @extend_schema(
         operation_id="runs_replay", summary="Replay a stored run", request=None,
-        parameters=[_RUN_ID],
+        parameters=[RUN_ID, location_header(202), RETRY_AFTER],
         responses={202: RunReplayAcceptedSerializer, **_errors(401, 403, 404, 429, 503)},
         description="Submits the stored run's input contract (its UserRequest, read back from "
         "Neo4j) through the normal intake as a new run linked to the original "
@@ -66,7 +63,7 @@ class RunDiffDetailApi(APIView):
 
     @extend_schema(
         operation_id="runs_diff", summary="The diff of two runs' artifacts",
-        parameters=[_RUN_ID, RunDiffParams],
+        parameters=[RUN_ID, RunDiffParams, RETRY_AFTER],
         responses={200: RunDiffSerializer, **_errors(400, 401, 403, 404, 503)},
         description="Compares the ingredients, scaled quantities, costs and validation outcome "
         "of `against` (default: the run this one replays) with this run, both read back from "

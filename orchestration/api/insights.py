@@ -19,7 +19,7 @@ the shape of api/errors.py.
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -27,6 +27,8 @@ from rest_framework.views import APIView
 from orchestration import selectors
 
 from .params import (
+    RETRY_AFTER,
+    RUN_ID,
     AnalyticsCostParams,
     AnalyticsIngredientParams,
     AnalyticsValidationParams,
@@ -58,10 +60,6 @@ def _errors(*codes: int) -> dict[int, OpenApiResponse]:
             for code in codes}
 
 
-_RUN_ID = OpenApiParameter("run_id", str, OpenApiParameter.PATH,
-                           description="The runId (metadata.id of the RunResult).")
-
-
 # --- analytics ---------------------------------------------------------------------------------
 
 
@@ -70,7 +68,7 @@ class AnalyticsAgentListApi(APIView):
 
     @extend_schema(
         operation_id="analytics_agents", summary="Per-agent durations and failure rates",
-        parameters=[AnalyticsWindowParams],
+        parameters=[AnalyticsWindowParams, RETRY_AFTER],
         responses={200: AnalyticsAgentReportSerializer, **_errors(400, 401, 403, 503)},
         description="For committed runs started in the window: per agent, the invocations that "
         "ran, failures and failure rate, p50 and p95 (nearest rank), mean and max duration in "
@@ -87,7 +85,7 @@ class AnalyticsBudgetBreachListApi(APIView):
 
     @extend_schema(
         operation_id="analytics_budget_breaches", summary="Budget breaches",
-        parameters=[AnalyticsWindowParams],
+        parameters=[AnalyticsWindowParams, RETRY_AFTER],
         responses={200: AnalyticsBreachReportSerializer, **_errors(400, 401, 403, 503)},
         description="Budget breaches recorded on committed runs started in the window, by stage "
         '("run" for the whole run) and kind (duration, memory), and per UTC day.')
@@ -103,7 +101,7 @@ class AnalyticsIngredientListApi(APIView):
 
     @extend_schema(
         operation_id="analytics_ingredients", summary="Most used ingredients",
-        parameters=[AnalyticsIngredientParams],
+        parameters=[AnalyticsIngredientParams, RETRY_AFTER],
         responses={200: AnalyticsIngredientReportSerializer, **_errors(400, 401, 403, 503)},
         description="Ingredients by the number of committed runs in the window whose recipe "
         "has them (ties by name), with the number of recipes and the average percentage.")
@@ -119,7 +117,7 @@ class AnalyticsCostListApi(APIView):
 
     @extend_schema(
         operation_id="analytics_costs", summary="Cost per recipe per day",
-        parameters=[AnalyticsCostParams],
+        parameters=[AnalyticsCostParams, RETRY_AFTER],
         responses={200: AnalyticsCostReportSerializer, **_errors(400, 401, 403, 503)},
         description="calculation.costs.total of the committed runs in the window, per recipe "
         "id, currency and UTC day: runs, average, min, max and sum. The `limit` recipes with "
@@ -137,7 +135,7 @@ class AnalyticsValidationErrorListApi(APIView):
 
     @extend_schema(
         operation_id="analytics_validation_errors", summary="Validation error frequency",
-        parameters=[AnalyticsValidationParams],
+        parameters=[AnalyticsValidationParams, RETRY_AFTER],
         responses={200: AnalyticsValidationReportSerializer, **_errors(400, 401, 403, 503)},
         description="Validation issues of committed runs in the window, grouped by agent, "
         "field path (array indices folded to [*]) and severity: occurrences and runs.")
@@ -157,7 +155,7 @@ class RunSimilarListApi(APIView):
 
     @extend_schema(
         operation_id="runs_similar", summary="Past runs similar to a text",
-        parameters=[SimilarRunParams],
+        parameters=[SimilarRunParams, RETRY_AFTER],
         responses={200: RetrievalResultSerializer, **_errors(400, 401, 403, 503)},
         description="Full-text search over request texts, recipe names and ingredient names; "
         "only committed, succeeded runs with a valid validation report, best first, each with "
@@ -175,7 +173,7 @@ class RunContextDetailApi(APIView):
 
     @extend_schema(
         operation_id="runs_context", summary="A run's context for a prompt",
-        parameters=[_RUN_ID],
+        parameters=[RUN_ID, RETRY_AFTER],
         responses={200: RunContextSerializer, **_errors(401, 403, 404, 503)},
         description="The request, the recipe with its ingredients, the calculation (batch, "
         "unit, costs, scaled quantities) and the validation (valid, summary, errors, warnings) "

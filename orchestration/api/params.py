@@ -10,18 +10,45 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
+from urllib.parse import parse_qs, urlsplit
 
 from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter
+from pydantic import TypeAdapter
 from rest_framework import serializers
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
+from rest_framework.response import Response
 
 from contracts import STAGES
+from contracts.run import RunId
 from orchestration import selectors
 from orchestration.models import RunStatus
 
 DEFAULT_WINDOW = timedelta(days=30)
+
+# --- in the OpenAPI document: the {run_id} path parameter and the response headers ------------
+
+# The contract's runId (pattern and length), as the path parameter's schema.
+RUN_ID_SCHEMA = {key: value for key, value in TypeAdapter(RunId).json_schema().items()
+                 if key in ("type", "pattern", "minLength", "maxLength")}
+RUN_ID = OpenApiParameter("run_id", RUN_ID_SCHEMA, OpenApiParameter.PATH,
+                          description="The runId (metadata.id of the RunResult).")
+
+
+def location_header(*codes: int) -> OpenApiParameter:
+    """The Location header of these responses: the run's URL (GET it once it is persisted)."""
+    return OpenApiParameter("Location", OpenApiTypes.STR, OpenApiParameter.HEADER,
+                            description="The run: /api/orchestration/runs/{runId}.",
+                            response=list(codes))
+
+
+RETRY_AFTER = OpenApiParameter(
+    "Retry-After", OpenApiTypes.INT, OpenApiParameter.HEADER, response=[429, 503],
+    description="Seconds to wait before trying again (on 429 queue_full and the 503s of an "
+    "unreachable Neo4j, task queue or blob store).")
 
 
 class QueryParams(serializers.Serializer):
@@ -89,14 +116,26 @@ class RunListParams(QueryParams):
                 "text": data.get("text") or None}
 
 
+def _cursor_of(link: str | None) -> str | None:
+    """The cursor a DRF page link carries (`?cursor=...`), or None."""
+    if link is None:
+        return None
+    return parse_qs(urlsplit(link).query).get(RunCursorPagination.cursor_query_param, [None])[0]
+
+
 class RunCursorPagination(CursorPagination):
-    """Newest first; 50 a page, ?page_size= up to 200. Bad cursors and sizes are 400s."""
+    """Newest first; 50 a page, ?page_size= up to 200. Bad cursors and sizes are 400s.
+
+    A page is {results, nextCursor, previousCursor}: the opaque cursors themselves (null at
+    either end), which a client passes back as ?cursor= with the same filters."""
 
     ordering = ("-created_at", "-id")
     page_size = 50
     page_size_query_param = "page_size"
     page_size_query_description = "Runs per page, 1 to 200 (default 50)."
     max_page_size = 200
+    cursor_query_description = ("The page to read: a nextCursor or previousCursor of an earlier "
+                                "page of the same list (same filters); none for the first page.")
 
     def get_page_size(self, request: Request) -> int:
         raw = request.query_params.get(self.page_size_query_param)
@@ -116,8 +155,33 @@ class RunCursorPagination(CursorPagination):
             return super().decode_cursor(request)
         except NotFound as exc:
             raise ValidationError({self.cursor_query_param: [
-                "is not a cursor this list handed out; follow the next and previous links."]},
+                "is not a cursor this list handed out; pass a nextCursor or previousCursor of "
+                "an earlier page."]},
             ) from exc
+
+    def get_paginated_response(self, data: Any) -> Response:
+        return Response({"results": data, "nextCursor": _cursor_of(self.get_next_link()),
+                         "previousCursor": _cursor_of(self.get_previous_link())})
+
+    def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
+        cursor = {"type": "string", "nullable": True}
+        return {
+            "type": "object", "required": ["results", "nextCursor", "previousCursor"],
+            "properties": {
+                "results": schema,
+                "nextCursor": {**cursor, "description": "Pass as ?cursor= for the next (older) "
+                               "page; null on the last page."},
+                "previousCursor": {**cursor, "description": "Pass as ?cursor= for the previous "
+                                   "(newer) page; null on the first page."}}}
+
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+        return [
+            {"name": self.cursor_query_param, "required": False, "in": "query",
+             "description": self.cursor_query_description, "schema": {"type": "string"}},
+            {"name": self.page_size_query_param, "required": False, "in": "query",
+             "description": self.page_size_query_description,
+             "schema": {"type": "integer", "minimum": 1, "maximum": self.max_page_size,
+                        "default": self.page_size}}]
 
 
 # --- the diff ----------------------------------------------------------------------------------

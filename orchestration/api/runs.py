@@ -9,8 +9,7 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from django.core.exceptions import RequestDataTooBig
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from pydantic import ValidationError as PydanticValidationError
 from rest_framework import status
 from rest_framework.exceptions import ParseError, UnsupportedMediaType
@@ -23,7 +22,7 @@ from contracts import ContractError, InputContract, RunResult, parse_input, pars
 from orchestration import selectors, services
 
 from .errors import RequestBodyTooLarge
-from .params import RunCursorPagination, RunListParams
+from .params import RETRY_AFTER, RUN_ID, RunCursorPagination, RunListParams, location_header
 from .serializers import (
     ErrorSerializer,
     RunAcceptedSerializer,
@@ -73,12 +72,6 @@ def contract_body(request: Request, parse: Callable[[bytes], T], *, what: str) -
 
 # --- OpenAPI -----------------------------------------------------------------------------------
 
-_LOCATION = OpenApiParameter("Location", OpenApiTypes.STR, OpenApiParameter.HEADER,
-                             description="The run: /api/orchestration/runs/{runId}.",
-                             response=[201, 202])
-_RUN_ID = OpenApiParameter("run_id", OpenApiTypes.STR, OpenApiParameter.PATH,
-                           description="The runId (metadata.id of the RunResult).")
-
 _ERROR_TEXT = {
     400: "Invalid input; `errors` names each bad field (or query parameter).",
     401: "No or bad credentials (token or session).",
@@ -109,7 +102,7 @@ class RunRequestCreateApi(APIView):
 
     @extend_schema(
         operation_id="requests_create", summary="Submit a request (an input contract)",
-        request=InputContract, parameters=[_LOCATION],
+        request=InputContract, parameters=[location_header(202), RETRY_AFTER],
         responses={202: RunAcceptedSerializer, **_errors(400, 401, 403, 413, 415, 429, 503)},
         description="Records the request and queues it (it starts when a slot is free; 429 with "
         "Retry-After when the queue is full). Answers at once with the runId; poll `statusUrl` "
@@ -131,7 +124,8 @@ class RunListApi(APIView):
         parameters=[RunListParams],
         description="The caller's runs in the ledger (every run for a user with the "
         "permission to see all runs), newest first (createdAt), 50 a page by default "
-        "(`page_size` up to 200); follow `next`. Unknown or malformed parameters are a 400 "
+        "(`page_size` up to 200); pass the answer's `nextCursor` as `cursor` (with the same "
+        "filters) for the next page. Unknown or malformed parameters are a 400 "
         "naming the parameter.",
         responses={200: RunSummarySerializer(many=True), **_errors(400, 401, 403)})
     def get(self, request: Request) -> Response:
@@ -149,7 +143,7 @@ class RunIngestApi(APIView):
 
     @extend_schema(
         operation_id="runs_ingest", summary="Persist a RunResult",
-        request=RunResult, parameters=[_LOCATION],
+        request=RunResult, parameters=[location_header(200, 201, 202), RETRY_AFTER],
         responses={
             201: OpenApiResponse(RunIngestedSerializer, description="Persisted (new)."),
             200: OpenApiResponse(RunIngestedSerializer, description="The same run (same runId,"
@@ -180,7 +174,8 @@ class RunDetailApi(APIView):
 
     @extend_schema(
         operation_id="runs_retrieve", summary="A persisted run, replayed from Neo4j",
-        parameters=[_RUN_ID], responses={200: RunResult, **_errors(401, 403, 404, 503)})
+        parameters=[RUN_ID, RETRY_AFTER],
+        responses={200: RunResult, **_errors(401, 403, 404, 503)})
     def get(self, request: Request, run_id: str) -> Response:
         return Response(selectors.run_replay(viewer=request.user, run_id=run_id).to_wire())
 
@@ -190,7 +185,7 @@ class RunStatusDetailApi(APIView):
 
     @extend_schema(
         operation_id="runs_status", summary="Where a run stands (the ledger)",
-        parameters=[_RUN_ID],
+        parameters=[RUN_ID],
         responses={200: RunLedgerStatusSerializer, **_errors(401, 403, 404)},
         description="Works from the moment the request is accepted, before the run is in Neo4j.")
     def get(self, request: Request, run_id: str) -> Response:

@@ -1,7 +1,13 @@
 """The v1 contract in the OpenAPI document: request and response bodies are not re-modelled in
 DRF; they are described by the JSON Schemas the Pydantic contract generates (as in schemas/v1/),
 rewritten in the OpenAPI 3.0 dialect. `ContractModelSchema` registers itself with drf-spectacular
-when this module is imported (api/serializers.py imports it).
+when this module is imported (api/serializers.py imports it); `ContractField` puts a contract
+model inside a DRF answer (the context's costs, say) as a $ref to the same component.
+
+Every choice set of the API is one named enum component (ENUMS), referenced wherever it occurs:
+in the contract's models, in the DRF answers and in the query parameters (`name_enums`, the first
+of SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"]), so that a generated client has one type per
+choice set.
 """
 
 from __future__ import annotations
@@ -9,16 +15,43 @@ from __future__ import annotations
 from typing import Any, get_args
 
 from drf_spectacular.drainage import set_override
-from drf_spectacular.extensions import OpenApiSerializerExtension
+from drf_spectacular.extensions import OpenApiSerializerExtension, OpenApiSerializerFieldExtension
 from drf_spectacular.plumbing import ResolvedComponent
 from drf_spectacular.settings import spectacular_settings
 from pydantic import BaseModel
+from rest_framework import serializers
 
 import contracts
 from contracts.artifacts import Severity
-from contracts.run import AgentName, InvocationStatus
+from contracts.run import AgentName, BudgetKind, InvocationStatus
 from contracts.run import RunStatus as RunOutcome
 from contracts.units import Unit
+from orchestration.models import STAGE_STATES, RunSource, RunStatus
+
+# --- the API's choice sets: one named enum component each --------------------------------------
+
+ENUMS: dict[str, tuple[str, ...]] = {
+    "AgentName": get_args(AgentName),           # a stage's agent (contracts.stages)
+    "RunStatus": tuple(RunStatus.values),       # where a run stands in the ledger
+    "RunOutcome": get_args(RunOutcome),         # how a finished run ended (metadata.status)
+    "StageState": STAGE_STATES,                 # where one stage stands in the ledger
+    "InvocationStatus": get_args(InvocationStatus),  # how one agent invocation ended
+    "RunSource": tuple(RunSource.values),
+    "Severity": get_args(Severity),
+    "Unit": get_args(Unit),
+    "BudgetKind": get_args(BudgetKind),
+    "ValidationIssueKind": ("errors", "warnings"),  # ?kind= of analytics/validation-errors
+}
+# A choice set -> its name (two names for one set would be ambiguous: a test says there are none).
+_ENUM_NAMES: dict[frozenset[Any], str] = {frozenset(values): name for name, values in ENUMS.items()}
+
+
+def _enum_component(name: str, registry: Any) -> dict[str, str]:
+    """The $ref of the named enum, registered on first use."""
+    registry.register_on_missing(ResolvedComponent(
+        name=name, type=ResolvedComponent.SCHEMA, object=name,
+        schema={"type": "string", "enum": list(ENUMS[name])}))
+    return {"$ref": f"#/components/schemas/{name}"}
 
 # --- the v1 contract in the OpenAPI schema -----------------------------------------------------
 
@@ -76,15 +109,6 @@ def _oas30(node: Any) -> Any:
     return out
 
 
-# Choice sets of the contract, named after its Literal types (a choice set per name, so that
-# drf-spectacular's enum post-processing has nothing to guess or warn about).
-_ENUM_NAMES: dict[frozenset[Any], str] = {
-    frozenset(get_args(literal)): name for literal, name in [
-        (AgentName, "AgentName"), (Unit, "Unit"), (InvocationStatus, "InvocationStatus"),
-        (RunOutcome, "RunOutcome"), (Severity, "Severity")]
-}
-
-
 def _hoist_enums(node: Any, owner: str, prop: str, registry: Any) -> Any:
     """Inline `enum`s of the contract's properties -> $refs to named enum components."""
     if isinstance(node, list):
@@ -93,11 +117,15 @@ def _hoist_enums(node: Any, owner: str, prop: str, registry: Any) -> Any:
         return node
     if "enum" in node:
         values = node["enum"]
-        name = _ENUM_NAMES.get(frozenset(values)) or f"{owner}{prop[:1].upper()}{prop[1:]}"
-        enum_schema = {k: node[k] for k in ("type", "enum") if k in node}
-        registry.register_on_missing(ResolvedComponent(
-            name=name, type=ResolvedComponent.SCHEMA, schema=enum_schema, object=name))
-        ref = {"$ref": f"#/components/schemas/{name}"}
+        name = _ENUM_NAMES.get(frozenset(values))
+        if name is not None:
+            ref = _enum_component(name, registry)
+        else:
+            name = f"{owner}{prop[:1].upper()}{prop[1:]}"
+            enum_schema = {k: node[k] for k in ("type", "enum") if k in node}
+            registry.register_on_missing(ResolvedComponent(
+                name=name, type=ResolvedComponent.SCHEMA, schema=enum_schema, object=name))
+            ref = {"$ref": f"#/components/schemas/{name}"}
         rest = {k: v for k, v in node.items()
                 if k in ("description", "default", "nullable", "x-patternProperties")}
         return {"allOf": [ref], **rest} if rest else ref
@@ -144,3 +172,70 @@ class ContractModelSchema(OpenApiSerializerExtension):
 
     def map_serializer(self, auto_schema: Any, direction: Any) -> dict[str, Any]:
         return contract_schema(self.target, auto_schema.registry)
+
+
+class ContractField(serializers.JSONField):
+    """A part of a DRF answer that is a contract model in wire form (the context's costs, say):
+    rendered as it is, described as a $ref to the contract's component."""
+
+    def __init__(self, model: type[BaseModel], **kwargs: Any) -> None:
+        self.model = model
+        super().__init__(**kwargs)
+
+
+class ContractFieldSchema(OpenApiSerializerFieldExtension):
+    target_class = ContractField
+
+    def map_serializer_field(self, auto_schema: Any, direction: Any) -> dict[str, Any]:
+        component = auto_schema.resolve_serializer(self.target.model, direction)
+        return dict(component.ref)
+
+
+# --- post-processing: one enum component per choice set ---------------------------------------
+
+_ENUM_KEYS = ("type", "enum", "x-spec-enum-id", "minLength", "maxLength", "nullable")
+
+
+def _named_enum(node: dict[str, Any], registry: Any) -> dict[str, Any] | None:
+    """An inline string enum of a known choice set -> a $ref to its component (wrapped in allOf
+    when the place adds a description, a default or null); None for any other node."""
+    if "enum" not in node or node.get("type", "string") != "string":
+        return None
+    values = [v for v in node["enum"] if v not in ("", None)]
+    name = _ENUM_NAMES.get(frozenset(values))
+    if name is None:
+        return None
+    ref = _enum_component(name, registry)
+    rest = {k: v for k, v in node.items() if k not in _ENUM_KEYS}
+    if rest.get("description", "").startswith("*"):  # drf-spectacular's list of the choices
+        del rest["description"]
+    if node.get("nullable") or None in node["enum"]:
+        rest["nullable"] = True
+    return {"allOf": [ref], **rest} if rest else ref
+
+
+def _replace_enums(node: Any, registry: Any) -> Any:
+    """`node` with its known inline enums replaced (in place: the registry holds these dicts)."""
+    if isinstance(node, dict):
+        named = _named_enum(node, registry)
+        if named is not None:
+            return named
+        for key, value in node.items():
+            node[key] = _replace_enums(value, registry)
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            node[i] = _replace_enums(value, registry)
+    return node
+
+
+def name_enums(result: dict[str, Any], generator: Any, **kwargs: Any) -> dict[str, Any]:
+    """drf-spectacular post-processing hook, before its own enum hook: every inline enum of a
+    choice set in ENUMS (a ChoiceField of an answer, a query parameter) becomes a $ref to the
+    one component of that set; drf-spectacular's hook then names whatever is left."""
+    for name, schema in result.get("components", {}).get("schemas", {}).items():
+        if name not in ENUMS:
+            for key, value in schema.items():
+                schema[key] = _replace_enums(value, generator.registry)
+    _replace_enums(result.get("paths", {}), generator.registry)
+    result["components"] = generator.registry.build(spectacular_settings.APPEND_COMPONENTS)
+    return result

@@ -11,9 +11,14 @@ from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from orchestration.models import RunRecord, RunSource, RunStatus
+from contracts import Costs, Ingredient, ScaledIngredient, ValidationIssue, Yield
+from orchestration.models import STAGE_STATES, RunRecord, RunSource, RunStatus
 
-from . import schema  # noqa: F401  (registers the contract's OpenAPI extension)
+from .schema import ENUMS, ContractField  # (importing it registers the contract's extensions)
+
+AGENT_NAMES = ENUMS["AgentName"]
+RUN_OUTCOMES = ENUMS["RunOutcome"]
+UNITS = ENUMS["Unit"]
 
 # --- URLs a client follows ---------------------------------------------------------------------
 
@@ -47,6 +52,8 @@ class ErrorItemSerializer(serializers.Serializer):
 
 
 class ErrorSerializer(serializers.Serializer):
+    """The one error shape of the API (api/errors.py)."""
+
     detail = serializers.CharField(help_text="What happened and what to do, as a sentence.")
     code = serializers.CharField(help_text="Machine-readable kind of the failure.")
     errors = ErrorItemSerializer(  # type: ignore[assignment]  # a wire field named `errors`
@@ -65,6 +72,22 @@ class WriteSetTooLargeSerializer(ErrorSerializer):
     counts = WriteSetCountsSerializer()
 
 
+# --- logging in --------------------------------------------------------------------------------
+
+
+class AuthTokenRequestSerializer(serializers.Serializer):
+    """The JSON body of POST /api/auth/token."""
+
+    username = serializers.CharField()
+    password = serializers.CharField(trim_whitespace=False, style={"input_type": "password"})
+
+
+class AuthTokenSerializer(serializers.Serializer):
+    """The answer of POST /api/auth/token."""
+
+    token = serializers.CharField(help_text="Send it as `Authorization: Token <token>`.")
+
+
 # --- output ------------------------------------------------------------------------------------
 
 
@@ -74,6 +97,17 @@ class BlankAsNullField(serializers.CharField):
 
     def to_representation(self, value: Any) -> str | None:  # type: ignore[override]
         return None if value in ("", None) else str(value)
+
+
+class BlankAsNullChoiceField(serializers.ChoiceField):
+    """A ledger choice column whose "" means "none" (a run that did not fail has no failed
+    agent): rendered as null, described as its choice set's enum, nullable."""
+
+    def __init__(self, choices: Any, **kwargs: Any) -> None:
+        super().__init__(choices, allow_null=True, **kwargs)
+
+    def to_representation(self, value: Any) -> Any:
+        return None if value in ("", None) else super().to_representation(value)
 
 
 class RunAcceptedSerializer(serializers.Serializer):
@@ -124,12 +158,29 @@ class RunSummarySerializer(serializers.Serializer):
     runId = serializers.CharField(source="run_id")
     status = serializers.ChoiceField(choices=RunStatus.choices)
     source = serializers.ChoiceField(choices=RunSource.choices)  # type: ignore[assignment]
-    failedAgent = BlankAsNullField(source="failed_agent")
+    failedAgent = BlankAsNullChoiceField(AGENT_NAMES, source="failed_agent")
     requestText = serializers.CharField(source="request_text")
     createdAt = serializers.DateTimeField(source="created_at")
     finishedAt = serializers.DateTimeField(source="finished_at", allow_null=True)
     totalDurationMs = serializers.FloatField(source="total_duration_ms", allow_null=True)
     persistedAt = serializers.DateTimeField(source="persisted_at", allow_null=True)
+
+
+class StageStatusSerializer(serializers.Serializer):
+    """One stage of a run as the ledger records it (RunRecord.stages[agent]); every key is always
+    there, null when the stage has not got that far (or the run came finished from elsewhere)."""
+
+    status = serializers.ChoiceField(choices=STAGE_STATES, help_text="pending until the stage "
+                                     "starts; skipped when an earlier stage failed (it never "
+                                     "ran and never will).")
+    sequence = serializers.IntegerField(allow_null=True, help_text="The invocation's 1-based "
+                                        "place in the run; null while pending.")
+    startedAt = serializers.DateTimeField(allow_null=True, help_text="When the stage started "
+                                          "on a worker (null for a run posted finished).")
+    durationMs = serializers.FloatField(allow_null=True, help_text="null until it finished.")
+    memoryMb = serializers.FloatField(allow_null=True, help_text="tracemalloc peak of the "
+                                      "stage; null when the run was not in the memory sample.")
+    error = BlankAsNullField(allow_null=True, help_text="Why the stage failed; null otherwise.")
 
 
 class RunLedgerStatusSerializer(serializers.Serializer):
@@ -139,14 +190,12 @@ class RunLedgerStatusSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=RunStatus.choices)
     source = serializers.ChoiceField(choices=RunSource.choices)  # type: ignore[assignment]
     stages = serializers.DictField(
-        source="ordered_stages", child=serializers.DictField(),
-        help_text="Per agent, in pipeline order: status (pending, running, succeeded, failed; "
-        "skipped after a failure: the stages that never ran), sequence, startedAt, durationMs, "
-        "error.")
+        source="ordered_stages", child=StageStatusSerializer(),
+        help_text="Per agent (an AgentName), in pipeline order.")
     queuePosition = serializers.IntegerField(
         source="queue_position", allow_null=True,
         help_text="1-based place in the intake queue while the run waits; null once started.")
-    failedAgent = BlankAsNullField(source="failed_agent")
+    failedAgent = BlankAsNullChoiceField(AGENT_NAMES, source="failed_agent")
     error = BlankAsNullField(help_text="The error of the failed stage, if one failed.")
     persistError = BlankAsNullField(
         source="persist_error", help_text="Why the last Neo4j write failed (it is retried) or was "
@@ -180,7 +229,7 @@ class RunReplayAcceptedSerializer(RunAcceptedSerializer):
 
 class DiffSideSerializer(serializers.Serializer):
     runId = serializers.CharField()
-    status = serializers.CharField()
+    status = serializers.ChoiceField(choices=RUN_OUTCOMES)
     condensed = serializers.BooleanField(help_text="Condensed by retention: some artifacts are "
                                          "gone, and the sections that need them are null.")
 
@@ -188,6 +237,148 @@ class DiffSideSerializer(serializers.Serializer):
 class DiffGapSerializer(serializers.Serializer):
     section = serializers.CharField()
     reason = serializers.CharField()
+
+
+# A change is {base, head} (the two runs' values), with delta = head - base for numbers. A
+# section lists only the fields that differ: the optional fields below are there when they do.
+
+
+class NumberChangeSerializer(serializers.Serializer):
+    base = serializers.FloatField(allow_null=True)
+    head = serializers.FloatField(allow_null=True)
+    delta = serializers.FloatField(required=False, help_text="head - base; absent when one "
+                                   "side has no value.")
+
+
+class TextChangeSerializer(serializers.Serializer):
+    base = serializers.CharField(allow_null=True)
+    head = serializers.CharField(allow_null=True)
+
+
+class BoolChangeSerializer(serializers.Serializer):
+    base = serializers.BooleanField(allow_null=True)
+    head = serializers.BooleanField(allow_null=True)
+
+
+class UnitChangeSerializer(serializers.Serializer):
+    base = serializers.ChoiceField(choices=UNITS, allow_null=True)
+    head = serializers.ChoiceField(choices=UNITS, allow_null=True)
+
+
+class RunOutcomeChangeSerializer(serializers.Serializer):
+    base = serializers.ChoiceField(choices=RUN_OUTCOMES)
+    head = serializers.ChoiceField(choices=RUN_OUTCOMES)
+
+
+class AgentNameChangeSerializer(serializers.Serializer):
+    base = serializers.ChoiceField(choices=AGENT_NAMES, allow_null=True)
+    head = serializers.ChoiceField(choices=AGENT_NAMES, allow_null=True)
+
+
+class ValueChangeSerializer(serializers.Serializer):
+    base = serializers.JSONField(allow_null=True, help_text="Any JSON value.")
+    head = serializers.JSONField(allow_null=True, help_text="Any JSON value.")
+
+
+class DiffOutcomeSerializer(serializers.Serializer):
+    status = RunOutcomeChangeSerializer(required=False)
+    failedAgent = AgentNameChangeSerializer(required=False)
+
+
+class DiffIngredientSerializer(serializers.Serializer):
+    """An ingredient one run has and the other has not."""
+
+    id = serializers.CharField()
+    name = serializers.CharField()
+    percentage = serializers.FloatField()
+
+
+class DiffIngredientChangeSerializer(serializers.Serializer):
+    """An ingredient both runs have, with the fields that differ."""
+
+    id = serializers.CharField()
+    name = serializers.CharField(help_text="Its name in the head run.")
+    percentage = NumberChangeSerializer(required=False)
+    renamed = TextChangeSerializer(required=False, help_text="The name, when it differs.")
+    function = TextChangeSerializer(required=False)
+    category = TextChangeSerializer(required=False)
+
+
+class DiffIngredientsSerializer(serializers.Serializer):
+    added = DiffIngredientSerializer(many=True)
+    removed = DiffIngredientSerializer(many=True)
+    changed = DiffIngredientChangeSerializer(many=True)
+
+
+class DiffYieldSerializer(serializers.Serializer):
+    quantity = NumberChangeSerializer(required=False)
+    unit = UnitChangeSerializer(required=False)
+    lossPercentage = NumberChangeSerializer(required=False)
+
+
+class DiffScaledChangeSerializer(serializers.Serializer):
+    id = serializers.CharField(help_text="The ingredient id.")
+    name = serializers.CharField()
+    scaledQuantity = NumberChangeSerializer(required=False)
+    scaledUnit = UnitChangeSerializer(required=False)
+
+
+class DiffQuantitiesSerializer(serializers.Serializer):
+    targetBatchSize = NumberChangeSerializer(required=False)
+    targetUnit = UnitChangeSerializer(required=False)
+    yield_ = DiffYieldSerializer(required=False)
+    changed = DiffScaledChangeSerializer(many=True)
+
+    def get_fields(self) -> dict[str, Any]:
+        fields = super().get_fields()
+        fields["yield"] = fields.pop("yield_")  # a Python keyword on the wire
+        return fields
+
+
+class DiffIngredientCostSerializer(serializers.Serializer):
+    id = serializers.CharField(help_text="The ingredient id.")
+    base = serializers.FloatField(allow_null=True, help_text="null: no cost in that run.")
+    head = serializers.FloatField(allow_null=True)
+    delta = serializers.FloatField(required=False)
+
+
+class DiffMissingCostsSerializer(serializers.Serializer):
+    added = serializers.ListField(child=serializers.CharField(), help_text="Ingredient ids "
+                                 "without a cost in the head run only.")
+    removed = serializers.ListField(child=serializers.CharField(), help_text="Ingredient ids "
+                                   "without a cost in the base run only.")
+
+
+class DiffCostsSerializer(serializers.Serializer):
+    currency = TextChangeSerializer(required=False)
+    total = NumberChangeSerializer(required=False)
+    perUnit = NumberChangeSerializer(required=False)
+    byIngredient = DiffIngredientCostSerializer(many=True)
+    missing = DiffMissingCostsSerializer()
+
+
+class DiffValidationSerializer(serializers.Serializer):
+    valid = BoolChangeSerializer(required=False)
+    canProceed = BoolChangeSerializer(required=False)
+    errorCount = NumberChangeSerializer(required=False)
+    warningCount = NumberChangeSerializer(required=False)
+    criticalCount = NumberChangeSerializer(required=False)
+
+
+class DiffRequestSerializer(serializers.Serializer):
+    userRequest = TextChangeSerializer(required=False)
+    targetBatchSize = NumberChangeSerializer(required=False)
+    targetUnit = UnitChangeSerializer(required=False)
+    costMap = serializers.DictField(child=NumberChangeSerializer(), required=False,
+                                    help_text="Per ingredient id.")
+    densityMap = serializers.DictField(child=NumberChangeSerializer(), required=False,
+                                       help_text="Per ingredient id.")
+
+
+class DiffContextSerializer(serializers.Serializer):
+    request = DiffRequestSerializer()
+    agents = serializers.DictField(child=ValueChangeSerializer(), help_text="Per stage whose "
+                                   "configured agent differs (configSnapshot.agents).")
 
 
 class RunDiffSerializer(serializers.Serializer):
@@ -198,17 +389,13 @@ class RunDiffSerializer(serializers.Serializer):
     head = DiffSideSerializer(help_text="The run compared (the replay).")
     identical = serializers.BooleanField(help_text="Every section compared and nothing differs.")
     changeCount = serializers.IntegerField()
-    outcome = serializers.DictField(help_text="status / failedAgent, when they differ.")
-    ingredients = serializers.JSONField(allow_null=True, help_text="added, removed, changed "
-                                        "(percentage, name, function, category).")
-    quantities = serializers.JSONField(allow_null=True, help_text="targetBatchSize, "
-                                       "targetUnit, yield, changed (scaledQuantity, scaledUnit).")
-    costs = serializers.JSONField(allow_null=True, help_text="currency, total, perUnit, "
-                                  "byIngredient, missing {added, removed}.")
-    validation = serializers.JSONField(allow_null=True, help_text="valid, canProceed, "
-                                       "errorCount, warningCount, criticalCount.")
+    outcome = DiffOutcomeSerializer(help_text="status / failedAgent, when they differ.")
+    ingredients = DiffIngredientsSerializer(allow_null=True)
+    quantities = DiffQuantitiesSerializer(allow_null=True)
+    costs = DiffCostsSerializer(allow_null=True)
+    validation = DiffValidationSerializer(allow_null=True)
     unavailable = DiffGapSerializer(many=True)
-    context = serializers.JSONField(  # type: ignore[assignment]  # a wire field named `context`
+    context = DiffContextSerializer(  # type: ignore[assignment]  # a wire field named `context`
         help_text="request and agents that differ: why the artifacts may differ; not counted "
         "as changes.")
 
@@ -234,7 +421,7 @@ class AnalyticsRunTotalsSerializer(serializers.Serializer):
 
 
 class AnalyticsAgentSerializer(serializers.Serializer):
-    agent = serializers.CharField()
+    agent = serializers.ChoiceField(choices=AGENT_NAMES)
     invocations = serializers.IntegerField(help_text="Invocations that ran (skipped ones are "
                                            "not counted).")
     runs = serializers.IntegerField()
@@ -256,7 +443,7 @@ class AnalyticsAgentReportSerializer(serializers.Serializer):
 
 class AnalyticsBreachSerializer(serializers.Serializer):
     stage = serializers.CharField(help_text='An agent, or "run" for the whole run.')
-    kind = serializers.CharField(allow_null=True, help_text='"duration" or "memory".')
+    kind = serializers.ChoiceField(choices=ENUMS["BudgetKind"], allow_null=True)
     breaches = serializers.IntegerField()
     runs = serializers.IntegerField()
 
@@ -312,16 +499,16 @@ class AnalyticsCostReportSerializer(serializers.Serializer):
 
 
 class AnalyticsIssueSerializer(serializers.Serializer):
-    agent = serializers.CharField()
+    agent = serializers.CharField(help_text="ValidationIssue.agent (free text in the contract).")
     field = serializers.CharField(help_text="Field path, array indices folded to [*].")
-    severity = serializers.CharField()
+    severity = serializers.ChoiceField(choices=ENUMS["Severity"])
     occurrences = serializers.IntegerField()
     runs = serializers.IntegerField()
 
 
 class AnalyticsValidationReportSerializer(serializers.Serializer):
     window = AnalyticsWindowSerializer()
-    kind = serializers.CharField()
+    kind = serializers.ChoiceField(choices=ENUMS["ValidationIssueKind"])
     validated = serializers.IntegerField(help_text="Runs in the window with a validation report.")
     withIssues = serializers.IntegerField(source="with_issues")
     detailsRemoved = serializers.IntegerField(
@@ -357,30 +544,22 @@ class RetrievalResultSerializer(serializers.Serializer):
 class ContextRequestSerializer(serializers.Serializer):
     text = serializers.CharField()
     targetBatchSize = serializers.FloatField()
-    targetUnit = serializers.CharField()
-
-
-class ContextIngredientSerializer(serializers.Serializer):
-    id = serializers.CharField()
-    name = serializers.CharField()
-    percentage = serializers.FloatField()
-    function = serializers.CharField(required=False)
-    category = serializers.CharField(required=False)
+    targetUnit = serializers.ChoiceField(choices=UNITS)
 
 
 class ContextRecipeSerializer(serializers.Serializer):
     id = serializers.CharField()
     name = serializers.CharField()
     totalPercentage = serializers.FloatField()
-    ingredients = ContextIngredientSerializer(many=True)
+    ingredients = serializers.ListField(child=ContractField(Ingredient))
 
 
 class ContextCalculationSerializer(serializers.Serializer):
     batch = serializers.FloatField()
-    unit = serializers.CharField()
-    costs = serializers.JSONField(help_text="calculation.costs of the v1 contract.")
-    yield_ = serializers.JSONField(help_text="calculation.yield of the v1 contract.")
-    scaled = serializers.ListField(child=serializers.JSONField(),
+    unit = serializers.ChoiceField(choices=UNITS)
+    costs = ContractField(Costs, help_text="calculation.costs of the v1 contract.")
+    yield_ = ContractField(Yield, help_text="calculation.yield of the v1 contract.")
+    scaled = serializers.ListField(child=ContractField(ScaledIngredient),
                                    help_text="calculation.scaledIngredients of the v1 contract.")
     warnings = serializers.ListField(child=serializers.CharField())
 
@@ -397,18 +576,18 @@ class ContextValidationSerializer(serializers.Serializer):
     errorCount = serializers.IntegerField()
     warningCount = serializers.IntegerField()
     errors = serializers.ListField(  # type: ignore[assignment]  # a wire field named `errors`
-        child=serializers.JSONField(), allow_null=True, help_text="ValidationIssues: agent, "
-        "field, message, severity; null when retention removed them (condensed run).")
-    warnings = serializers.ListField(child=serializers.JSONField(), allow_null=True)
+        child=ContractField(ValidationIssue), allow_null=True, help_text="Errors (critical "
+        "ones included); null when retention removed them (condensed run).")
+    warnings = serializers.ListField(child=ContractField(ValidationIssue), allow_null=True)
 
 
 class RunContextSerializer(serializers.Serializer):
     """Documents GET runs/{runId}/context (the body is built by graphstore.retrieval)."""
 
     runId = serializers.CharField()
-    status = serializers.CharField()
+    status = serializers.ChoiceField(choices=RUN_OUTCOMES)
     startedAt = serializers.DateTimeField(allow_null=True)
-    failedAgent = serializers.CharField(allow_null=True)
+    failedAgent = serializers.ChoiceField(choices=AGENT_NAMES, allow_null=True)
     condensed = serializers.BooleanField(help_text="Retention condensed the run; the parts it "
                                          "removed are null.")
     condensedRemoved = serializers.ListField(child=serializers.CharField())

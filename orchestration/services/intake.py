@@ -16,6 +16,7 @@ from contracts import STAGE_NAMES, InputContract, envelope_to_wire
 from orchestration import metrics, pipeline
 from orchestration.backpressure import Admission, Limits
 from orchestration.errors import QueueFull
+from orchestration.history import batch_kg
 from orchestration.models import RunRecord, RunSource, RunStatus
 
 from . import config, enqueue
@@ -30,6 +31,12 @@ def new_run_id() -> str:
 def submitter(user: AbstractBaseUser | AnonymousUser | None) -> Any:
     """The user a ledger row names: none for an anonymous or absent user."""
     return user if user is not None and user.is_authenticated else None
+
+
+def batch_columns(request: InputContract) -> dict[str, Any]:
+    """The run history's batch columns of a request (orchestration/history.py)."""
+    return {"batch_size": request.target_batch_size, "batch_unit": request.target_unit,
+            "batch_kg": batch_kg(request.target_batch_size, request.target_unit)}
 
 
 @cache
@@ -58,7 +65,7 @@ def run_request_create(*, user: AbstractBaseUser | AnonymousUser | None,
     record = RunRecord.objects.create(
         run_id=run_id, source=RunSource.PIPELINE, submitted_by=submitter(user),
         request_text=request.user_request, request=request.to_wire(),
-        status=RunStatus.QUEUED, replay_of=replay_of,
+        status=RunStatus.QUEUED, replay_of=replay_of, **batch_columns(request),
         stages={name: {"status": "pending"} for name in STAGE_NAMES})
     try:
         record.queue_position = admission().enqueue(run_id)

@@ -31,10 +31,11 @@ from graphstore.mapper import map_run_to_graph, normalize_wire
 from graphstore.writer import RetryPolicy, RunWriter, WriteSummary
 from orchestration import metrics, segments
 from orchestration.errors import BatchRefused, RunConflict
+from orchestration.history import ledger_columns
 from orchestration.models import RunRecord, RunSource, RunStatus, owner_key
 
 from . import config, enqueue
-from .intake import submitter
+from .intake import batch_columns, submitter
 
 logger = logging.getLogger(__name__)
 
@@ -73,12 +74,14 @@ def outbox_from_wire(wire: Mapping[str, Any]) -> tuple[RunResult, OutboxCopy]:
 
 def finished_fields(run: RunResult) -> dict[str, Any]:
     """The ledger columns a finished run fills in from its RunResult: a failed run's error is
-    that of the invocation that failed it (its last failed one; earlier ones were retried)."""
+    that of the invocation that failed it (its last failed one; earlier ones were retried); the
+    run history's columns (orchestration/history.py)."""
     failed = [e for e in run.agent_history if e.status == "failed"]
     last = max(failed, key=lambda e: e.sequence) if failed else None
     return {"failed_agent": run.metadata.failed_agent or "",
             "error": (last.error or "") if last and run.metadata.status == "failed" else "",
-            "total_duration_ms": run.metadata.total_duration}
+            "total_duration_ms": run.metadata.total_duration,
+            **ledger_columns(run.to_wire())}
 
 
 def stage_entry(entry: Mapping[str, Any]) -> dict[str, Any]:
@@ -184,7 +187,8 @@ def run_result_ingest(*, user: AbstractBaseUser | AnonymousUser | None, run: Run
                 status=RunStatus.PERSISTING, result=copy.result, checksum=copy.checksum,
                 failed_agent=run.metadata.failed_agent or "",
                 started_at=run.metadata.timestamp, finished_at=timezone.now(),
-                total_duration_ms=run.metadata.total_duration, stages=ledger_stages(run))
+                total_duration_ms=run.metadata.total_duration, stages=ledger_stages(run),
+                **batch_columns(run.request), **ledger_columns(copy.result))
     if existing.condensed_at is not None:
         # The same run, condensed by retention (services/retention.py): it is persisted, and
         # what retention removed is not written back.
@@ -314,7 +318,8 @@ def run_persist(*, run_id: str, retry: RetryPolicy | None = None, rewrite: bool 
     RunRecord.objects.filter(pk=record.pk).update(
         persisted_at=persisted_at, persist_next_at=None, write_summary=written,
         segments=spans, persist_error="", status=result["metadata"]["status"],
-        checksum=summary.checksum, persist_attempts=attempts)
+        checksum=summary.checksum, persist_attempts=attempts,
+        **({"budget_breached": True} if breaches else {}))
     return summary
 
 

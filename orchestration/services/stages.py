@@ -130,7 +130,7 @@ def stage_step(*, agent_name: str, envelope: HandoffEnvelope, progress: Progress
                  entry.get("rssMb"))
     _observe_stage(run_id, entry)
     following = outcome.next_envelope
-    changes = {agent_name: stage_result(entry)}
+    changes = {agent_name: persistence.stage_entry(entry)}
     if following is None:  # the finish writes every stage's result with the run
         run_finish(state=outcome.state)
         return outcome
@@ -147,11 +147,6 @@ def stage_step(*, agent_name: str, envelope: HandoffEnvelope, progress: Progress
 
 def _running(sequence: int) -> dict[str, Any]:
     return {"status": "running", "sequence": sequence, "startedAt": config.now().isoformat()}
-
-
-def stage_result(entry: Mapping[str, Any]) -> dict[str, Any]:
-    """What the ledger keeps of a finished stage (an agentHistory entry)."""
-    return persistence.stage_entry(entry)
 
 
 def stages_merge(stages: Mapping[str, Any], agent_name: str,

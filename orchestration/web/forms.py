@@ -164,13 +164,29 @@ def field_for_path(path: str) -> tuple[str | None, str]:
     return None, path
 
 
+# The longest request text (the input contract's userRequest: contracts/run.py). The form states
+# it, counts as you type, and refuses a longer text naming its length; the textarea has no
+# maxlength attribute, which would cut a pasted text silently.
+REQUEST_MAX_CHARS = 2000
+
+
 class RunRequestForm(forms.Form):
     user_request = forms.CharField(
-        label="What should be made?", max_length=2000, strip=True,
+        label="What should be made?", max_length=REQUEST_MAX_CHARS, strip=True,
         widget=forms.Textarea(attrs={"rows": 2, "placeholder": "lemon vinaigrette, 5 kg"}),
         help_text="A product of the catalogue, optionally adapted: “hummus with smoked "
-                  "paprika”, “mayonnaise, less sugar”, “lotion, fragrance-free”.",
-        error_messages={"required": "Describe what should be made, e.g. “lemon vinaigrette”."})
+                  "paprika”, “mayonnaise, less sugar”, “lotion, fragrance-free”. At most "
+                  f"{REQUEST_MAX_CHARS:,} characters.",
+        error_messages={"required": "Describe what should be made, e.g. “lemon vinaigrette”.",
+                        "max_length": "The request is %(show_value)d characters long; it may "
+                        "be at most %(limit_value)d. Shorten it (the form keeps what you "
+                        "typed)."})
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        attrs = self.fields["user_request"].widget.attrs
+        attrs.pop("maxlength", None)  # never cut silently: counted, then refused with a reason
+        attrs["data-max-chars"] = str(REQUEST_MAX_CHARS)
     target_batch_size = forms.FloatField(
         label="Batch size", required=False,
         widget=forms.NumberInput(attrs={"step": "any", "min": "0", "inputmode": "decimal"}),

@@ -10,13 +10,23 @@ the ledger's outbox copy (selectors.result_copy).
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseRedirect,
+    JsonResponse,
+    StreamingHttpResponse,
+)
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from kombu.exceptions import OperationalError as BrokerUnavailable
@@ -24,16 +34,17 @@ from redis.exceptions import RedisError
 
 from contracts import STAGE_NAMES
 from graphstore import errors as graph_errors
-from orchestration import selectors, services
+from orchestration import history, selectors, services
 from orchestration.api.serializers import RunLedgerStatusSerializer
 from orchestration.errors import QueueFull, RunNotFound
 
-from . import explorer, presenters
+from . import explorer, history_page, presenters
 from .forms import (
     EXAMPLES,
     PRODUCT_INGREDIENTS,
     PRODUCT_KEYWORDS,
     PRODUCT_NAMES,
+    REQUEST_MAX_CHARS,
     UNITS,
     RunRequestForm,
     size_of_text,
@@ -105,7 +116,7 @@ def run_request_form(request: HttpRequest) -> HttpResponse:
 def _render_form(request: HttpRequest, form: RunRequestForm, *, status: int = 200) -> HttpResponse:
     return render(request, "orchestration/request_form.html",
                   {"form": form, "examples": EXAMPLES, "products": PRODUCT_NAMES,
-                   "product_ingredients": PRODUCT_INGREDIENTS,
+                   "product_ingredients": PRODUCT_INGREDIENTS, "request_max": REQUEST_MAX_CHARS,
                    "recent": selectors.runs_of_user(user=request.user, limit=5)},
                   status=status)
 
@@ -254,13 +265,83 @@ def run_status_json(request: HttpRequest, run_id: str) -> JsonResponse:
 @login_required
 @require_GET
 def run_list(request: HttpRequest) -> HttpResponse:
-    """The 50 most recent runs the user may see (their own; every run for an auditor)."""
+    """The run history: the runs the user may see (their own; every run for an auditor),
+    searched, filtered, sorted and paged by cursor (orchestration/history.py). Bad filters
+    answer 400 with the form and a message naming each bad field."""
+    all_runs = selectors.sees_all_runs(viewer=request.user)
+    try:
+        query = history.parse_history_query(request.GET, may_filter_user=all_runs)
+    except history.HistoryQueryError as exc:
+        return render(request, "orchestration/run_list.html",
+                      history_page.history_context(request.GET, page=None, all_runs=all_runs,
+                                                 errors=exc.errors,
+                                                   products=PRODUCT_NAMES), status=400)
+    page = selectors.run_history_page(viewer=request.user, query=query)
     return render(request, "orchestration/run_list.html",
-                  {"runs": selectors.runs_recent(viewer=request.user, limit=50),
-                   "all_runs": selectors.sees_all_runs(viewer=request.user)})
+                  history_page.history_context(request.GET, page=page, all_runs=all_runs,
+                                               errors={}, products=PRODUCT_NAMES,
+                                               sort=query.sort))
+
+
+@login_required
+@require_GET
+def run_history_export(request: HttpRequest, fmt: str) -> HttpResponseBase:
+    """The filtered run history as CSV or JSON: every matching run the user may see, in the
+    page's order, streamed, at most history.EXPORT_LIMIT rows (the JSON says `truncated`; the CSV
+    ends with a comment line). Bad filters: 400 as JSON naming each field."""
+    all_runs = selectors.sees_all_runs(viewer=request.user)
+    params = {k: str(v) for k, v in request.GET.items() if k != "cursor"}
+    try:
+        query = history.parse_history_query(params, may_filter_user=all_runs)
+    except history.HistoryQueryError as exc:
+        return JsonResponse({"detail": "Invalid filters: " + str(exc), "code": "invalid",
+                             "errors": [{"field": k, "message": v}
+                                        for k, v in exc.errors.items()]}, status=400)
+    rows = selectors.run_history_export(viewer=request.user, query=query)
+    stamp = timezone.now().strftime("%Y%m%dT%H%M%SZ")
+    if fmt == "csv":
+        response = StreamingHttpResponse(history_page.history_csv(rows),
+                                         content_type="text/csv; charset=utf-8")
+    else:
+        response = StreamingHttpResponse(history_page.history_json(rows),
+                                         content_type="application/json")
+    response["Content-Disposition"] = f'attachment; filename="runs-{stamp}.{fmt}"'
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 # --- analytics ---------------------------------------------------------------------------------
+
+
+@require_GET
+@never_cache
+def analytics_ledger_json(request: HttpRequest) -> JsonResponse:
+    """What the analytics page draws from the ledger: latency and error rate per day, cost per
+    kg per product per day, over ?since=&until= (UTC days, until included; default the last 30
+    days). 400 naming the field for a bad day; 401 without a session."""
+    if not request.user.is_authenticated:
+        return JsonResponse({"detail": "Log in to see analytics.", "code": "not_authenticated",
+                             "errors": []}, status=401)
+    params = {k: str(request.GET.get(k, "")) for k in ("since", "until")}
+    unknown = sorted(set(request.GET) - set(params))
+    try:
+        if unknown:
+            raise history.HistoryQueryError({name: "is not a parameter here; use since and "
+                                             "until." for name in unknown})
+        query = history.parse_history_query(params, may_filter_user=False)
+    except history.HistoryQueryError as exc:
+        return JsonResponse({"detail": str(exc), "code": "invalid",
+                             "errors": [{"field": k, "message": v}
+                                        for k, v in exc.errors.items()]}, status=400)
+    until = query.until or timezone.now()
+    since = query.since or until - timedelta(days=30)
+    if since >= until:
+        return JsonResponse({"detail": "until: must be on or after since.", "code": "invalid",
+                             "errors": [{"field": "until",
+                                         "message": "must be on or after since."}]}, status=400)
+    report = selectors.analytics_ledger_timeline(viewer=request.user, since=since, until=until)
+    return JsonResponse({"since": since.isoformat(), "until": until.isoformat(), **report})
+
 
 
 @login_required
@@ -272,5 +353,7 @@ def analytics_page(request: HttpRequest) -> HttpResponse:
     endpoints = {key: reverse(name) for key, name in ANALYTICS_ENDPOINTS.items()}
     # Links the page builds per run; "RUN_ID" is replaced in the browser.
     endpoints["runPage"] = reverse("run-detail", args=["RUN_ID"])
+    endpoints["ledger"] = reverse("analytics-ledger-json")
+    endpoints["history"] = reverse("run-list")
     endpoints["runContext"] = reverse("orchestration-api:run-context", args=["RUN_ID"])
     return render(request, "orchestration/analytics.html", {"endpoints": endpoints})

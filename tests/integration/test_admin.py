@@ -110,18 +110,19 @@ def test_filters_and_search_narrow_the_changelist(staff: Client, ledger: Any):
 
 
 def test_detail_shows_the_timeline_links_and_json(staff: Client):
-    """The detail page has the stage timeline in sequence order, agentHistory, and the links to
-    the run page and the API."""
+    """The detail page has one agent timeline (the run's invocations in sequence order, with
+    their timestamps), and the links to the run page and the API."""
     record = ledger_row(4, run_id="run-admin-detail", failed_agent="GraphBuilder")
     html = staff.get(f"{LEDGER}{record.pk}/change/").content.decode()
-    timeline = html[html.index("Stage timeline (ledger)"):html.index("Agent history (RunResult)")]
+    assert html.count("Agent timeline:") == 1 and "Agent history" not in html
+    assert "Stage timeline" not in html
+    timeline = html[html.index("Agent timeline:"):html.index("Neo4j write")]
     positions = [timeline.index(f"<td>{agent}</td>")
                  for agent in ("RecipeEngineer", "ScalingCalculator", "GraphBuilder")]
     assert positions == sorted(positions)
     assert "GraphBuilder failed: synthetic failure" in timeline
     assert "UIDesigner" not in timeline
-    history = html[html.index("Agent history (RunResult)"):html.index("Neo4j write")]
-    assert history.count("<td>GraphBuilder</td>") == 1 and "11:42:08.030000Z" in history
+    assert timeline.count("<td>GraphBuilder</td>") == 1 and "11:42:08.030000Z" in timeline
     assert 'href="/runs/run-admin-detail/"' in html
     assert 'href="/api/orchestration/runs/run-admin-detail"' in html
     assert 'href="/admin/graph/OrchestrationRun/run-admin-detail/"' in html
@@ -138,7 +139,7 @@ def test_detail_of_a_run_in_progress(staff: Client):
     response = staff.get(f"{LEDGER}{record.pk}/change/")
     assert response.status_code == 200
     html = response.content.decode()
-    timeline = html[html.index("Stage timeline (ledger)"):html.index("Agent history (RunResult)")]
+    timeline = html[html.index("Agent timeline:"):html.index("Neo4j write")]
     assert timeline.index("RecipeEngineer") < timeline.index("ScalingCalculator")
     assert ">running<" in timeline and ">pending<" in timeline
     assert "/admin/graph/OrchestrationRun/run-admin-queued/" not in html  # not persisted yet
@@ -163,7 +164,7 @@ def test_the_ledger_is_read_only(staff: Client, ledger: Any):
     record.refresh_from_db()
     assert record.request_text == "lemon vinaigrette, 5 kg"
     html = staff.get(LEDGER).content.decode()
-    assert f"{LEDGER}add/" not in html and 'name="action"' not in html
+    assert f"{LEDGER}add/" not in html and 'value="delete_selected"' not in html
 
 
 def test_retention_settings_are_editable(staff: Client):
@@ -290,3 +291,61 @@ def test_graph_browser_tries_again_when_neo4j_drops_a_connection(staff: Client, 
     response = staff.get("/admin/graph/OrchestrationRun/run-admin-retry/")
     assert response.status_code == 503 and failures["left"] == 0
     assert "Neo4j is not answering" in response.content.decode()
+
+
+def test_changelist_has_user_product_columns_and_the_request_links(staff: Client,
+                                                                  ledger: Any) -> None:
+    """The changelist shows a user column and the request text as the row's link, the request
+    first, then status, created and duration."""
+    html = staff.get(LEDGER).content.decode()
+    start = html.index('id="result_list"')
+    head = html[start:html.index("</thead>", start)]
+    order = [head.index(f"column-{name}") for name in ("request_excerpt", "status_display",
+                                                        "created_at", "duration", "user")]
+    assert order == sorted(order)
+    assert re.search(r'<a href="/admin/orchestration/runrecord/\d+/change/[^"]*">lemon '
+                     r"vinaigrette, 5 kg</a>", html)
+
+
+def test_csv_export_action_exports_the_selected_runs(staff: Client, ledger: Any) -> None:
+    """The "Export the selected runs as CSV" action answers a CSV of the selected rows only,
+    with the history export's columns."""
+    import csv
+    import io
+
+    chosen = [ledger["ok"].pk, ledger["qa"].pk]
+    response = staff.post(LEDGER, {"action": "export_csv", "_selected_action": chosen})
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert {r["runId"] for r in rows} == {"run-admin-ok", "run-admin-qa"}
+    assert rows[0]["requestText"] and "costTotal" in rows[0]
+
+
+def test_write_summary_is_readable_and_a_breach_stands_out(staff: Client) -> None:
+    """The write summary is a table of figures, a breached budget a red line naming it; the
+    raw JSON is folded below."""
+    record = ledger_row(6, run_id="run-admin-write")
+    RunRecord.objects.filter(pk=record.pk).update(write_summary={
+        "created": True, "nodeCount": 20, "latencyMs": 1234.5, "attempts": 1,
+        "budgetBreaches": ["duration"], "ingredientNameClashes": []})
+    html = staff.get(f"{LEDGER}{record.pk}/change/").content.decode()
+    section = html[html.index("Neo4j write"):html.index("Request (input contract)")
+                   if "Request (input contract)" in html else len(html)]
+    assert "data-budget-breached" in section and "Budget breached by the write: duration" in section
+    assert "<td>latency ms</td><td>1,234.500</td>" in section
+    assert "<td>new run</td><td>yes</td>" in section
+    assert "<summary>raw JSON</summary>" in section
+    calm = ledger_row(7, run_id="run-admin-calm")
+    html = staff.get(f"{LEDGER}{calm.pk}/change/").content.decode()
+    assert "data-budget-breached" not in html
+
+
+def test_persist_next_at_shows_only_on_runs_not_persisted(staff: Client) -> None:
+    """The "persist next at" field and its help text about the reconciler are on a run still
+    waiting for its write, not on a persisted one."""
+    help_text = "when the outbox reconciler may try the write again"
+    persisted = ledger_row(8, run_id="run-admin-persisted")
+    waiting = ledger_row(9, run_id="run-admin-waiting", persisted=False)
+    assert help_text not in staff.get(f"{LEDGER}{persisted.pk}/change/").content.decode()
+    assert help_text in staff.get(f"{LEDGER}{waiting.pk}/change/").content.decode()

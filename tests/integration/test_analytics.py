@@ -5,6 +5,7 @@ validation; the analytics page."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -91,6 +92,26 @@ def seeded(graph):  # type: ignore[no-untyped-def]
     graph.execute_query("MATCH (r:OrchestrationRun {runId: 'u1'}) REMOVE r.commitChecksum",
                         database_=settings.NEO4J_DATABASE)
     return graph
+
+
+def seed_ledger(runs: list[Any]) -> None:
+    """Ledger rows for the seeded runs (no owner), made as the services make them: the history
+    columns from orchestration/history.py, createdAt at the run's start, so that the ledger
+    charts and the history page see the same runs as the Neo4j charts."""
+    from orchestration.history import batch_kg, ledger_columns
+    from orchestration.models import RunRecord
+
+    for run in runs:
+        wire = run.to_wire()
+        status = "persisting" if run.run_id.startswith("u") else run.metadata.status
+        record = RunRecord.objects.create(
+            run_id=run.run_id, request_text=run.request.user_request, request=wire["request"],
+            status=status, failed_agent=run.metadata.failed_agent or "",
+            total_duration_ms=run.metadata.total_duration,
+            batch_size=run.request.target_batch_size, batch_unit=run.request.target_unit,
+            batch_kg=batch_kg(run.request.target_batch_size, run.request.target_unit),
+            **ledger_columns(wire))
+        RunRecord.objects.filter(pk=record.pk).update(created_at=run.metadata.timestamp)
 
 
 @pytest.fixture
@@ -337,6 +358,7 @@ def test_analytics_page_draws_the_charts_in_a_browser(seeded, live_server, djang
     from playwright.sync_api import expect
 
     make_auditor(django_user_model.objects.create_user("dee", password="a-long-test-password"))
+    seed_ledger(seed_runs())
     errors: list[str] = []
     shot = Path(settings.BASE_DIR) / "reports" / "analytics-page.png"
     shot.parent.mkdir(parents=True, exist_ok=True)
@@ -356,12 +378,15 @@ def test_analytics_page_draws_the_charts_in_a_browser(seeded, live_server, djang
         expect(page.locator("#failures-chart svg")).to_contain_text("16.7 %")
         expect(page.locator("#breaches-chart svg")).to_contain_text("QAValidator · duration")
         expect(page.locator("#ingredients-chart svg rect")).to_have_count(5)
+        # Cost per kg per product (from the ledger): lemon and pesto.
         expect(page.locator("#costs-chart svg polyline")).to_have_count(2)
-        expect(page.locator("#costs-legend")).to_contain_text("Basil pesto (USD)")
+        expect(page.locator("#costs-legend")).to_contain_text("Basil pesto (USD/kg)")
+        expect(page.locator("#latency-chart svg polyline")).to_have_count(2)
+        expect(page.locator("#errors-chart svg polyline")).to_have_count(1)
         expect(page.locator("#validation-chart svg")).to_contain_text(
             "calculation.scaledIngredients[*].scaledQuantity (error)")
         expect(page.locator("#agents-totals")).to_contain_text("6 runs, 2 failed")
-        page.select_option("#costs-recipe", "recipe-pesto")
+        page.select_option("#costs-recipe", "Basil pesto")
         expect(page.locator("#costs-chart svg polyline")).to_have_count(1)
         page.fill("#similar-q", "lemon vinaigrette")
         page.get_by_role("button", name="Search").click()
@@ -411,3 +436,55 @@ def test_api_window_near_the_start_of_time(graph, api):
     response = api.get(f"{API}/agents", {"until": "0001-01-02T00:00:00Z"})
     assert response.status_code == 200, response.content
     assert response.json()["totals"]["runs"] == 0
+
+
+@pytest.mark.e2e
+@pytest.mark.django_db(transaction=True)
+def test_analytics_page_at_390_px_axis_one_error_and_click_through(seeded, live_server,
+                                                                     django_user_model):
+    """At 390 px nothing scrolls sideways; a cost per kg of 1,240,583,358.15 reads "1.24B" on the
+    value axis, inside the chart; a point opens the run history filtered to its product and
+    day, listing exactly its runs; a window the wrong way round is one message naming the
+    field, and no chart says it could not load."""
+    from playwright.sync_api import expect
+
+    from orchestration.models import RunRecord
+
+    make_auditor(django_user_model.objects.create_user("dee", password="a-long-test-password"))
+    seed_ledger(seed_runs())
+    RunRecord.objects.filter(run_id__in=["a1", "a2"]).update(cost_per_kg=1_240_583_358.15)
+    errors: list[str] = []
+    with chromium_page() as page:
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.set_viewport_size({"width": 390, "height": 844})
+        page.goto(f"{live_server.url}/login/?next=/analytics/%3Fsince%3D2026-11-24"
+                  "%26until%3D2026-11-26")
+        page.fill("#id_username", "dee")
+        page.fill("#id_password", "a-long-test-password")
+        page.locator("form [type=submit]").click()
+        expect(page.locator("#window-status")).to_contain_text("Updated")
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 390, f"the analytics page is {width} px wide at 390 px"
+        labels = page.locator("#costs-chart [data-axis-label]")
+        expect(labels.last).to_have_text("1.24B")
+        expect(labels.last).to_have_attribute("data-axis-label", "1,240,583,358.15")
+        boxes = labels.evaluate_all("els => els.map(e => e.getBBox().x)")
+        assert min(boxes) >= 0, "a value-axis label is cut at the left edge"
+        page.screenshot(path=str(Path(settings.BASE_DIR) / "reports" / "analytics-390.png"),
+                        full_page=True)
+
+        link = page.locator('#costs-chart a[data-runs-link="Lemon vinaigrette (USD/kg) '
+                            '2026-11-24"]')
+        link.locator("circle").click()
+        expect(page).to_have_url(re.compile(r"/runs/\?.*product=Lemon\+vinaigrette"))
+        assert "since=2026-11-24" in page.url and "until=2026-11-24" in page.url
+        rows = page.locator("tr[data-run-id]").evaluate_all(
+            "rows => rows.map(r => r.dataset.runId)")
+        assert sorted(rows) == ["a1", "a2"]
+
+        page.goto(f"{live_server.url}/analytics/?since=2026-11-26&until=2026-11-24")
+        expect(page.get_by_test_id("window-error")).to_be_visible()
+        expect(page.get_by_test_id("window-error")).to_contain_text("until")
+        assert page.get_by_text("Could not load").count() == 0
+        assert page.locator("[role=alert]").count() == 1
+    assert errors == []

@@ -95,14 +95,28 @@ def test_every_endpoint_requires_credentials(method, path):
 
 
 def test_token_from_the_token_endpoint_authenticates(user):
-    """A token obtained at /api/auth/token authenticates API calls; a bad token is a 401."""
-    response = APIClient().post("/api/auth/token", {"username": "ada", "password": PASSWORD})
-    assert response.status_code == 200
+    """A token obtained at /api/auth/token (JSON in, {token} out) authenticates API calls; a bad
+    token is a 401."""
+    response = APIClient().post("/api/auth/token", {"username": "ada", "password": PASSWORD},
+                                format="json")
+    assert response.status_code == 200 and set(response.json()) == {"token"}
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {response.json()['token']}")
     assert client.get(f"{API}/runs").status_code == 200
     client.credentials(HTTP_AUTHORIZATION="Token not-a-token")
     assert _assert_error_shape(client.get(f"{API}/runs"), 401)["code"] == "authentication_failed"
+
+
+def test_token_endpoint_takes_json_only_and_answers_errors_in_the_error_shape(user):
+    """The token endpoint reads one request shape, JSON: a form body is a 415, a missing field
+    a 400 naming it, wrong credentials a 400 about the whole body; each in the error shape."""
+    form = APIClient().post("/api/auth/token", {"username": "ada", "password": PASSWORD})
+    assert _assert_error_shape(form, 415)["code"] == "unsupported_media_type"
+    missing = APIClient().post("/api/auth/token", {"username": "ada"}, format="json")
+    assert _fields(_assert_error_shape(missing, 400)) == {"password"}
+    wrong = APIClient().post("/api/auth/token", {"username": "ada", "password": "nope"},
+                             format="json")
+    assert _fields(_assert_error_shape(wrong, 400)) == {"(root)"}
 
 
 def test_session_authenticates_and_enforces_csrf(user):
@@ -411,20 +425,27 @@ def test_list_bad_parameter_is_400_naming_it(api, query, field):
 
 
 def test_list_cursor_pagination_visits_every_run_once_newest_first(api, user, now):
-    """120 runs come 50, 50 and 20 a page through `next`, newest first, none twice;
-    page_size=200 returns them on one page."""
+    """120 runs come 50, 50 and 20 a page through `nextCursor` (the cursor itself, passed back
+    as ?cursor=), newest first, none twice; `previousCursor` leads back; page_size=200 returns
+    them on one page."""
     for i in range(120):
         _ledger_row(user, f"run-page-{i:03d}", at=now - timedelta(minutes=i))
     seen: list[str] = []
-    url: str | None = f"{API}/runs"
-    sizes = []
-    while url:
-        page = api.get(url).json()
+    cursor: str | None = ""
+    sizes, pages = [], []
+    while cursor is not None:
+        page = api.get(f"{API}/runs", {"cursor": cursor} if cursor else {}).json()
+        assert set(page) == {"results", "nextCursor", "previousCursor"}
+        pages.append(page)
         sizes.append(len(page["results"]))
         seen += [r["runId"] for r in page["results"]]
-        url = page["next"]
+        cursor = page["nextCursor"]
+        assert cursor is None or "/" not in cursor  # a cursor, not a URL
     assert sizes == [50, 50, 20]
     assert seen == [f"run-page-{i:03d}" for i in range(120)]
+    assert pages[0]["previousCursor"] is None
+    back = api.get(f"{API}/runs", {"cursor": pages[2]["previousCursor"]}).json()
+    assert [r["runId"] for r in back["results"]] == seen[50:100]
     assert len(api.get(f"{API}/runs?page_size=200").json()["results"]) == 120
 
 
@@ -443,14 +464,20 @@ def test_status_is_the_ledger_view_before_neo4j_has_the_run(api, user, graph, no
     replay endpoint does not."""
     record = _ledger_row(user, "run-waiting", at=now, status=RunStatus.RUNNING)
     RunRecord.objects.filter(pk=record.pk).update(
-        stages={"RecipeEngineer": {"status": "succeeded", "sequence": 1, "durationMs": 3.5}},
+        stages={"RecipeEngineer": {"status": "succeeded", "sequence": 1, "durationMs": 3.5,
+                                   "error": ""},
+                "ScalingCalculator": {"status": "pending"}},
         started_at=now)
     response = api.get(f"{API}/runs/run-waiting/status")
     assert response.status_code == 200
     body = response.json()
     assert body == {
         "runId": "run-waiting", "status": "running", "source": "external",
-        "stages": {"RecipeEngineer": {"status": "succeeded", "sequence": 1, "durationMs": 3.5}},
+        "stages": {  # every key of a StageStatus, null where the stage has no value ("" too)
+            "RecipeEngineer": {"status": "succeeded", "sequence": 1, "startedAt": None,
+                               "durationMs": 3.5, "memoryMb": None, "error": None},
+            "ScalingCalculator": {"status": "pending", "sequence": None, "startedAt": None,
+                                  "durationMs": None, "memoryMb": None, "error": None}},
         "queuePosition": None, "failedAgent": None, "error": None, "persistError": None,
         "createdAt": now.isoformat().replace("+00:00", "Z"),
         "startedAt": now.isoformat().replace("+00:00", "Z"), "finishedAt": None,

@@ -279,3 +279,47 @@ def test_similar_without_the_indexes_is_a_503(seeded, api):
         from graphstore.installer import install_schema
 
         install_schema(seeded, database=settings.NEO4J_DATABASE)
+
+
+def test_a_run_is_found_the_moment_its_write_returns(graph):
+    """The full-text indexes are eventually consistent (their Lucene update is off the commit
+    path), yet a search straight after a write finds the run: the search waits for the index
+    first (FULLTEXT_FRESH). Twenty write-then-search rounds, each for a word only its run has."""
+    writer = get_writer()
+    scope = RunScope.every_run()
+    for i in range(20):
+        word = f"quokka{i}berry"
+        writer.write(seeded_run(f"r-fresh-{i}", started=T0 + timedelta(minutes=i),
+                                request=f"{word} vinaigrette",
+                                recipe=(f"recipe-fresh-{i}", "Fresh vinaigrette"),
+                                ingredients=VINAIGRETTE))
+        hits = retrieval.similar_runs(word, scope=scope, driver=graph, database=database())
+        assert [h.run_id for h in hits] == [f"r-fresh-{i}"]
+
+
+def test_the_installer_rebuilds_a_full_text_index_made_with_another_configuration(graph):
+    """An index created before the full-text indexes became eventually consistent (IF NOT
+    EXISTS would leave it so) is dropped and built again by install_schema, with the data it
+    indexed still found."""
+    from graphstore.cypher.schema import FULLTEXT_CONFIG, FULLTEXT_INDEX_CONFIGS
+    from graphstore.installer import install_schema
+
+    get_writer().write(seed_runs()[0])
+    db = settings.NEO4J_DATABASE
+    graph.execute_query(f"DROP INDEX {retrieval.REQUEST_INDEX}", database_=db)
+    graph.execute_query(
+        f"CREATE FULLTEXT INDEX {retrieval.REQUEST_INDEX} FOR (n:UserRequest) ON EACH "
+        "[n.userRequest] OPTIONS {indexConfig: {`fulltext.analyzer`: 'english'}}", database_=db)
+
+    def configs() -> dict[str, dict[str, Any]]:
+        records, _, _ = graph.execute_query(FULLTEXT_INDEX_CONFIGS, database_=db)
+        return {r["name"]: dict(r["config"]) for r in records}
+
+    assert configs()[retrieval.REQUEST_INDEX]["fulltext.eventually_consistent"] is False
+    install_schema(graph, database=db)
+    after = configs()
+    for name in (retrieval.REQUEST_INDEX, retrieval.RECIPE_INDEX, retrieval.INGREDIENT_INDEX):
+        assert {k: after[name][k] for k in FULLTEXT_CONFIG} == FULLTEXT_CONFIG
+    hits = retrieval.similar_runs("salad bar", scope=RunScope.every_run(),
+                                  driver=graph, database=database())
+    assert [h.run_id for h in hits] == ["r-vinaigrette"]

@@ -277,7 +277,7 @@ def test_finished_run_renders_its_result_from_neo4j(client_in: Client, user, gra
     assert run.validation.summary in page and "Valid" in page
     assert page.count(' data-stage="') == 5  # the waterfall's stage rows
     assert "data-timeline-agent=" not in page  # the waterfall replaces the timeline card
-    assert "Live updates" not in page  # finished: no more polling
+    assert "Live updates: poll" not in page  # finished: no more polling
     assert 'data-covers="ingredients"' in page and 'data-covers="scaled"' in page
     for ingredient in run.recipe.ingredients:  # type: ignore[union-attr]
         # in both tables: the recipe and the scaled quantities

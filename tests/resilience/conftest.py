@@ -20,7 +20,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 from collections import Counter
@@ -33,7 +32,7 @@ import pytest
 from neo4j import Driver
 from neo4j.exceptions import DriverError, Neo4jError
 
-from tests.conftest import WorkerProcess, _database_url_for_worker, free_port
+from tests.conftest import WorkerProcess
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
@@ -202,22 +201,6 @@ def services(neo4j_driver: Driver) -> Iterator[ServiceControl]:
 FAST_REDELIVERY = {"CAP01_VISIBILITY_TIMEOUT_S": "15", "CAP01_FAULT_RESTORE_INTERVAL_S": "2"}
 
 
-def _readies(log_path: Path) -> int:
-    """How many times a worker logging to `log_path` said it was ready."""
-    return log_path.read_bytes().count(b" ready.") if log_path.exists() else 0
-
-
-def _wait_new_ready(worker: WorkerProcess, readies: int, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while _readies(worker.log_path) <= readies:
-        if worker.process.poll() is not None:
-            raise RuntimeError(f"the Celery worker exited: {worker.log_path.read_text()[-3000:]}")
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"the Celery worker was not ready in {timeout} s: "
-                               f"{worker.log_path}")
-        time.sleep(0.2)
-
-
 class FaultWorker(WorkerProcess):
     """A real `celery worker -B` (prefork) on the test broker and database, running
     tests/resilience/faultworker.py (cap01's app plus test-only knobs) with `env` added."""
@@ -226,53 +209,23 @@ class FaultWorker(WorkerProcess):
 
     def __init__(self, log_path: Path, *, concurrency: int = 2, env: dict[str, str] | None = None,
                  wait: bool = True) -> None:
-        self.log_path, self.concurrency, self.env = log_path, concurrency, env or {}
-        self.name = f"fault{next(self._numbers)}-{os.getpid()}"
-        self._spawn()
-        if wait:
-            self.wait_ready()
+        self.extra_env = env or {}
+        super().__init__(log_path, concurrency, app="faultworker", cwd=ROOT, wait=wait,
+                         name=f"fault{next(self._numbers)}-{os.getpid()}")
 
-    def _spawn(self) -> None:
-        self.metrics_port = free_port()
-        multiproc = self.log_path.with_name("metrics")
-        multiproc.mkdir(exist_ok=True)
-        worker_env = {**os.environ, "DATABASE_URL": _database_url_for_worker(),
-                      "DJANGO_SETTINGS_MODULE": "cap01.settings",
-                      "PROMETHEUS_MULTIPROC_DIR": str(multiproc),
-                      "CAP01_WORKER_METRICS_PORT": str(self.metrics_port),
-                      # By file, not as tests.resilience.faultworker: django-neomodel 0.2 installs
-                      # a top-level `tests` package into site-packages, which shadows ours.
-                      "PYTHONPATH": os.pathsep.join([str(HERE), str(ROOT)]), **self.env}
-        self._ready_before = _readies(self.log_path)
-        self._log = open(self.log_path, "ab")  # noqa: SIM115 (closed in stop / kill / respawn)
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "faultworker", "worker",
-             "-l", "info", "-c", str(self.concurrency), "--without-gossip", "--without-mingle",
-             "--without-heartbeat", "-n", f"{self.name}@%h",
-             "-B", "-s", str(self.log_path.with_name("beat-schedule"))],
-            cwd=ROOT, env=worker_env, stdout=self._log, stderr=subprocess.STDOUT,
-            start_new_session=True)
-
-    def wait_ready(self) -> None:
-        _wait_new_ready(self, self._ready_before)
-
-    @property
-    def alive(self) -> bool:
-        return self.process.poll() is None
+    def worker_env(self) -> dict[str, str]:
+        # By file, not as tests.resilience.faultworker: django-neomodel 0.2 installs a top-level
+        # `tests` package into site-packages, which shadows ours.
+        return {**super().worker_env(),
+                "PYTHONPATH": os.pathsep.join([str(HERE), str(ROOT)]), **self.extra_env}
 
 
 def respawn(worker: WorkerProcess) -> None:
     """Start a worker that exited again, in place (same log, same name): what a process
     supervisor does. Works for the test session's `celery_worker` too."""
-    if not worker._log.closed:
-        worker._log.close()
-    if isinstance(worker, FaultWorker):
-        worker._spawn()
-        worker.wait_ready()
-        return
-    readies = _readies(worker.log_path)
-    WorkerProcess.__init__(worker, worker.log_path)  # sees the old " ready.": returns at once
-    _wait_new_ready(worker, readies)
+    worker.kill()  # what is left of it (its log closed)
+    worker.spawn()
+    worker.wait_ready()
 
 
 class Supervisor:
@@ -330,14 +283,7 @@ def start_worker(tmp_path_factory: pytest.TempPathFactory,
         if worker.alive:
             os.killpg(worker.process.pid, signal.SIGTERM)
     for worker in started:
-        if worker.alive:
-            try:
-                worker.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(worker.process.pid, signal.SIGKILL)
-                worker.process.wait(timeout=10)
-        if not worker._log.closed:
-            worker._log.close()
+        worker.stop(timeout=20)
 
 
 # --- loads ---------------------------------------------------------------------------------------

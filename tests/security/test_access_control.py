@@ -248,14 +248,14 @@ def test_tokens_are_per_user_and_authenticate_only_their_user(ada, django_user_m
 
     def login(username: str) -> str:
         response = APIClient().post("/api/auth/token", {"username": username,
-                                                        "password": PASSWORD})
+                                                        "password": PASSWORD}, format="json")
         assert response.status_code == 200
         return str(response.json()["token"])
 
     ada_token, bob_token = login("ada"), login("bob")
     assert ada_token != bob_token and login("ada") == ada_token
-    assert APIClient().post("/api/auth/token", {"username": "ada", "password": "wrong"}
-                            ).status_code == 400
+    assert APIClient().post("/api/auth/token", {"username": "ada", "password": "wrong"},
+                            format="json").status_code == 400
     clients = {}
     for name, token in (("ada", ada_token), ("bob", bob_token)):
         clients[name] = APIClient()
@@ -598,8 +598,10 @@ def _answer(clients: tuple[APIClient, Client], method: str, url: str) -> tuple[i
     response = (getattr(client, method)(url, params) if method == "get" else
                 client.post(url, data="{}", content_type="application/json"))
     # A page's CSRF token (the logout form's) is masked afresh on every response: not content.
+    # The run history's exports are streamed.
+    raw = b"".join(response.streaming_content) if response.streaming else response.content
     body = CSRF_TOKEN.sub('name="csrfmiddlewaretoken" value="TOKEN"',
-                          response.content.decode(errors="replace"))
+                          raw.decode(errors="replace"))
     return response.status_code, body + response.get("Location", "")
 
 

@@ -31,6 +31,8 @@ PURE_GLOBS = (
     "orchestration/pipeline.py",
     "orchestration/web/presenters.py",
     "orchestration/diff.py",
+    "orchestration/history.py",
+    "orchestration/web/history_page.py",
     "graphstore/schema.py",
     "graphstore/scope.py",
     "graphstore/mapper.py",

@@ -88,6 +88,20 @@ def test_ingredient_changes_are_listed_by_id():
     assert not diff["identical"] and diff["changeCount"] == 3
 
 
+def test_a_renamed_ingredient_keeps_its_name_and_reports_the_change_as_renamed():
+    """An ingredient whose name changed keeps `name` (a string, the head's; typed clients read
+    it as one) and reports the change as `renamed` {base, head}; the row says so."""
+    base = _run(ingredients=3)
+    old_name = base.recipe.ingredients[1].name
+    head = _edit(base, lambda w: w["recipe"]["ingredients"][1].update(name="Renamed thing"))
+    diff = diff_runs(base, head)
+    [changed] = diff["ingredients"]["changed"]
+    assert changed == {"id": base.recipe.ingredients[1].id, "name": "Renamed thing",
+                       "renamed": {"base": old_name, "head": "Renamed thing"}}
+    [row] = [r for r in diff_rows(diff) if r["section"] == "ingredients"]
+    assert row["field"] == "renamed" and row["item"].startswith("Renamed thing (")
+
+
 def test_quantities_costs_and_validation_changes_carry_base_head_and_delta():
     """Scaled quantities, the batch, costs (total, per unit, by ingredient, missing) and the
     validation outcome are compared field by field."""

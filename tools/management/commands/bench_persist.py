@@ -25,15 +25,20 @@ class Command(BaseCommand):
         parser.add_argument("--traced-runs", type=int, default=50,
                             help="pairs of runs measured for peak memory and the meter's "
                                  "overhead (tracemalloc), in a separate pass")
+        parser.add_argument("--ladder-runs", type=int, default=0,
+                            help="typical runs for the floor ladder: the same plain CREATE into "
+                                 "labels carrying a key index, + the uniqueness constraints, "
+                                 "+ the range indexes, + full-text (synchronous), + full-text "
+                                 "(eventually consistent); 0: skip")
 
     def handle(self, *args: object, runs: int, large_runs: int, naive_runs: int | None,
-               traced_runs: int, **options: object) -> None:
+               traced_runs: int, ladder_runs: int, **options: object) -> None:
         naive_runs = runs if naive_runs is None else naive_runs
         self.stdout.write(f"Persisting {runs} typical and {large_runs} 499-element runs beside "
                           f"the floor, {traced_runs} pairs for memory, naive baseline over "
                           f"{naive_runs} ...")
         report = run_benchmark(get_writer(), get_driver(), database(), runs=runs,
                                large=large_runs, naive_runs=naive_runs, traced_runs=traced_runs,
-                               progress=self.stdout.write)
+                               progress=self.stdout.write, ladder_runs=ladder_runs)
         for line in report.lines():
             self.stdout.write(line)

@@ -62,6 +62,22 @@ def test_the_package_holds_the_statements_of_every_concern():
     assert len(STATEMENTS) > 40
 
 
+FULLTEXT_READS = sorted(name for name, text in STATEMENTS.items()
+                        if "db.index.fulltext.query" in text)
+
+
+def test_some_statements_read_the_full_text_indexes():
+    assert FULLTEXT_READS  # the next test would pass vacuously otherwise
+
+
+@pytest.mark.parametrize("name", FULLTEXT_READS)
+def test_every_full_text_read_waits_for_the_eventually_consistent_indexes(name):
+    """The full-text indexes are eventually consistent (schema.FULLTEXT_CONFIG): a statement
+    that queries one starts by waiting for their updates, so that a committed run is found."""
+    assert schema.FULLTEXT_CONFIG["fulltext.eventually_consistent"] is True
+    assert STATEMENTS[name].startswith(retrieval.FULLTEXT_FRESH + "\n")
+
+
 @pytest.mark.parametrize("name", sorted(STATEMENTS))
 def test_every_statement_is_parameterised(name):
     """Values travel as $parameters: the only quoted literals are a fixed vocabulary, and no
@@ -143,8 +159,8 @@ def test_schema_statements_come_from_the_tables():
                                      "EXISTS FOR (n:UserRequest) REQUIRE n.checksum IS UNIQUE")
     assert len(schema.CONSTRAINTS) == len(LABELS)
     assert ("CREATE FULLTEXT INDEX cap01_recipe_name IF NOT EXISTS FOR (n:RecipeVersion) ON EACH "
-            "[n.name] OPTIONS {indexConfig: {`fulltext.analyzer`: 'english'}}"
-            ) in schema.SCHEMA_STATEMENTS
+            "[n.name] OPTIONS {indexConfig: {`fulltext.analyzer`: 'english', "
+            "`fulltext.eventually_consistent`: true}}") in schema.SCHEMA_STATEMENTS
 
 
 def test_admin_relationship_statements_cover_both_ends_of_every_type():

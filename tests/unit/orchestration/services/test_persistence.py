@@ -48,9 +48,12 @@ def test_finished_fields_of_a_failed_run() -> None:
     """A failed run fills failed_agent and error from its history, and its total duration."""
     run = make_run(13, now=NOW, status="failed", failed_agent="QAValidator")
     fields = finished_fields(run)
-    assert fields == {"failed_agent": "QAValidator",
-                      "error": "QAValidator failed: synthetic failure",
-                      "total_duration_ms": run.metadata.total_duration}
+    assert {k: fields[k] for k in ("failed_agent", "error", "total_duration_ms")} == {
+        "failed_agent": "QAValidator", "error": "QAValidator failed: synthetic failure",
+        "total_duration_ms": run.metadata.total_duration}
+    # and the run history's columns (orchestration/history.py): a run failed at QA has a recipe
+    assert fields["product"] == run.recipe.name  # type: ignore[union-attr]
+    assert fields["qa_valid"] is None or isinstance(fields["qa_valid"], bool)
     assert finished_fields(make_run(14, now=NOW))["failed_agent"] == ""
 
 

@@ -3,7 +3,8 @@ the inline pipeline writes its progress."""
 
 from __future__ import annotations
 
-from orchestration.services.stages import Progress, stage_result, stages_merge
+from orchestration.services.persistence import stage_entry
+from orchestration.services.stages import Progress, stages_merge
 from tests.conftest import ENVELOPE_KEYS
 
 
@@ -21,11 +22,11 @@ def test_stages_merge_adds_an_unknown_stage() -> None:
     assert stages_merge({}, "C", {"status": "failed"}) == {"C": {"status": "failed"}}
 
 
-def test_stage_result_keeps_the_ledger_columns_of_an_invocation() -> None:
-    """stage_result maps an agentHistory entry to status, sequence, duration, memory, error."""
+def test_stage_entry_keeps_the_ledger_columns_of_an_invocation() -> None:
+    """stage_entry maps an agentHistory entry to status, sequence, duration, memory, error."""
     entry = {"agent": "A", "status": "succeeded", "sequence": 2, "duration": 7.5,
              "memoryMb": 1.25, "budgetBreaches": []}
-    assert stage_result(entry) == {"status": "succeeded", "sequence": 2, "durationMs": 7.5,
+    assert stage_entry(entry) == {"status": "succeeded", "sequence": 2, "durationMs": 7.5,
                                    "memoryMb": 1.25, "error": ""}
 
 
