@@ -8,10 +8,11 @@ TEST_ENV    := CAP01_SERVICES_DIR=$(TEST_DIR) NEO4J_BOLT_PORT=17687 REDIS_PORT=1
                DATABASE_URL=sqlite:///$(TEST_DIR)/db.sqlite3
 BENCH_RUNS  ?= 200
 THROUGHPUT_RUNS ?= 200
+RETRIEVAL_SIZES ?= 1000,10000
 
 .PHONY: bootstrap bootstrap-test services-up services-down services-status run stop examples test \
         test-only bench lint typecheck schemas loadtest-smoke test-postgres throughput \
-        throughput-smoke driver-compare
+        throughput-smoke driver-compare retrieval-eval retrieval-eval-smoke
 
 # What running needs (requirements/base.txt); `make run` does the same through ops/main.sh.
 bootstrap:
@@ -58,6 +59,7 @@ test: bootstrap-test
 	@$(TEST_ENV) $(MANAGE) bench_persist --runs 200 --naive-runs 50 --ladder-runs 20
 	@$(MAKE) --no-print-directory loadtest-smoke
 	@$(MAKE) --no-print-directory throughput-smoke
+	@$(MAKE) --no-print-directory retrieval-eval-smoke
 
 # The Django-database-heavy tests again on PostgreSQL (Debian's), through DATABASE_URL.
 test-postgres:
@@ -92,6 +94,17 @@ throughput: bootstrap-test
 driver-compare: bootstrap-test
 	@$(TEST_ENV) ops/services.sh up all
 	@$(TEST_ENV) tools/driver_compare.sh 200 3
+
+# Retrieval quality (recall@5, recall@10, MRR) and latency of full text, composition, vectors and
+# their combination on a labelled set written to the test Neo4j (reports/retrieval.md). The smoke
+# run in `make test` is small.
+retrieval-eval-smoke:
+	@$(TEST_ENV) $(MANAGE) retrieval_eval --sizes 168 --queries 20
+
+retrieval-eval: bootstrap-test
+	@$(TEST_ENV) ops/services.sh up all
+	@$(TEST_ENV) $(MANAGE) retrieval_eval --sizes $(RETRIEVAL_SIZES) --queries 150 \
+	  --report reports/retrieval.md
 
 test-only:
 	@$(TEST_ENV) $(PY) -m pytest $(ARGS)

@@ -221,6 +221,11 @@ CAP01_WRITE_MAX_ATTEMPTS = env_int("CAP01_WRITE_MAX_ATTEMPTS", 3)
 CAP01_WRITE_BACKOFF_BASE_S = env_float("CAP01_WRITE_BACKOFF_BASE_S", 0.05)
 CAP01_WRITE_BACKOFF_MAX_S = env_float("CAP01_WRITE_BACKOFF_MAX_S", 1.0)
 CAP01_NEO4J_CONNECTION_TIMEOUT_S = env_float("CAP01_NEO4J_CONNECTION_TIMEOUT_S", 5.0)
+# Retrieval's per-run embedding (graphstore/embedding.py): "composition" (offline, the default)
+# or "http" (an external model service at CAP01_EMBEDDER_URL).
+CAP01_EMBEDDER = env("CAP01_EMBEDDER", "composition") or "composition"
+CAP01_EMBEDDER_URL = env("CAP01_EMBEDDER_URL")
+CAP01_EMBEDDER_TIMEOUT_S = env_float("CAP01_EMBEDDER_TIMEOUT_S", 10.0)
 
 # Large artifacts (design section 5.6): file:///abs/dir (default) or s3://bucket/prefix.
 CAP01_BLOB_STORE_URL = env("CAP01_BLOB_STORE_URL", f"file://{BASE_DIR / 'var' / 'blobs'}") or ""

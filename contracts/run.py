@@ -116,7 +116,8 @@ def _already_validated(info: ValidationInfo) -> bool:
 RESERVED_RUN_IDS: frozenset[str] = frozenset({
     "agents", "analytics", "budget-breaches", "compare", "context", "costs", "diff",
     "export.csv", "export.json", "ingredients", "ledger.json", "login", "logout", "replay",
-    "requests", "runs", "similar", "stages", "status", "status.json", "validation-errors",
+    "requests", "runs", "search", "similar", "stages", "status", "status.json",
+    "validation-errors",
 })
 
 

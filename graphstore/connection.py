@@ -13,6 +13,7 @@ from django.conf import settings
 from neo4j import Driver, GraphDatabase
 
 from .blobstore import BlobStore, open_blob_store
+from .embedding import Embedder, build_embedder
 from .writer import RetryPolicy, RunWriter
 
 
@@ -48,9 +49,17 @@ def retry_policy() -> RetryPolicy:
                        max_delay_s=settings.CAP01_WRITE_BACKOFF_MAX_S)
 
 
+@functools.cache
+def get_embedder() -> Embedder:
+    """The embedder of the vector index (CAP01_EMBEDDER: composition, the offline default, or
+    http with CAP01_EMBEDDER_URL; graphstore/embedding.py)."""
+    return build_embedder(settings.CAP01_EMBEDDER, url=settings.CAP01_EMBEDDER_URL,
+                          timeout_s=settings.CAP01_EMBEDDER_TIMEOUT_S)
+
+
 def get_writer(*, retry: RetryPolicy | None = None) -> RunWriter:
     return RunWriter(get_driver(), database=database(), blob_store=get_blob_store(),
-                     retry=retry or retry_policy())
+                     retry=retry or retry_policy(), embedder=get_embedder())
 
 
 def close() -> None:

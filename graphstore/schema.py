@@ -79,6 +79,19 @@ FULLTEXT_INDEXES: tuple[FulltextIndex, ...] = (
     FulltextIndex("cap01_ingredient_name", "Ingredient", "name"),
 )
 
+@dataclass(frozen=True)
+class VectorIndex:
+    name: str
+    label: str
+    property: str
+    dimensions: int
+
+
+# Retrieval by vectors (graphstore/embedding.py): one embedding per run, cosine similarity.
+EMBEDDING_DIMENSIONS = 256
+VECTOR_INDEX = VectorIndex("cap01_run_embedding", "OrchestrationRun", "embedding",
+                           EMBEDDING_DIMENSIONS)
+
 # Relationships made outside a run's write set, by fixed statements of their own:
 # (replay)-[:REPLAY_OF]->(original run), see cypher.write.WRITE_RUN.
 AUX_REL_TYPES: tuple[RelType, ...] = (RelType("REPLAY_OF", "OrchestrationRun", "OrchestrationRun"),)

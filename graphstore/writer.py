@@ -36,7 +36,8 @@ from contracts import RunResult
 from .blobstore import BlobRef, BlobStore
 from .codecs import GraphSnapshotCodec
 from .cypher import write as cypher
-from .errors import Neo4jWriteFailed, RunConflict
+from .embedding import Embedder, input_of_wire
+from .errors import EmbedderError, Neo4jWriteFailed, RunConflict
 from .mapper import GraphWriteSet, map_normalized_to_graph, map_run_to_graph
 from .schema import LABELS, REL_TYPES
 
@@ -116,7 +117,8 @@ class RunWriter:
     def __init__(self, driver: Driver, *, database: str, blob_store: BlobStore,
                  retry: RetryPolicy | None = None, clock: Callable[[], datetime] | None = None,
                  sleep: Callable[[float], None] = time.sleep, rng: random.Random | None = None,
-                 fault_injector: FaultInjector | None = None) -> None:
+                 fault_injector: FaultInjector | None = None,
+                 embedder: Embedder | None = None) -> None:
         self._driver = driver
         self._database = database
         self._blobs = blob_store
@@ -125,6 +127,7 @@ class RunWriter:
         self._sleep = sleep
         self._rng = rng or random.Random()
         self._fault_injector = fault_injector
+        self._embedder = embedder  # the run's embedding for the vector index (retrieval)
 
     def write(self, run: RunResult, *, normalized: bool = False,
               owner_id: str | None = None) -> WriteSummary:
@@ -158,6 +161,9 @@ class RunWriter:
         stored = time.perf_counter()
         params["now"] = self._clock()
         params["ownerId"] = owner_id
+        embedding = self._embedding(write_set)  # set with the commit marker (cypher.WRITE_RUN)
+        params["embedding"] = embedding and embedding["embedding"]
+        params["embeddingModel"] = embedding and embedding["model"]
         attempts = 0
         while True:
             attempts += 1
@@ -186,6 +192,22 @@ class RunWriter:
             database_ms=(done - stored) * 1000.0, ingredient_name_clashes=clashes,
         )
 
+    def _embedding(self, write_set: GraphWriteSet) -> dict[str, Any] | None:
+        """The run's embedding (and its model's name), computed before the
+        transaction; None without an embedder or a recipe. An embedder that fails does not fail
+        the write: the run is written without one (`manage.py backfill_embeddings` adds it)."""
+        if self._embedder is None:
+            return None
+        item = input_of_wire(dict(write_set.wire))
+        if item is None:
+            return None
+        try:
+            vector = self._embedder.embed([item])[0]
+        except EmbedderError as exc:
+            logger.warning("run %s written without its embedding: %s", write_set.run_id, exc)
+            return None
+        return {"runId": write_set.run_id, "embedding": vector, "model": self._embedder.name}
+
     def _transaction(self, tx: ManagedTransaction, write_set: GraphWriteSet,
                      params: dict[str, Any], attempt: int
                      ) -> tuple[bool, int, int, tuple[IngredientNameClash, ...]]:
@@ -210,13 +232,15 @@ class RunWriter:
 def statement_params(write_set: GraphWriteSet, blob_ref: BlobRef | None = None
                      ) -> dict[str, Any]:
     """The parameters of cypher.WRITE_RUN: rows for every label and relationship type (all but
-    `now` and `ownerId`, which the writer adds). The GraphSnapshot row carries blobUri when
-    `blob_ref` names the stored blob."""
+    `now`, which the writer adds; the owner and the embedding are null here: the writer sets
+    what it has). The GraphSnapshot row carries blobUri when `blob_ref` names the stored
+    blob."""
     params: dict[str, Any] = {
         "runId": write_set.run_id, "checksum": write_set.checksum,
         "schemaVersion": write_set.schema_version, "nodeCount": len(write_set.nodes),
         "relationshipCount": len(write_set.relationships),
         "replayOf": write_set.replay_of,
+        "ownerId": None, "embedding": None, "embeddingModel": None,
     }
     node_rows: dict[str, list[dict[str, Any]]] = {label.name: [] for label in LABELS}
     for node in write_set.nodes:  # one pass; the write set is already in label and key order

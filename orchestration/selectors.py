@@ -40,7 +40,7 @@ from pydantic import ValidationError
 from contracts import ALREADY_VALIDATED, RunResult
 from graphstore import analytics, retrieval
 from graphstore import errors as graph_errors
-from graphstore.connection import database, get_blob_store, get_driver
+from graphstore.connection import database, get_blob_store, get_driver, get_embedder
 from graphstore.replay import load_run
 from graphstore.scope import RunScope
 
@@ -473,3 +473,35 @@ def run_context(*, viewer: Viewer, run_id: str) -> dict[str, Any]:
     if not run_visible(viewer=viewer, run_id=run_id):
         raise graph_errors.RunNotFound(run_id)
     return retrieval.run_context(run_id, driver=get_driver(), database=database())
+
+
+# --- retrieval by composition, vectors and their fusion (graphstore/retrieval.py, issue 14) ----
+
+
+def runs_like(*, viewer: Viewer, run_id: str, limit: int) -> list[retrieval.RunHit]:
+    """Past runs like `run_id` that `viewer` may see (composition, vectors and words fused,
+    identical runs collapsed, each with its reasons); graphstore RunNotFound when the run is not
+    committed or `viewer` may not see it."""
+    if not run_visible(viewer=viewer, run_id=run_id):
+        raise graph_errors.RunNotFound(run_id)
+    return retrieval.runs_like(run_id, scope=run_scope(viewer=viewer), limit=limit,
+                               driver=get_driver(), database=database())
+
+
+def runs_search(*, viewer: Viewer, text: str, limit: int) -> retrieval.SearchResult:
+    """Runs `viewer` may see matching free words: full-text, the ingredients, functions and
+    percentages the words name, and their vector, fused."""
+    return retrieval.search_runs(text, scope=run_scope(viewer=viewer), limit=limit,
+                                 embedder=get_embedder(), driver=get_driver(),
+                                 database=database())
+
+
+def run_context_cited(*, viewer: Viewer, run_id: str, neighbours: int,
+                      max_chars: int) -> dict[str, Any]:
+    """run_context plus the cited prompt text of the run and its nearest neighbours within
+    `max_chars`."""
+    if not run_visible(viewer=viewer, run_id=run_id):
+        raise graph_errors.RunNotFound(run_id)
+    return retrieval.cited_context(run_id, scope=run_scope(viewer=viewer), driver=get_driver(),
+                                   database=database(), neighbours=neighbours,
+                                   max_chars=max_chars)

@@ -6,7 +6,7 @@ table (graphstore/schema.py, FULLTEXT_INDEXES); the user's words travel in $quer
 
 from __future__ import annotations
 
-from ..schema import FULLTEXT_INDEXES
+from ..schema import FULLTEXT_INDEXES, VECTOR_INDEX
 from ..scope import ALL, OWNED
 
 REQUEST_INDEX, RECIPE_INDEX, INGREDIENT_INDEX = (ix.name for ix in FULLTEXT_INDEXES)
@@ -83,3 +83,227 @@ RUN_CONTEXT = (
     "       v {.valid, .canProceed, .summary, .errors, .warnings, .errorCount,\n"
     "          .warningCount} AS validation"
 )
+
+
+# --- retrieval by composition and vectors (graphstore/retrieval.py, graphstore/similarity.py) --
+
+VECTOR_INDEX_NAME = VECTOR_INDEX.name
+
+# A run kept as a hit: committed, succeeded, validated as valid, in the scope.
+_keep_template = (
+    "r.commitChecksum IS NOT NULL AND r.status = 'succeeded'{scope}\n"
+    "  AND EXISTS {{ MATCH (r)-[:PRODUCED_VALIDATION]->(v:ValidationReport) "
+    "WHERE v.valid = true }}"
+)
+_OWNED = " AND r.ownerId = $ownerId"
+
+
+def _keep(scope_filter: str) -> str:
+    return _keep_template.format(scope=scope_filter)
+
+
+def _min(a: str, b: str) -> str:
+    return f"CASE WHEN {a} < {b} THEN {a} ELSE {b} END"
+
+
+def _lines(rv: str, out: str) -> str:
+    return (f"CALL ({rv}) {{ MATCH ({rv})-[h:HAS_INGREDIENT]->(i:Ingredient)\n"
+            f"  RETURN collect({{id: i.ingredientId, pct: h.percentage, fn: h.function, "
+            f"cat: h.category}}) AS {out} }}\n")
+
+
+def _role_totals(rv: str, prop: str, out: str) -> str:
+    return (f"CALL ({rv}) {{ MATCH ({rv})-[h:HAS_INGREDIENT]->()\n"
+            f"  WHERE h.{prop} IS NOT NULL WITH h.{prop} AS k, sum(h.percentage) AS p\n"
+            f"  RETURN collect({{k: k, p: p}}) AS {out} }}\n")
+
+
+def _role_overlap(mine: str, attr: str) -> str:
+    theirs = f"reduce(t = 0.0, b IN theirs | t + CASE WHEN b.{attr} = x.k THEN b.pct ELSE 0.0 END)"
+    return (f"reduce(s = 0.0, pr IN [x IN {mine} | [x.p, {theirs}]] | "
+            f"s + {_min('pr[0]', 'pr[1]')})")
+
+
+def _scale_cost(c0: str, c: str) -> str:
+    scale = (f"CASE WHEN {c0} IS NULL OR {c} IS NULL OR {c}.targetUnit <> {c0}.targetUnit\n"
+             f"       OR NOT {c0}.targetBatchSize > 0 OR NOT {c}.targetBatchSize > 0 THEN 0.0\n"
+             f"  ELSE 1.0 / (1.0 + abs(log({c}.targetBatchSize / {c0}.targetBatchSize))) END")
+    cost = (f"CASE WHEN {c0} IS NULL OR {c} IS NULL OR {c}.currency <> {c0}.currency\n"
+            f"       OR NOT {c0}.totalCost > 0 OR NOT {c}.totalCost > 0\n"
+            f"       OR NOT {c0}.targetBatchSize > 0 OR NOT {c}.targetBatchSize > 0 THEN 0.0\n"
+            f"  ELSE 1.0 / (1.0 + abs(log(({c}.totalCost / {c}.targetBatchSize)\n"
+            f"       / ({c0}.totalCost / {c0}.targetBatchSize)))) END")
+    return f"{scale} AS scale,\n     {cost} AS cost"
+
+
+# Runs like $runId by composition (graphstore/similarity.py has the formula): the candidate
+# recipes are those that share an ingredient with the run's recipe (and the recipe itself, for
+# other runs of the same content); each scored by shared mass, function and category overlap;
+# the best $candidates recipes carried to their kept runs, which add scale and cost similarity.
+def _composition_neighbours(scope_filter: str) -> str:
+    candidate_scope = ("" if not scope_filter else
+                       "  WHERE EXISTS { MATCH (rv)<-[:USED_RECIPE]-(x:OrchestrationRun) "
+                       "WHERE x.ownerId = $ownerId }\n")
+    return (
+        "MATCH (r0:OrchestrationRun {runId: $runId})-[:USED_RECIPE]->(rv0:RecipeVersion)\n"
+        "OPTIONAL MATCH (r0)-[:PRODUCED_CALCULATION]->(c0:CalculationResult)\n"
+        + _lines("rv0", "mine") + _role_totals("rv0", "function", "myFns")
+        + _role_totals("rv0", "category", "myCats")
+        + "CALL (rv0) {\n"
+        "  MATCH (rv0)-[:HAS_INGREDIENT]->(:Ingredient)<-[:HAS_INGREDIENT]-(rv:RecipeVersion)\n"
+        "  RETURN rv\n"
+        "  UNION\n"
+        "  RETURN rv0 AS rv\n"
+        "}\n"
+        "WITH r0, c0, mine, myFns, myCats, rv\n"
+        + candidate_scope.replace("  WHERE", "WHERE")
+        + _lines("rv", "theirs")
+        + "WITH r0, c0, rv,\n"
+        "     reduce(s = 0.0, a IN mine | s + reduce(t = 0.0, b IN theirs |\n"
+        f"       t + CASE WHEN a.id = b.id THEN {_min('a.pct', 'b.pct')} ELSE 0.0 END))"
+        " AS shared,\n"
+        f"     {_role_overlap('myFns', 'fn')} AS fn,\n"
+        f"     {_role_overlap('myCats', 'cat')} AS cat\n"
+        "WITH r0, c0, rv, shared, fn, cat,\n"
+        "     ($wShared * shared + $wFunction * fn + $wCategory * cat) / 100.0 AS base\n"
+        "ORDER BY base DESC, rv.checksum\n"
+        "LIMIT $candidates\n"
+        "MATCH (r:OrchestrationRun)-[:USED_RECIPE]->(rv)\n"
+        f"WHERE r <> r0 AND {_keep(scope_filter)}\n"
+        "OPTIONAL MATCH (r)-[:PRODUCED_CALCULATION]->(c:CalculationResult)\n"
+        "WITH r, base, shared, fn, cat,\n"
+        f"     {_scale_cost('c0', 'c')}\n"
+        "RETURN r.runId AS runId, base + $wScale * scale + $wCost * cost AS score,\n"
+        "       shared, fn AS function, cat AS category, scale, cost\n"
+        "ORDER BY score DESC, r.startedAt DESC, runId\n"
+        "LIMIT $limit"
+    )
+
+
+COMPOSITION_NEIGHBOURS = {ALL: _composition_neighbours(""),
+                          OWNED: _composition_neighbours(_OWNED)}
+
+
+# Runs whose recipes contain what a free-text query names ($mentions, graphstore/similarity.py
+# Mention.as_param): per mention, the HAS_INGREDIENT edges of its ingredients, functions and
+# categories (each edge once), their summed percentage per recipe; a mention counts 1 when it has
+# no percentage, else 0.5 for presence + 0.5 for closeness (1 - |mass - wanted| / $tolerance,
+# not below 0); a recipe's score is the mean over the mentions.
+def _text_composition(scope_filter: str) -> str:
+    return (
+        "UNWIND $mentions AS m\n"
+        "CALL (m) {\n"
+        "  UNWIND m.ingredients AS iid\n"
+        "  MATCH (:Ingredient {ingredientId: iid})<-[h:HAS_INGREDIENT]-(rv:RecipeVersion)\n"
+        "  RETURN rv, h\n"
+        "  UNION\n"
+        "  UNWIND m.functions AS f\n"
+        "  MATCH (rv:RecipeVersion)-[h:HAS_INGREDIENT]->() WHERE h.function = f\n"
+        "  RETURN rv, h\n"
+        "  UNION\n"
+        "  UNWIND m.categories AS k\n"
+        "  MATCH (rv:RecipeVersion)-[h:HAS_INGREDIENT]->() WHERE h.category = k\n"
+        "  RETURN rv, h\n"
+        "}\n"
+        "WITH m, rv, sum(h.percentage) AS mass\n"
+        "WITH m, rv, mass, CASE WHEN m.percentage IS NULL THEN 1.0 ELSE 0.5 + 0.5 *\n"
+        "     CASE WHEN abs(mass - m.percentage) > $tolerance THEN 0.0\n"
+        "          ELSE 1.0 - abs(mass - m.percentage) / $tolerance END END AS part\n"
+        "WITH rv, sum(part) / toFloat($mentionCount) AS base,\n"
+        "     collect({text: m.text, mass: mass, wanted: m.percentage}) AS found\n"
+        "ORDER BY base DESC, rv.checksum\n"
+        "LIMIT $candidates\n"
+        "MATCH (r:OrchestrationRun)-[:USED_RECIPE]->(rv)\n"
+        f"WHERE {_keep(scope_filter)}\n"
+        "RETURN r.runId AS runId, base AS score, found\n"
+        "ORDER BY score DESC, r.startedAt DESC, runId\n"
+        "LIMIT $limit"
+    )
+
+
+TEXT_COMPOSITION = {ALL: _text_composition(""), OWNED: _text_composition(_OWNED)}
+
+
+# Nearest runs by embedding (the vector index, cosine): to a run ($runId's own embedding) or to
+# a vector ($vector). The index is queried for $candidates neighbours before the filters; a
+# neighbour must score above $minScore (Neo4j's cosine score is (1 + cos) / 2: 0.5 = orthogonal).
+def _vector(source: str, scope_filter: str) -> str:
+    head = ("MATCH (r0:OrchestrationRun {runId: $runId}) WHERE r0.embedding IS NOT NULL\n"
+            f"CALL db.index.vector.queryNodes('{VECTOR_INDEX_NAME}', $candidates, r0.embedding)"
+            if source == "run" else
+            f"CALL db.index.vector.queryNodes('{VECTOR_INDEX_NAME}', $candidates, $vector)")
+    exclude = "r <> r0 AND " if source == "run" else ""
+    return (
+        f"{head}\n"
+        "YIELD node AS r, score\n"
+        f"WHERE score > $minScore AND {exclude}{_keep(scope_filter)}\n"
+        "RETURN r.runId AS runId, score\n"
+        "ORDER BY score DESC, runId\n"
+        "LIMIT $limit"
+    )
+
+
+VECTOR_NEIGHBOURS = {ALL: _vector("run", ""), OWNED: _vector("run", _OWNED)}
+VECTOR_SEARCH = {ALL: _vector("vector", ""), OWNED: _vector("vector", _OWNED)}
+
+# What a hit shows (and what collapsing and the reasons need), for $runIds (already scoped).
+RUN_CARDS = (
+    "UNWIND $runIds AS id\n"
+    "MATCH (r:OrchestrationRun {runId: id})\n"
+    "OPTIONAL MATCH (u:UserRequest)-[:TRIGGERED]->(r)\n"
+    "OPTIONAL MATCH (r)-[:USED_RECIPE]->(rv:RecipeVersion)\n"
+    "OPTIONAL MATCH (r)-[:PRODUCED_CALCULATION]->(c:CalculationResult)\n"
+    "CALL (rv) { OPTIONAL MATCH (rv)-[h:HAS_INGREDIENT]->(i:Ingredient)\n"
+    "            WITH h, i ORDER BY h.position\n"
+    "            RETURN collect(CASE WHEN h IS NULL THEN NULL ELSE\n"
+    "                   {id: i.ingredientId, name: h.name, percentage: h.percentage,\n"
+    "                    function: h.function, category: h.category} END) AS lines }\n"
+    "RETURN r.runId AS runId, r.status AS status, r.startedAt AS startedAt,\n"
+    "       u.userRequest AS request, rv.checksum AS recipeChecksum, rv.recipeId AS recipeId,\n"
+    "       rv.name AS recipe, c.targetBatchSize AS batch, c.targetUnit AS unit,\n"
+    "       c.totalCost AS cost, c.currency AS currency, lines"
+)
+
+# What a free-text query may name (graphstore/similarity.py Vocabulary).
+# One owner's vocabulary comes from their own recipes (the names their runs give), so that a
+# search never learns what another owner named an ingredient.
+_OWN_EDGES = ("MATCH (r:OrchestrationRun {ownerId: $ownerId})-[:USED_RECIPE]->(:RecipeVersion)"
+              "-[h:HAS_INGREDIENT]->(i:Ingredient)\n")
+VOCABULARY_INGREDIENTS = {
+    ALL: "MATCH (i:Ingredient) RETURN i.ingredientId AS id, i.name AS name",
+    OWNED: _OWN_EDGES + "RETURN DISTINCT i.ingredientId AS id, h.name AS name",
+}
+VOCABULARY_ROLES = {
+    ALL: "CALL () { MATCH ()-[h:HAS_INGREDIENT]->() WHERE h.function IS NOT NULL\n"
+         "          RETURN collect(DISTINCT h.function) AS functions }\n"
+         "CALL () { MATCH ()-[h:HAS_INGREDIENT]->() WHERE h.category IS NOT NULL\n"
+         "          RETURN collect(DISTINCT h.category) AS categories }\n"
+         "RETURN functions, categories",
+    OWNED: _OWN_EDGES + "RETURN [f IN collect(DISTINCT h.function) WHERE f IS NOT NULL] "
+           "AS functions,\n"
+           "       [c IN collect(DISTINCT h.category) WHERE c IS NOT NULL] AS categories",
+}
+
+# The per-run embedding: set by the writer with the run's commit marker (cypher/write.py), and
+# by the backfill (`manage.py backfill_embeddings`) for runs written before, page by page.
+SET_RUN_EMBEDDINGS = (
+    "UNWIND $rows AS row\n"
+    "MATCH (r:OrchestrationRun {runId: row.runId})\n"
+    "SET r.embedding = row.embedding, r.embeddingModel = $model"
+)
+RUNS_WITHOUT_EMBEDDING = (
+    "MATCH (r:OrchestrationRun)-[:USED_RECIPE]->(rv:RecipeVersion)\n"
+    "WHERE r.commitChecksum IS NOT NULL AND r.runId > $after\n"
+    "  AND (r.embedding IS NULL OR $all)\n"
+    "WITH r, rv ORDER BY r.runId LIMIT $batch\n"
+    "CALL (rv) { MATCH (rv)-[h:HAS_INGREDIENT]->(i:Ingredient) WITH h, i ORDER BY h.position\n"
+    "            RETURN collect({id: i.ingredientId, name: h.name, percentage: h.percentage,\n"
+    "                            function: h.function, category: h.category}) AS lines }\n"
+    "RETURN r.runId AS runId, rv.name AS recipe, lines\n"
+    "ORDER BY runId"
+)
+
+# The evaluation (manage.py retrieval_eval, on the test Neo4j only): an empty graph, and the vector
+# index dropped so that the installer recreates it with the current configuration.
+EVAL_WIPE_GRAPH = "MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS"
+DROP_VECTOR_INDEX = f"DROP INDEX {VECTOR_INDEX_NAME} IF EXISTS"

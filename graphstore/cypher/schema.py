@@ -7,7 +7,7 @@ PURE: imports neither django, neo4j, celery nor the clock.
 
 from __future__ import annotations
 
-from ..schema import FULLTEXT_INDEXES, LABELS
+from ..schema import FULLTEXT_INDEXES, LABELS, VECTOR_INDEX
 
 # Uniqueness constraint on every merge key, plus the indexes of design section 4.3.
 CONSTRAINTS: tuple[str, ...] = tuple(
@@ -49,6 +49,17 @@ AUX_SCHEMA_STATEMENTS: tuple[str, ...] = (
     *(f"CREATE FULLTEXT INDEX {ix.name} IF NOT EXISTS FOR (n:{ix.label}) "
       f"ON EACH [n.{ix.property}] OPTIONS {{indexConfig: {{{_fulltext_config()}}}}}"
       for ix in FULLTEXT_INDEXES),
+    # Retrieval by composition and vectors: the roles of HAS_INGREDIENT (a free-text query
+    # naming a function or category) and the per-run embedding (cosine).
+    "CREATE INDEX has_ingredient_function IF NOT EXISTS "
+    "FOR ()-[h:HAS_INGREDIENT]-() ON (h.function)",
+    "CREATE INDEX has_ingredient_category IF NOT EXISTS "
+    "FOR ()-[h:HAS_INGREDIENT]-() ON (h.category)",
+    f"CREATE VECTOR INDEX {VECTOR_INDEX.name} IF NOT EXISTS "
+    f"FOR (n:{VECTOR_INDEX.label}) ON n.{VECTOR_INDEX.property} "
+    f"OPTIONS {{indexConfig: {{`vector.dimensions`: {VECTOR_INDEX.dimensions}, "
+    # Exact float vectors: the default int8 quantization clips sparse hashed vectors.
+    "`vector.similarity_function`: 'cosine', `vector.quantization.enabled`: false}}",
     # Retention (graphstore/retention.py): formulations that keep recipes and calculations
     # (owned by the formulation graph, which may make formulationId unique), and the
     # content-addressed blob references checked before a blob is deleted.

@@ -100,7 +100,11 @@ def _blocks(*, first: bool) -> str:
             "    r.commitNodeCount = $nodeCount, r.commitRelationshipCount = $relationshipCount,",
             "    r.committedAt = coalesce(r.committedAt, $now),",
             # The owner the writer was given; a write without one keeps the stored owner.
-            "    r.ownerId = coalesce($ownerId, r.ownerId)",
+            "    r.ownerId = coalesce($ownerId, r.ownerId),",
+            # The run's embedding for the vector index (graphstore/embedding.py), if the writer
+            # has an embedder; a write without one keeps what is stored.
+            "    r.embedding = coalesce($embedding, r.embedding),",
+            "    r.embeddingModel = coalesce($embeddingModel, r.embeddingModel)",
             f"RETURN nameClashes AS {'firstClashes' if first else 'againClashes'}",
         ]
     )

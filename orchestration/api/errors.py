@@ -112,6 +112,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         return response
     if isinstance(exc, RetrievalIndexMissing):
         return _error(503, "retrieval_unavailable", str(exc))
+    if isinstance(exc, graph_errors.EmbedderError):
+        logger.error("the embedder failed: %s", exc)
+        return _error(503, "embedder_unavailable", str(exc))
     if isinstance(exc, errors.QueueFull):
         response = _error(429, "queue_full", str(exc))
         response["Retry-After"] = str(exc.retry_after_s)

@@ -8,7 +8,10 @@ and renders.
     GET analytics/costs              cost per recipe per UTC day (?recipe=, ?limit=)
     GET analytics/validation-errors  validation issue frequency (?kind=errors|warnings, ?limit=)
     GET runs/similar?q=              committed, validated runs ranked by full-text score
-    GET runs/{runId}/context         the run's subgraph as JSON for a prompt
+    GET runs/{runId}/context         the run's subgraph as JSON, and the run with its nearest
+                                     runs as cited facts within ?max_chars (for a prompt)
+    GET runs/{runId}/similar         runs like this one: composition, vectors, words, fused
+    GET runs/search?q=               runs matching free words by text and by what they name
 
 Every answer covers the caller's runs (every run for a user with the permission to see all
 runs: orchestration/selectors.py). Analytics take the window `since` (inclusive) and `until`
@@ -33,6 +36,9 @@ from .params import (
     AnalyticsIngredientParams,
     AnalyticsValidationParams,
     AnalyticsWindowParams,
+    RunContextParams,
+    RunSearchParams,
+    RunsLikeParams,
     SimilarRunParams,
 )
 from .serializers import (
@@ -44,6 +50,8 @@ from .serializers import (
     ErrorSerializer,
     RetrievalResultSerializer,
     RunContextSerializer,
+    RunSearchResultSerializer,
+    RunsLikeResultSerializer,
 )
 
 _ERROR_TEXT = {
@@ -173,10 +181,55 @@ class RunContextDetailApi(APIView):
 
     @extend_schema(
         operation_id="runs_context", summary="A run's context for a prompt",
-        parameters=[RUN_ID, RETRY_AFTER],
-        responses={200: RunContextSerializer, **_errors(401, 403, 404, 503)},
+        parameters=[RUN_ID, RunContextParams, RETRY_AFTER],
+        responses={200: RunContextSerializer, **_errors(400, 401, 403, 404, 503)},
         description="The request, the recipe with its ingredients, the calculation (batch, "
         "unit, costs, scaled quantities) and the validation (valid, summary, errors, warnings) "
-        "of a committed run, read from Neo4j in one query. Parts a failed run lacks are null.")
+        "of a committed run, read from Neo4j in one query. Parts a failed run lacks are null. "
+        "`prompt` gives the run and its `neighbours` nearest runs (as runs/{runId}/similar) as "
+        "fact lines, each citing the node it came from ([Label:key]), within `max_chars`.")
     def get(self, request: Request, run_id: str) -> Response:
-        return Response(selectors.run_context(viewer=request.user, run_id=run_id))
+        params = RunContextParams.parse(request)
+        return Response(selectors.run_context_cited(
+            viewer=request.user, run_id=run_id, neighbours=params["neighbours"],
+            max_chars=params["max_chars"]))
+
+
+class RunLikeListApi(APIView):
+    """GET runs/{runId}/similar: past runs like this one, with the reasons."""
+
+    @extend_schema(
+        operation_id="runs_like", summary="Past runs like this one",
+        parameters=[RUN_ID, RunsLikeParams, RETRY_AFTER],
+        responses={200: RunsLikeResultSerializer, **_errors(400, 401, 403, 404, 503)},
+        description="Committed, succeeded, valid runs the caller may see, ranked by three "
+        "signals fused by reciprocal rank: composition (shared ingredients weighted by "
+        "percentage, then function and category overlap, then batch size and cost per unit, "
+        "computed in the graph), the vector index over per-run embeddings, and full text of the "
+        "request and recipe name. Runs identical to a hit (same recipe content, batch and unit) "
+        "are folded into it (identicalRuns). Each hit says why: shared ingredients with both "
+        "percentages, substitutes, what only one side has.")
+    def get(self, request: Request, run_id: str) -> Response:
+        params = RunsLikeParams.parse(request)
+        hits = selectors.runs_like(viewer=request.user, run_id=run_id, limit=params["limit"])
+        return Response(RunsLikeResultSerializer({"runId": run_id, "results": hits}).data)
+
+
+class RunSearchListApi(APIView):
+    """GET runs/search?q=: runs matching free words, by text and by what the words name."""
+
+    @extend_schema(
+        operation_id="runs_search", summary="Runs matching free words, by text and composition",
+        parameters=[RunSearchParams, RETRY_AFTER],
+        responses={200: RunSearchResultSerializer, **_errors(400, 401, 403, 503)},
+        description="Full-text search (as runs/similar) fused with composition: the "
+        "ingredients, functions and categories the words name, with a percentage next to them "
+        "(\"60 % oil\", \"mustard\", \"emulsifier\"), matched against what each recipe "
+        "contains, and their vector. Identical runs collapsed.")
+    def get(self, request: Request) -> Response:
+        params = RunSearchParams.parse(request)
+        found = selectors.runs_search(viewer=request.user, text=params["q"],
+                                      limit=params["limit"])
+        return Response(RunSearchResultSerializer({
+            "query": found.query, "terms": selectors.search_terms(params["q"]),
+            "mentions": found.mentions, "results": found.hits}).data)

@@ -24,6 +24,7 @@ from rest_framework.response import Response
 
 from contracts import STAGES
 from contracts.run import RunId
+from graphstore.prompt import DEFAULT_CHARS, MAX_CHARS, MIN_CHARS
 from orchestration import selectors
 from orchestration.models import RunStatus
 
@@ -257,3 +258,23 @@ class SimilarRunParams(QueryParams):
             raise serializers.ValidationError("must contain at least one word (letters or "
                                               "digits).")
         return value
+
+
+class RunsLikeParams(QueryParams):
+    limit = serializers.IntegerField(required=False, default=10, min_value=1, max_value=50,
+                                     help_text="How many runs, 1 to 50 (default 10).")
+
+
+class RunSearchParams(SimilarRunParams):
+    """q and limit, as runs/similar; q may name ingredients, functions and percentages."""
+
+
+class RunContextParams(QueryParams):
+    neighbours = serializers.IntegerField(
+        required=False, default=3, min_value=0, max_value=10,
+        help_text="How many nearest runs (runs like this one) the prompt adds, 0 to 10 "
+        "(default 3).")
+    max_chars = serializers.IntegerField(
+        required=False, default=DEFAULT_CHARS, min_value=MIN_CHARS, max_value=MAX_CHARS,
+        help_text=f"The prompt text's budget in characters, {MIN_CHARS} to {MAX_CHARS} "
+        f"(default {DEFAULT_CHARS}); facts that do not fit are left out whole.")

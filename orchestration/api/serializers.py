@@ -581,6 +581,23 @@ class ContextValidationSerializer(serializers.Serializer):
     warnings = serializers.ListField(child=ContractField(ValidationIssue), allow_null=True)
 
 
+class ContextFactSerializer(serializers.Serializer):
+    ref = serializers.CharField(help_text='The node the fact came from, "Label:key" '
+                                '(e.g. "Ingredient:ing-olive-oil").')
+    text = serializers.CharField()
+
+
+class ContextPromptSerializer(serializers.Serializer):
+    maxChars = serializers.IntegerField(help_text="The budget asked for (max_chars).")
+    chars = serializers.IntegerField(help_text="The length of `text`, never above maxChars.")
+    truncated = serializers.BooleanField(help_text="Some facts did not fit the budget.")
+    omittedFacts = serializers.IntegerField()
+    neighbours = serializers.ListField(child=serializers.CharField(),
+                                       help_text="The runIds of the nearest runs included.")
+    text = serializers.CharField(help_text="One fact per line, each ending with [Label:key].")
+    facts = ContextFactSerializer(many=True)
+
+
 class RunContextSerializer(serializers.Serializer):
     """Documents GET runs/{runId}/context (the body is built by graphstore.retrieval)."""
 
@@ -596,3 +613,110 @@ class RunContextSerializer(serializers.Serializer):
                                      "before RecipeEngineer finished.")
     calculation = ContextCalculationSerializer(allow_null=True)
     validation = ContextValidationSerializer(allow_null=True)
+    prompt = ContextPromptSerializer(help_text="The run and its nearest runs as cited fact "
+                                     "lines within max_chars, ready for a prompt.")
+
+
+# --- retrieval by composition, vectors and their fusion (issue 14) ----------------------------
+
+
+class FormulaLineSerializer(serializers.Serializer):
+    id = serializers.CharField(help_text="Ingredient id.")
+    name = serializers.CharField()
+    percentage = serializers.FloatField()
+    function = serializers.CharField(allow_null=True)
+    category = serializers.CharField(allow_null=True)
+
+
+class SharedIngredientSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    name = serializers.CharField()
+    queryPercentage = serializers.FloatField(source="query_percentage",
+                                             help_text="In the query run's recipe.")
+    hitPercentage = serializers.FloatField(source="hit_percentage",
+                                           help_text="In this hit's recipe.")
+
+
+class SubstituteSerializer(serializers.Serializer):
+    role = serializers.CharField(help_text='"function: emulsifier" or "category: oil".')
+    query = FormulaLineSerializer(help_text="Only in the query run's recipe.")
+    hit = FormulaLineSerializer(help_text="Only in this hit's recipe, in the same role.")
+
+
+class HitReasonsSerializer(serializers.Serializer):
+    summary = serializers.CharField(help_text="One line: shared mass, substitutes, what the "
+                                    "hit adds and lacks.")  # Reasons.summary() (DRF calls it)
+    sharedPercentage = serializers.FloatField(
+        source="shared_percentage", help_text="Sum over shared ingredients of the smaller "
+        "percentage: the mass the two recipes have in common.")
+    shared = SharedIngredientSerializer(many=True)
+    substitutes = SubstituteSerializer(many=True)
+    onlyInQuery = FormulaLineSerializer(source="only_in_query", many=True)
+    onlyInHit = FormulaLineSerializer(source="only_in_hit", many=True)
+
+
+class CompositionScoreSerializer(serializers.Serializer):
+    shared = serializers.FloatField(help_text="Shared mass, 0 to 100.")
+    function = serializers.FloatField(help_text="Mass in common by function, 0 to 100.")
+    category = serializers.FloatField(help_text="Mass in common by category, 0 to 100.")
+    scale = serializers.FloatField(help_text="Batch size similarity, 0 to 1.")
+    cost = serializers.FloatField(help_text="Cost per unit similarity, 0 to 1.")
+    total = serializers.FloatField()
+
+
+class SignalRankSerializer(serializers.Serializer):
+    signal = serializers.CharField(help_text='"composition", "vector" or "fulltext".')
+    rank = serializers.IntegerField(help_text="1-based rank in that signal's own ranking.")
+    score = serializers.FloatField(help_text="That signal's own score.")
+
+
+class MentionFoundSerializer(serializers.Serializer):
+    text = serializers.CharField(help_text="The words of the query that named it.")
+    mass = serializers.FloatField(help_text="Percentage of the recipe that matches it.")
+    wanted = serializers.FloatField(allow_null=True, help_text="The percentage asked for.")
+
+
+class RunHitSerializer(serializers.Serializer):
+    runId = serializers.CharField(source="card.run_id")
+    score = serializers.FloatField(help_text="Fused score (reciprocal rank over the signals).")
+    status = serializers.CharField(source="card.status", allow_null=True)
+    startedAt = serializers.DateTimeField(source="card.started_at", allow_null=True)
+    request = serializers.CharField(source="card.request", allow_null=True)
+    recipeId = serializers.CharField(source="card.recipe_id", allow_null=True)
+    recipe = serializers.CharField(source="card.recipe", allow_null=True)
+    batch = serializers.FloatField(source="card.batch", allow_null=True)
+    unit = serializers.CharField(source="card.unit", allow_null=True)
+    cost = serializers.FloatField(source="card.cost", allow_null=True)
+    currency = serializers.CharField(source="card.currency", allow_null=True)
+    signals = SignalRankSerializer(many=True)
+    identicalRuns = serializers.ListField(
+        source="identical", child=serializers.CharField(),
+        help_text="Runs with the same recipe content, batch and unit, folded into this hit.")
+    reasons = HitReasonsSerializer(allow_null=True, help_text="Against the query run (null "
+                                   "for a text search).")
+    composition = CompositionScoreSerializer(allow_null=True)
+    matched = MentionFoundSerializer(source="mentions_found", many=True,
+                                     help_text="Text search: what the recipe has of each "
+                                     "ingredient, function or category the words name.")
+
+
+class RunsLikeResultSerializer(serializers.Serializer):
+    runId = serializers.CharField(help_text="The query run.")
+    results = RunHitSerializer(many=True)
+
+
+class MentionSerializer(serializers.Serializer):
+    text = serializers.CharField()
+    percentage = serializers.FloatField(allow_null=True)
+    ingredientIds = serializers.ListField(source="ingredient_ids", child=serializers.CharField())
+    functions = serializers.ListField(child=serializers.CharField())
+    categories = serializers.ListField(child=serializers.CharField())
+
+
+class RunSearchResultSerializer(serializers.Serializer):
+    query = serializers.CharField()
+    terms = serializers.ListField(child=serializers.CharField(),
+                                  help_text="The words searched for in full text.")
+    mentions = MentionSerializer(many=True, help_text="Ingredients, functions and categories "
+                                 "the words name, with the percentage given next to them.")
+    results = RunHitSerializer(many=True)

@@ -142,6 +142,7 @@ def run_detail(request: HttpRequest, run_id: str) -> HttpResponse:
         record, copy.run if copy else None, budgets=settings.CAP01_BUDGETS,
         selected=request.GET.get("stage", ""), products=PRODUCT_KEYWORDS))
     context["admin_graph"] = _admin_graph_links(request, record.run_id)
+    context["similar"] = _similar_runs(request, record.run_id, committed=copy is not None)
     return render(request, "orchestration/run_detail.html", context)
 
 
@@ -217,6 +218,24 @@ def run_compare(request: HttpRequest) -> HttpResponse:
     else:
         context.update(diff=diff, diff_rows=presenters.diff_table(diff))
     return render(request, "orchestration/run_compare.html", context)
+
+
+SIMILAR_ON_PAGE = 5
+
+
+def _similar_runs(request: HttpRequest, run_id: str, *, committed: bool) -> dict[str, object]:
+    """The run page's "similar runs" (templates/orchestration/_similar_runs.html): runs like this
+    one with their reasons. The page renders without them when the graph cannot answer."""
+    if not committed:
+        return {"hits": [], "note": "Similar runs appear once the run is stored."}
+    try:
+        hits = selectors.runs_like(viewer=request.user, run_id=run_id, limit=SIMILAR_ON_PAGE)
+    except graph_errors.RunNotFound:
+        return {"hits": [], "note": "Similar runs appear once the run is stored."}
+    except Exception as exc:  # the page must render anyway (noted in selectors' docstring)
+        logger.warning("similar runs of %s not shown: %s", run_id, exc)
+        return {"hits": [], "note": "Similar runs cannot be read right now."}
+    return {"hits": hits, "note": "" if hits else "No similar past runs yet."}
 
 
 @login_required

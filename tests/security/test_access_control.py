@@ -794,7 +794,24 @@ def test_context_is_the_users_own_run_in_their_own_words(owned_runs):
     context = _json(ada_api, "/api/orchestration/runs/run-ada-own-1/context")
     assert [i["name"] for i in context["recipe"]["ingredients"]][0] == SHARED_NAME["ada"]
     assert bob_api.get("/api/orchestration/runs/run-ada-own-1/context").status_code == 404
-    assert _json(audrey_api, "/api/orchestration/runs/run-ada-own-1/context") == context
+    audrey = _json(audrey_api, "/api/orchestration/runs/run-ada-own-1/context")
+    # The prompt's nearest runs are each viewer's own (retrieval is scoped): the rest is equal.
+    assert {k: v for k, v in audrey.items() if k != "prompt"} == {
+        k: v for k, v in context.items() if k != "prompt"}
+    assert set(context["prompt"]["neighbours"]) <= {"run-ada-own-2"}
+    assert "bobprivateword" not in context["prompt"]["text"]
+
+
+def test_retrieval_by_composition_stays_in_the_users_runs(owned_runs):
+    """Runs like this one and the free-word search answer with the user's runs only, and a word
+    only another owner's recipe uses names nothing (the vocabulary is the user's own)."""
+    ada_api, _ = _clients(owned_runs["ada"])
+    like = _json(ada_api, "/api/orchestration/runs/run-ada-own-1/similar")
+    assert {h["runId"] for h in like["results"]} <= {"run-ada-own-2"}
+    found = _json(ada_api, "/api/orchestration/runs/search", q="bobprivateword oil")
+    assert [m["text"] for m in found["mentions"]] == ["oil"]
+    assert {h["runId"] for h in found["results"]} <= {"run-ada-own-1", "run-ada-own-2"}
+    assert "bobprivateword" not in str(like) + str(found["results"])
 
 
 def test_analytics_count_the_users_own_runs_only(owned_runs):

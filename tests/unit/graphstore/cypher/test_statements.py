@@ -27,7 +27,7 @@ from graphstore.cypher import (
     schema,
     write,
 )
-from graphstore.schema import FULLTEXT_INDEXES, LABELS, REL_TYPES
+from graphstore.schema import FULLTEXT_INDEXES, LABELS, REL_TYPES, VECTOR_INDEX
 
 ROOT = Path(__file__).resolve().parents[4]
 MODULES = (write, read, retention, analytics, retrieval, admin, blob_gc, schema, migrate)
@@ -35,7 +35,8 @@ CYPHER = re.compile(r"\b(MATCH|MERGE|UNWIND|RETURN|DETACH DELETE|REMOVE [a-z]+\.
                     r"CREATE (CONSTRAINT|INDEX|FULLTEXT)|CALL (db|dbms|apoc)\.)")
 # Every literal that may appear inside a statement: fixed vocabulary, never data.
 LITERALS = {"failed", "skipped", "succeeded", "warnings", "UTC", ".", "[", "]", "[*]", "request",
-            "recipe", "ingredient", "english", *(ix.name for ix in FULLTEXT_INDEXES)}
+            "recipe", "ingredient", "english", *(ix.name for ix in FULLTEXT_INDEXES),
+            VECTOR_INDEX.name, "cosine"}
 
 
 def statements() -> Iterator[tuple[str, str]]:
