@@ -114,9 +114,10 @@ def _already_validated(info: ValidationInfo) -> bool:
 # tests/unit/orchestration/test_urls.py derives the literal segments of every route of both
 # modules and checks that they are exactly these words (a new route fails it until added).
 RESERVED_RUN_IDS: frozenset[str] = frozenset({
-    "agents", "analytics", "budget-breaches", "context", "costs", "diff", "export.csv",
-    "export.json", "ingredients", "ledger.json", "login", "logout", "replay", "requests", "runs",
-    "search", "similar", "status", "status.json", "validation-errors",
+    "agents", "analytics", "budget-breaches", "compare", "context", "costs", "diff",
+    "export.csv", "export.json", "ingredients", "ledger.json", "login", "logout", "replay",
+    "requests", "runs", "search", "similar", "stages", "status", "status.json",
+    "validation-errors",
 })
 
 

@@ -125,9 +125,15 @@ class RunRecord(models.Model):
 
     @property
     def ordered_stages(self) -> dict[str, Any]:
-        """`stages` in pipeline order (PostgreSQL's jsonb does not keep the order of keys)."""
+        """`stages` in pipeline order (PostgreSQL's jsonb does not keep the order of keys); in a
+        failed run, a stage still "pending" says "skipped": it never ran and never will."""
         order = STAGE_ORDER
-        return dict(sorted(self.stages.items(), key=lambda kv: order.get(kv[0], len(order))))
+        stages = dict(sorted(self.stages.items(), key=lambda kv: order.get(kv[0], len(order))))
+        if self.status == RunStatus.FAILED:  # the stages after the failure never ran
+            stages = {name: {**info, "status": "skipped"}
+                      if (info or {}).get("status", "pending") == "pending" else info
+                      for name, info in stages.items()}
+        return stages
 
     @property
     def is_finished(self) -> bool:

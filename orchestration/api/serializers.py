@@ -171,7 +171,8 @@ class StageStatusSerializer(serializers.Serializer):
     there, null when the stage has not got that far (or the run came finished from elsewhere)."""
 
     status = serializers.ChoiceField(choices=STAGE_STATES, help_text="pending until the stage "
-                                     "starts (and for good after an earlier stage failed).")
+                                     "starts; skipped when an earlier stage failed (it never "
+                                     "ran and never will).")
     sequence = serializers.IntegerField(allow_null=True, help_text="The invocation's 1-based "
                                         "place in the run; null while pending.")
     startedAt = serializers.DateTimeField(allow_null=True, help_text="When the stage started "

@@ -73,6 +73,8 @@ def _example_batches() -> list[Example]:
 
 EXAMPLES = _example_batches()
 PRODUCT_NAMES = [p.name for p in PRODUCTS]
+# Each product with its keywords, for the closest matches shown after a failed request.
+PRODUCT_KEYWORDS = [(p.name, [" ".join(k) for k in p.keywords]) for p in PRODUCTS]
 # What the cost and density maps are keyed by: each product's ingredient ids and names.
 PRODUCT_INGREDIENTS = [(p.name, [(line.ingredient_id, INGREDIENTS[line.ingredient_id].name)
                                  for line in p.formula]) for p in PRODUCTS]

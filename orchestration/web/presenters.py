@@ -11,8 +11,12 @@ import json
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any, Protocol
+from urllib.parse import urlencode
 
 from contracts import STAGE_NAMES, RunResult
+from orchestration.diff import diff_rows
+
+from . import explorer
 
 FAILED = "failed"
 FINISHED = frozenset({"succeeded", FAILED})  # the ledger statuses of a finished run
@@ -33,6 +37,16 @@ class LedgerRow(Protocol):
     def request(self) -> Any: ...
     @property
     def stages(self) -> Any: ...
+    @property
+    def run_id(self) -> str: ...
+    @property
+    def created_at(self) -> Any: ...
+    @property
+    def segments(self) -> Any: ...
+    @property
+    def write_summary(self) -> Any: ...
+    @property
+    def replay_of(self) -> str: ...
 
 
 class ResultSource(Protocol):
@@ -49,7 +63,7 @@ def run_page(record: LedgerRow, copy: ResultSource | None, history: object) -> d
     return {
         "record": record,
         "request_view": request_view(record.request),
-        "stages": stage_rows(record.stages),
+        "stages": stage_rows(record.stages, failed=record.status == FAILED),
         "finished": record.status in FINISHED,
         "copy": copy,
         "run": run,
@@ -72,7 +86,77 @@ def failure_of(record: LedgerRow, run: RunResult | None) -> dict[str, str] | Non
         error = next((e.error or "" for e in run.agent_history if e.status == "failed"), "")
     if not error and record.persist_error:
         error = record.persist_error
-    return {"agent": agent or "the persistence step", "error": error or "No error was recorded."}
+    error = error or "No error was recorded."
+    return {"agent": agent or "the persistence step", "error": error,
+            "plain": explorer.plain_error(error, agent)}
+
+
+# --- the run explorer: waterfall, stage inspector, graph, failure help ---------------------------
+
+
+def run_explorer(record: LedgerRow, run: RunResult | None, *,
+                 budgets: Mapping[str, Any], selected: str,
+                 products: list[tuple[str, list[str]]]) -> dict[str, Any]:
+    """The explorer's parts of the run page: the waterfall, the inspected stage (`selected`,
+    default: the failed stage, else none), the graph picture and, after a failure, the closest
+    catalogue products and the resubmit link's parameters."""
+    failed = record.status == FAILED
+    spans = explorer.run_segments_of(ledger_segments=record.segments, run=run,
+                                     created_at=record.created_at)
+    if selected not in STAGE_NAMES:
+        selected = ""
+    inspected = explorer.stage_parts(run, selected) if run is not None and selected else None
+    wire = record.request or {}
+    resubmit = resubmit_fields(wire)
+    out: dict[str, Any] = {
+        "waterfall": explorer.waterfall(segments=spans, run=run, stages=record.stages,
+                                        failed=failed, budgets=budgets,
+                                        write_summary=record.write_summary, selected=selected),
+        "selected_stage": selected,
+        "inspected": inspected and {
+            "agent": selected,
+            "parts": [{"part": part, "title": title, "id": f"json-{part}",
+                       "html": explorer.json_tree(inspected[part], open_depth=2),
+                       "data": inspected[part]}
+                      for part, title in (("envelope", "Hand-off envelope it opened"),
+                                          ("output", "Its output"))]},
+        "graph": explorer.graph_picture(run) if run is not None else None,
+        "is_replay": bool(record.replay_of or (run and run.metadata.replay_of)),
+        "closest": [],
+        "resubmit_query": urlencode(resubmit),
+    }
+    if failed:
+        out["closest"] = [
+            {**p, "query": urlencode({**resubmit, "request": p["name"]})}
+            for p in explorer.closest_products(str(wire.get("userRequest", "")), products)]
+    return out
+
+
+def resubmit_fields(wire: Mapping[str, Any]) -> dict[str, str]:
+    """The request form's GET parameters that fill it in with the request `wire`: the text,
+    the batch, and the cost and density maps as "id = value" lines."""
+    context = wire.get("context") or {}
+    size = wire.get("targetBatchSize")
+    return {"request": str(wire.get("userRequest", "")),
+            "size": f"{size:.15g}" if isinstance(size, int | float) else "",
+            "unit": str(wire.get("targetUnit", "")),
+            **{field: "\n".join(f"{k} = {v:.15g}" for k, v in sorted(values.items()))
+               for field, key in (("cost_map", "costMap"), ("density_map", "densityMap"))
+               if (values := context.get(key))}}
+
+
+def compare_side(record: LedgerRow, run: RunResult | None) -> dict[str, Any]:
+    """One run of the comparison page: its header facts and its per-segment timings."""
+    return {"record": record, "run": run,
+            "request": record.request.get("userRequest", "") if record.request else "",
+            "replay_of": record.replay_of or (run.metadata.replay_of if run else "") or "",
+            "segments": explorer.run_segments_of(ledger_segments=record.segments, run=run,
+                                                 created_at=record.created_at)}
+
+
+def diff_table(diff: Mapping[str, Any]) -> list[dict[str, str]]:
+    """The rows of an artifact diff (orchestration/diff.py)."""
+    return diff_rows(diff)
 
 
 # --- presentation ------------------------------------------------------------------------------
@@ -126,13 +210,15 @@ def request_view(wire: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def stage_rows(stages: Mapping[str, Any]) -> list[dict[str, Any]]:
+def stage_rows(stages: Mapping[str, Any], *, failed: bool = False) -> list[dict[str, Any]]:
+    """The stages in pipeline order; after a failure the ones that never ran are "skipped"."""
+    statuses = explorer.stage_statuses(stages, failed=failed)
     rows = []
     for number, name in enumerate(STAGE_NAMES, start=1):
         info = stages.get(name) or {}
         duration = info.get("durationMs")
         memory = info.get("memoryMb")
-        rows.append({"number": number, "agent": name, "status": info.get("status", "pending"),
+        rows.append({"number": number, "agent": name, "status": statuses[name],
                      "duration": f"{fmt(duration)} ms" if duration is not None else "",
                      "memory": f"{fmt(memory)} MB" if memory is not None else "",
                      "error": info.get("error") or ""})
@@ -143,17 +229,21 @@ def stage_rows(stages: Mapping[str, Any]) -> list[dict[str, Any]]:
 # "costs", "validation", "timeline" and "keyvalue" (any component type the page does not know).
 Block = dict[str, Any]
 # Where the page puts an artifact the uiConfig does not show (UIDesigner's own positions).
-DEFAULT_POSITION = {"ingredients": (0, 0, 6), "scaled": (0, 6, 6), "costs": (1, 0, 4),
-                    "validation": (1, 4, 4), "timeline": (1, 8, 4)}
+# The agent timeline is not one of them: the page's waterfall shows it, once.
+DEFAULT_POSITION = {"ingredients": (0, 0, 6), "scaled": (0, 6, 6), "costs": (1, 0, 6),
+                    "validation": (1, 6, 6)}
 
 
 def result_blocks(run: RunResult) -> list[list[Block]]:
     """The result as rows of blocks: the uiConfig's components ordered by position, rendered by
-    type, then whatever part of the run they leave out (ingredients, scaled quantities, costs,
-    validation, timeline), so that a run without a uiConfig (a failed run) shows its artifacts."""
+    type (a timeline component is left to the page's waterfall), then whatever part of the run
+    they leave out (ingredients, scaled quantities, costs, validation), so that a run without a
+    uiConfig (a failed run) shows its artifacts."""
     rows: dict[int, list[tuple[int, Block]]] = {}
     covered: set[str] = set()
     for component in run.ui_config.components if run.ui_config else []:
+        if component.type == "timeline":  # drawn once, as the page's waterfall
+            continue
         block = component_block(component.type, component.title, component.data,
                                 dict(component.config), run)
         covered.add(block.get("covers", ""))
@@ -207,8 +297,6 @@ def default_block(part: str, run: RunResult) -> Block | None:
                                                "yield": run.calculation.yield_.to_wire()}, run)
     if part == "validation" and run.validation:
         return validation_block("Validation", {}, run)
-    if part == "timeline" and run.agent_history:
-        return timeline_block("Agent timeline", run)
     return None
 
 

@@ -8,11 +8,14 @@ from . import views
 urlpatterns = [
     path("", views.run_request_form, name="run-request-form"),
     path("runs/", views.run_list, name="run-list"),
+    path("runs/compare/", views.run_compare, name="run-compare"),
     # Without a trailing slash: never a run page (those end in /).
     path("runs/export.csv", views.run_history_export, {"fmt": "csv"}, name="run-export-csv"),
     path("runs/export.json", views.run_history_export, {"fmt": "json"},
          name="run-export-json"),
     path("runs/<str:run_id>/", views.run_detail, name="run-detail"),
+    path("runs/<str:run_id>/stages/<str:agent>/<str:part>.json", views.run_stage_json,
+         name="run-stage-json"),
     path("runs/<str:run_id>/status.json", views.run_status_json, name="run-status-json"),
     # A login page for every user (the admin's login only lets staff in).
     path("login/", auth_views.LoginView.as_view(template_name="registration/login.html",

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import (
@@ -31,15 +32,17 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from kombu.exceptions import OperationalError as BrokerUnavailable
 from redis.exceptions import RedisError
 
+from contracts import STAGE_NAMES
 from graphstore import errors as graph_errors
 from orchestration import history, selectors, services
 from orchestration.api.serializers import RunLedgerStatusSerializer
 from orchestration.errors import QueueFull, RunNotFound
 
-from . import history_page, presenters
+from . import explorer, history_page, presenters
 from .forms import (
     EXAMPLES,
     PRODUCT_INGREDIENTS,
+    PRODUCT_KEYWORDS,
     PRODUCT_NAMES,
     REQUEST_MAX_CHARS,
     UNITS,
@@ -101,7 +104,10 @@ def run_request_form(request: HttpRequest) -> HttpResponse:
     initial = {"user_request": text,
                "target_batch_size": request.GET.get("size") or None,
                "target_unit": request.GET.get("unit") if request.GET.get("unit") in UNITS
-               else "kg"}
+               else "kg",
+               # "Edit and resubmit" on a run page fills in the maps too.
+               "cost_map": request.GET.get("cost_map", ""),
+               "density_map": request.GET.get("density_map", "")}
     if initial["target_batch_size"] is None and (size := size_of_text(text)) is not None:
         initial.update(target_batch_size=f"{size.quantity:.15g}", target_unit=size.unit)
     return _render_form(request, RunRequestForm(initial=initial))
@@ -132,8 +138,86 @@ def run_detail(request: HttpRequest, run_id: str) -> HttpResponse:
                                         run=copy.run if copy else None)
     context = presenters.run_page(record, copy, history)
     context["status_url"] = reverse("run-status-json", args=[record.run_id])
+    context.update(presenters.run_explorer(
+        record, copy.run if copy else None, budgets=settings.CAP01_BUDGETS,
+        selected=request.GET.get("stage", ""), products=PRODUCT_KEYWORDS))
+    context["admin_graph"] = _admin_graph_links(request, record.run_id)
     context["similar"] = _similar_runs(request, record.run_id, committed=copy is not None)
     return render(request, "orchestration/run_detail.html", context)
+
+
+def _admin_graph_links(request: HttpRequest, run_id: str) -> dict[str, str] | None:
+    """Links into the admin's graph browser, for the users it lets in (staff who see every
+    run): the run's node, and a pattern for an ingredient's ("INGREDIENT_ID" replaced)."""
+    if not (request.user.is_staff and selectors.sees_all_runs(viewer=request.user)):
+        return None
+    return {"run": reverse("admin:graphstore_graph_node", args=["OrchestrationRun", run_id]),
+            "ingredient": reverse("admin:graphstore_graph_node",
+                                  args=["Ingredient", "INGREDIENT_ID"])}
+
+
+STAGE_PARTS = ("envelope", "output")
+
+
+@login_required
+@require_GET
+def run_stage_json(request: HttpRequest, run_id: str, agent: str, part: str) -> HttpResponse:
+    """One stage's hand-off envelope or output as a JSON file to download (the run page's JSON
+    viewer), rebuilt from the stored run. 404 for a run the user may not see or a stage that
+    did not run; 400 naming the field for an unknown stage or part."""
+    try:
+        record = selectors.run_get(viewer=request.user, run_id=run_id)
+    except RunNotFound as exc:
+        raise Http404(str(exc)) from exc
+    for field, value, allowed in (("agent", agent, STAGE_NAMES), ("part", part, STAGE_PARTS)):
+        if value not in allowed:
+            message = f"{field}: must be one of {', '.join(allowed)}, got {value!r}"
+            return JsonResponse({"detail": message, "code": "invalid",
+                                 "errors": [{"field": field, "message": message}]},
+                                status=400)
+    copy = selectors.result_copy(record)
+    parts = explorer.stage_parts(copy.run, agent) if copy and copy.run else None
+    if parts is None:
+        raise Http404(f"Stage {agent} did not run in run {run_id}, or the run's result is "
+                      "not readable: there is no envelope or output to download.")
+    response = JsonResponse(parts[part], json_dumps_params={"indent": 2,
+                                                           "ensure_ascii": False})
+    response["Content-Disposition"] = f'attachment; filename="{run_id}-{agent}-{part}.json"'
+    return response
+
+
+@login_required
+@require_GET
+@never_cache
+def run_compare(request: HttpRequest) -> HttpResponse:
+    """Two runs side by side: the artifact diff (orchestration/diff.py, from `a` to `b`) and
+    their per-segment timings. A picker (the viewer's recent runs) when either is missing; a
+    run the user may not see is a 404, as on its page."""
+    a_id, b_id = request.GET.get("a", "").strip(), request.GET.get("b", "").strip()
+    context: dict[str, object] = {
+        "a_id": a_id, "b_id": b_id,
+        "choices": selectors.runs_recent(viewer=request.user, limit=50)}
+    if not (a_id and b_id):
+        return render(request, "orchestration/run_compare.html", context)
+    sides = []
+    for run_id in (a_id, b_id):
+        try:
+            record = selectors.run_get(viewer=request.user, run_id=run_id)
+        except RunNotFound as exc:
+            raise Http404(str(exc)) from exc
+        copy = selectors.result_copy(record)
+        sides.append(presenters.compare_side(record, copy.run if copy else None))
+    context.update(a=sides[0], b=sides[1],
+                   timings=explorer.timing_rows(sides[0]["segments"], sides[1]["segments"]))
+    try:
+        diff = selectors.run_diff_get(viewer=request.user, run_id=b_id, against=a_id)
+    except graph_errors.RunNotFound as exc:
+        context["diff_note"] = f"No artifact diff: {exc} (both runs must be persisted)."
+    except graph_errors.GraphStoreError as exc:
+        context["diff_note"] = f"No artifact diff: a run cannot be read back ({exc})."
+    else:
+        context.update(diff=diff, diff_rows=presenters.diff_table(diff))
+    return render(request, "orchestration/run_compare.html", context)
 
 
 SIMILAR_ON_PAGE = 5

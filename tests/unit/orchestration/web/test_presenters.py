@@ -84,21 +84,23 @@ def test_failure_names_the_failed_stage_and_its_error() -> None:
     """failure_of names the failed agent and its error, from the ledger or else the run."""
     run = make_run(2, now=NOW, status="failed", failed_agent="QAValidator")
     failure = presenters.failure_of(_record(status="failed"), run)
-    assert failure == {"agent": "QAValidator", "error": "QAValidator failed: synthetic failure"}
+    assert failure == {"agent": "QAValidator", "error": "QAValidator failed: synthetic failure",
+                       "plain": "Synthetic failure"}
     assert presenters.failure_of(_record(status="succeeded"), make_run(3, now=NOW)) is None
 
 
 def test_failure_of_a_refused_write_blames_persistence() -> None:
     """A failed run without a failed agent is the persistence step's, with the write's error."""
     failure = presenters.failure_of(_record(status="failed", persist_error="taken"), None)
-    assert failure == {"agent": "the persistence step", "error": "taken"}
+    assert failure == {"agent": "the persistence step", "error": "taken", "plain": "Taken"}
 
 
 def test_result_blocks_show_what_the_ui_config_leaves_out() -> None:
     """A run without a uiConfig still shows its artifacts, as blocks marked `added`."""
     run = make_run(4, now=NOW, status="failed", failed_agent="QAValidator")
     blocks = [b for row in presenters.result_blocks(run) for b in row]
-    assert {b["covers"] for b in blocks} == {"ingredients", "scaled", "costs", "timeline"}
+    # the agent timeline is the page's waterfall, not a block
+    assert {b["covers"] for b in blocks} == {"ingredients", "scaled", "costs"}
     assert all(b["added"] for b in blocks)
 
 
