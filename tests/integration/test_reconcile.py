@@ -11,9 +11,8 @@ from django.utils import timezone
 from neo4j.exceptions import ServiceUnavailable
 
 from orchestration.models import RunRecord, RunSource, RunStatus
-from orchestration.services import reconcile
+from orchestration.services import enqueue, reconcile
 from orchestration.services.persistence import outbox_copy
-from tests.conftest import flush_broker
 from tools.synthetic import make_run
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
@@ -30,24 +29,32 @@ def _waiting(run_id: str, *, error: str) -> RunRecord:
         persist_next_at=timezone.now() + timedelta(minutes=4))
 
 
-def test_failed_writes_are_due_at_once_when_the_graph_answers_again(graph: Any) -> None:
+@pytest.fixture
+def enqueued(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The persist tasks the reconciler enqueues, recorded instead of sent (these rows are not
+    committed: a worker could not read them)."""
+    calls: list[str] = []
+    monkeypatch.setattr(enqueue, "persist_enqueue", calls.append)
+    return calls
+
+
+def test_failed_writes_are_due_at_once_when_the_graph_answers_again(
+        graph: Any, enqueued: list[str]) -> None:
     """Neo4j answers: a write that failed and sits out a 4-minute backoff is enqueued in this
     tick, with a new backoff in case it fails again; a run merely scheduled (no error) is not
     pulled forward."""
-    flush_broker()
     failed = _waiting("run-reconcile-failed", error="Neo4j unavailable")
     scheduled = _waiting("run-reconcile-scheduled", error="")
     done = reconcile.outbox_reconcile()
-    assert done["rewrites"] == [failed.run_id]
+    assert done["rewrites"] == [failed.run_id] == enqueued
     failed.refresh_from_db()
     scheduled.refresh_from_db()
     assert failed.persist_next_at > timezone.now()  # the next backoff, should this one fail
     assert scheduled.persist_next_at > timezone.now() + timedelta(minutes=3)
-    flush_broker()
 
 
 def test_failed_writes_keep_their_backoff_while_the_graph_is_down(
-        graph: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+        graph: Any, monkeypatch: pytest.MonkeyPatch, enqueued: list[str]) -> None:
     """Neo4j does not answer: nothing is pulled forward, nothing enqueued."""
     class Down:
         def verify_connectivity(self) -> None:
@@ -56,6 +63,6 @@ def test_failed_writes_keep_their_backoff_while_the_graph_is_down(
     monkeypatch.setattr("graphstore.connection.get_driver", lambda: Down())
     failed = _waiting("run-reconcile-down", error="Neo4j unavailable")
     before = failed.persist_next_at
-    assert reconcile.outbox_reconcile()["rewrites"] == []
+    assert reconcile.outbox_reconcile()["rewrites"] == [] == enqueued
     failed.refresh_from_db()
     assert failed.persist_next_at == before
