@@ -36,6 +36,7 @@ from contracts import RunResult
 from .blobstore import BlobRef, BlobStore
 from .codecs import GraphSnapshotCodec
 from .cypher import write as cypher
+from .cypher.retrieval import SET_RUN_EMBEDDING
 from .embedding import Embedder, input_of_wire
 from .errors import EmbedderError, Neo4jWriteFailed, RunConflict
 from .mapper import GraphWriteSet, map_normalized_to_graph, map_run_to_graph
@@ -134,25 +135,26 @@ class RunWriter:
         self._embedder = embedder  # the run's embedding for the vector index (retrieval)
 
     def write(self, run: RunResult, *, normalized: bool = False,
-              owner_id: str | None = None) -> WriteSummary:
+              owner_id: str | None = None, embed: bool = True) -> WriteSummary:
         """Persist one run exactly once; raises RunConflict, WriteSetTooLarge, Neo4jWriteFailed.
         `normalized=True`: the run is `normalize_run`'s output, not to be validated again.
         `owner_id`: who the run belongs to (OrchestrationRun.ownerId; None keeps what is
-        stored, and a new run then has no owner)."""
+        stored, and a new run then has no owner). `embed=False`: the run's embedding is left
+        to write_embedding, after the write (the vector index's upkeep off the write's path)."""
         started = time.perf_counter()
         write_set = map_run_to_graph(run, normalized=normalized)  # refuses an oversized run
-        return self.write_mapped(write_set, started=started, owner_id=owner_id)
+        return self.write_mapped(write_set, started=started, owner_id=owner_id, embed=embed)
 
     def write_normalized(self, wire: Mapping[str, Any], *, checksum: str | None = None,
-                         owner_id: str | None = None) -> WriteSummary:
+                         owner_id: str | None = None, embed: bool = True) -> WriteSummary:
         """Persist a run given as the wire dict of a normalized run and its checksum (the outbox
         copy), trusted as validated at the boundary: no pydantic, no second hash of the run."""
         started = time.perf_counter()
         write_set = map_normalized_to_graph(wire, checksum=checksum)
-        return self.write_mapped(write_set, started=started, owner_id=owner_id)
+        return self.write_mapped(write_set, started=started, owner_id=owner_id, embed=embed)
 
     def write_mapped(self, write_set: GraphWriteSet, *, started: float | None = None,
-                     owner_id: str | None = None) -> WriteSummary:
+                     owner_id: str | None = None, embed: bool = True) -> WriteSummary:
         """Persist a write set already mapped (`started`: perf_counter() when mapping began, so
         that mapping_ms counts it)."""
         begun = time.perf_counter() if started is None else started
@@ -165,7 +167,8 @@ class RunWriter:
         stored = time.perf_counter()
         params["now"] = self._clock()
         params["ownerId"] = owner_id
-        params.update(embedding_params(self._embedder, write_set))  # set with the commit marker
+        if embed:  # set with the commit marker
+            params.update(embedding_params(self._embedder, write_set.wire, write_set.run_id))
         attempts = 0
         while True:
             attempts += 1
@@ -196,6 +199,24 @@ class RunWriter:
             bookmarks=bookmarks,
         )
 
+    def write_embedding(self, wire: Mapping[str, Any], *, run_id: str) -> bool:
+        """Set a committed run's embedding in a transaction of its own (after a write made with
+        `embed=False`): the vector index, which has no eventually-consistent mode, is kept up
+        outside the run's write. Advisory: False, logged, when there is no embedder or recipe,
+        the embedder fails or Neo4j does (`manage.py backfill_embeddings` fills such runs)."""
+        params = embedding_params(self._embedder, wire, run_id)
+        if params["embedding"] is None:
+            return False
+        try:
+            with self._driver.session(database=self._database) as session:
+                found = session.execute_write(
+                    lambda tx: tx.run(SET_RUN_EMBEDDING, runId=run_id,
+                                      **params).single())
+        except (Neo4jError, DriverError) as exc:
+            logger.warning("run %s: its embedding was not written: %s", run_id, exc)
+            return False
+        return found is not None
+
     def _transaction(self, tx: ManagedTransaction, write_set: GraphWriteSet,
                      params: dict[str, Any], attempt: int
                      ) -> tuple[bool, int, int, tuple[IngredientNameClash, ...]]:
@@ -217,21 +238,22 @@ class RunWriter:
         return stored is None, counters.nodes_created, counters.relationships_created, clashes
 
 
-def embedding_params(embedder: Embedder | None, write_set: GraphWriteSet) -> dict[str, Any]:
-    """The run's embedding and its model's name, as cypher.WRITE_RUN's `embedding` and
-    `embeddingModel` (set with the commit marker), computed before the transaction; nulls
-    without an embedder or a recipe. An embedder that fails does not fail the write: the run is
-    written without one (`manage.py backfill_embeddings` adds it)."""
+def embedding_params(embedder: Embedder | None, wire: Mapping[str, Any],
+                     run_id: str) -> dict[str, Any]:
+    """The run's embedding and its model's name (`embedding`, `embeddingModel`: parameters of
+    cypher.WRITE_RUN, set with the commit marker, and of SET_RUN_EMBEDDING), computed before the
+    transaction; nulls without an embedder or a recipe. An embedder that fails does not fail
+    the write: the run is written without one (`manage.py backfill_embeddings` adds it)."""
     none = {"embedding": None, "embeddingModel": None}
     if embedder is None:
         return none
-    item = input_of_wire(dict(write_set.wire))
+    item = input_of_wire(dict(wire))
     if item is None:
         return none
     try:
         vector = embedder.embed([item])[0]
     except EmbedderError as exc:
-        logger.warning("run %s written without its embedding: %s", write_set.run_id, exc)
+        logger.warning("run %s written without its embedding: %s", run_id, exc)
         return none
     return {"embedding": vector, "embeddingModel": embedder.name}
 

@@ -115,7 +115,8 @@ def bulk_write(runs: list[tuple[RunResult, Any]], *, driver: Driver, database: s
             params[node_param(GraphSnapshotCodec.name)] = _node_rows(
                 write_set, GraphSnapshotCodec.name, ref)
         params["ownerId"] = owner_key(getattr(user, "pk", None))
-        params.update(embedding_params(get_embedder(), write_set))  # as the writer does
+        # as the writer does
+        params.update(embedding_params(get_embedder(), write_set.wire, write_set.run_id))
         items.append((run, user, write_set, params))
 
     def work(tx: object) -> list[dict[str, object]]:

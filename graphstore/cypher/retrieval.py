@@ -284,8 +284,15 @@ VOCABULARY_ROLES = {
            "       [c IN collect(DISTINCT h.category) WHERE c IS NOT NULL] AS categories",
 }
 
-# The per-run embedding: set by the writer with the run's commit marker (cypher/write.py), and
-# by the backfill (`manage.py backfill_embeddings`) for runs written before, page by page.
+# The per-run embedding: set by the writer with the run's commit marker (cypher/write.py) or,
+# in the pipeline, right after the run is persisted (RunWriter.write_embedding: the vector
+# index's upkeep off the write), and by the backfill (`manage.py backfill_embeddings`) for runs
+# written before, page by page. Only a committed run gets one.
+SET_RUN_EMBEDDING = (
+    "MATCH (r:OrchestrationRun {runId: $runId}) WHERE r.commitChecksum IS NOT NULL\n"
+    "SET r.embedding = $embedding, r.embeddingModel = $embeddingModel\n"
+    "RETURN r.runId AS runId"
+)
 SET_RUN_EMBEDDINGS = (
     "UNWIND $rows AS row\n"
     "MATCH (r:OrchestrationRun {runId: row.runId})\n"

@@ -270,12 +270,14 @@ def run_persist(*, run_id: str, retry: RetryPolicy | None = None, rewrite: bool 
 
     owner_id = owner_key(record.submitted_by_id)  # the run node carries its owner
 
+    # The run's embedding is written after the run is persisted (below): the vector index,
+    # which has no eventually-consistent mode, is kept up outside the run's write.
     def write(writer: RunWriter) -> WriteSummary:
         if copy is not None:
             return writer.write_normalized(copy.result, checksum=copy.checksum,
-                                           owner_id=owner_id)
+                                           owner_id=owner_id, embed=False)
         return writer.write(RunResult.model_validate(result, context=ALREADY_VALIDATED),
-                            owner_id=owner_id)
+                            owner_id=owner_id, embed=False)
 
     try:
         summary, peak_mb = _measured_write(write, retry, trace=traced)
@@ -320,6 +322,7 @@ def run_persist(*, run_id: str, retry: RetryPolicy | None = None, rewrite: bool 
         segments=spans, persist_error="", status=result["metadata"]["status"],
         checksum=summary.checksum, persist_attempts=attempts,
         **({"budget_breached": True} if breaches else {}))
+    get_writer().write_embedding(result, run_id=run_id)  # advisory; the backfill covers a miss
     return summary
 
 

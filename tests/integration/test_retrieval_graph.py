@@ -275,3 +275,41 @@ def test_the_run_page_shows_similar_runs(seeded, client, django_user_model):
     assert "same-b" in page and "+1 identical run" in page
     assert "Olive oil -&gt; Sunflower oil" in page or "Olive oil -> Sunflower oil" in page
     assert "Shared ingredient" in page
+
+
+def _embedding_of(driver: Any, run_id: str) -> tuple[Any, Any]:
+    records, _, _ = driver.execute_query(
+        "MATCH (r:OrchestrationRun {runId: $id}) RETURN r.embedding AS e, r.embeddingModel AS m",
+        id=run_id, database_=settings.NEO4J_DATABASE)
+    return (records[0]["e"], records[0]["m"]) if records else (None, None)
+
+
+def test_the_pipelines_write_leaves_the_embedding_to_a_transaction_of_its_own(graph):
+    """persistence.run_persist writes the run without its embedding (embed=False: the vector
+    index's upkeep is off the run's write) and sets it right after the run is persisted, so a
+    persisted run has the same embedding the writer gives in one statement."""
+    from orchestration.services import run_result_ingest
+
+    run = seed_runs()[0]
+    outcome = run_result_ingest(user=None, run=run)
+    assert outcome.persisted and outcome.created
+    embedding, model = _embedding_of(graph, run.run_id)
+    assert model == get_embedder().name
+    assert embedding is not None and len(embedding) == EMBEDDING_DIMENSIONS
+    other = seed_runs()[1]
+    get_writer().write(other)  # the writer's default: the embedding with the commit marker
+    assert len(_embedding_of(graph, other.run_id)[0]) == EMBEDDING_DIMENSIONS
+    same = get_writer().write(seed_runs()[2], embed=False)
+    assert same.created and _embedding_of(graph, seed_runs()[2].run_id) == (None, None)
+
+
+def test_write_embedding_touches_only_a_committed_run(graph):
+    """write_embedding on a runId with no committed run writes nothing and says so."""
+    run = seed_runs()[0]
+    assert get_writer().write_embedding(run.to_wire(), run_id=run.run_id) is False
+    records, _, _ = graph.execute_query("MATCH (r:OrchestrationRun) RETURN count(r) AS n",
+                                        database_=settings.NEO4J_DATABASE)
+    assert records[0]["n"] == 0
+    get_writer().write(run, embed=False)
+    assert get_writer().write_embedding(run.to_wire(), run_id=run.run_id) is True
+    assert len(_embedding_of(graph, run.run_id)[0]) == EMBEDDING_DIMENSIONS
