@@ -26,17 +26,6 @@ WRITE = {"latencyMs": 40.0, "mappingMs": 5.0, "blobMs": 0.0, "databaseMs": 33.0,
          "budgetBreaches": []}
 
 
-@pytest.fixture
-def user(django_user_model):  # type: ignore[no-untyped-def]
-    return django_user_model.objects.create_user("alice", password="a-long-test-password")
-
-
-@pytest.fixture
-def client_in(client: Client, user) -> Client:  # type: ignore[no-untyped-def]
-    client.force_login(user)
-    return client
-
-
 def ledger_segments(run: RunResult) -> dict[str, float]:
     """The segments the persistence service records when the write commits."""
     created = run.metadata.timestamp - timedelta(milliseconds=12)

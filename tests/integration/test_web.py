@@ -32,17 +32,6 @@ VALID = {"user_request": "lemon vinaigrette, 5 kg", "target_batch_size": "5",
          "target_unit": "kg", "cost_map": "", "density_map": ""}
 
 
-@pytest.fixture
-def user(django_user_model):  # type: ignore[no-untyped-def]
-    return django_user_model.objects.create_user("alice", password="a-long-test-password")
-
-
-@pytest.fixture
-def client_in(client: Client, user) -> Client:  # type: ignore[no-untyped-def]
-    client.force_login(user)
-    return client
-
-
 def run_in_process(run_id: str, text: str, size: float, unit: str, *,
                    request: InputContract | None = None) -> RunResult:
     """A real run of the five reference agents, in this process (no worker, no clock)."""
