@@ -206,11 +206,27 @@ NEO4J_URI = env("NEO4J_URI", f"bolt://127.0.0.1:{env_int('NEO4J_BOLT_PORT', 7687
 NEO4J_USER = env("NEO4J_USER", "neo4j") or ""
 NEO4J_PASSWORD = _neo4j_password()
 NEO4J_DATABASE = env("NEO4J_DATABASE", "neo4j") or ""
-# neomodel / django-neomodel take one URL with the credentials in it.
 _scheme, _, _hostport = NEO4J_URI.partition("://")
+# A PEM file of the certificate authorities to trust for a TLS URI (neo4j+s://, bolt+s://)
+# instead of the system's: a private CA. The drivers (graphstore/connection.py, and neomodel's
+# through graphstore/apps.py) then connect with encryption on and exactly these CAs trusted.
+NEO4J_TRUSTED_CA = env("NEO4J_TRUSTED_CA")
+if NEO4J_TRUSTED_CA is not None:
+    if _scheme not in {"neo4j+s", "bolt+s"}:
+        raise ImproperlyConfigured(
+            f"NEO4J_TRUSTED_CA is for the TLS schemes neo4j+s:// and bolt+s://, but NEO4J_URI "
+            f"is {_scheme}://; use a +s scheme or unset NEO4J_TRUSTED_CA.")
+    if not Path(NEO4J_TRUSTED_CA).is_file():
+        raise ImproperlyConfigured(
+            f"NEO4J_TRUSTED_CA: no file at {NEO4J_TRUSTED_CA}; give the path of a PEM file of "
+            "CA certificates.")
+# neomodel / django-neomodel take one URL with the credentials in it. With NEO4J_TRUSTED_CA,
+# neomodel gets the scheme without "+s" (it only passes its TLS options to such a URL) and
+# encryption with those CAs from graphstore/apps.py.
+_neomodel_scheme = _scheme.removesuffix("+s") if NEO4J_TRUSTED_CA else _scheme
 NEOMODEL_NEO4J_BOLT_URL = (
-    f"{_scheme}://{quote(NEO4J_USER, safe='')}:{quote(NEO4J_PASSWORD, safe='')}@{_hostport}"
-    f"/{NEO4J_DATABASE}"
+    f"{_neomodel_scheme}://{quote(NEO4J_USER, safe='')}:{quote(NEO4J_PASSWORD, safe='')}@"
+    f"{_hostport}/{NEO4J_DATABASE}"
 )
 NEOMODEL_SIGNALS = False
 NEOMODEL_FORCE_TIMEZONE = True

@@ -11,6 +11,9 @@
 #                                                          $CAP01_SERVICES_DIR/neo4j/password)
 #   NEO4J_HEAP_MB       JVM heap                          (default: 768)
 #   NEO4J_PAGECACHE_MB  page cache                        (default: 256)
+#   NEO4J_BOLT_TLS_DIR  a folder with private.key and public.crt (PEM): Bolt requires TLS with
+#                       that certificate (default: none, plain Bolt); clients then use bolt+s://
+#                       or neo4j+s:// (ops/neo4j/make_test_certs.sh makes a throwaway one)
 #   REDIS_PORT          Redis port on 127.0.0.1           (default: 6379)
 set -euo pipefail
 
@@ -19,6 +22,9 @@ SERVICES_DIR="${CAP01_SERVICES_DIR:-$ROOT/.services/dev}"
 DIST_DIR="$ROOT/.services/dist"
 NEO4J_VERSION="$(sed -n 's:.*<neo4j.version>\(.*\)</neo4j.version>.*:\1:p' "$ROOT/ops/neo4j/pom.xml")"
 NEO4J_DIST="$DIST_DIR/neo4j-$NEO4J_VERSION"
+# The launcher compiled once per version of its source (the jars are fetched once per version).
+NEO4J_CLASSES="$NEO4J_DIST/classes-$(sha256sum "$ROOT/ops/neo4j/Cap01Neo4j.java" | cut -c1-12)"
+NEO4J_BOLT_TLS_DIR="${NEO4J_BOLT_TLS_DIR:-}"
 NEO4J_DIR="$SERVICES_DIR/neo4j"
 REDIS_DIR="$SERVICES_DIR/redis"
 NEO4J_BOLT_PORT="${NEO4J_BOLT_PORT:-7687}"
@@ -41,17 +47,23 @@ neo4j_password() {
 }
 
 neo4j_fetch() {
-  if [ -f "$NEO4J_DIST/classes/Cap01Neo4j.class" ]; then return; fi
-  log "fetching Neo4j $NEO4J_VERSION Community with mvn (first use only)"
-  rm -rf "$NEO4J_DIST.tmp" && mkdir -p "$NEO4J_DIST.tmp/classes"
-  mvn -q -B -f "$ROOT/ops/neo4j/pom.xml" dependency:copy-dependencies \
-    -DoutputDirectory="$NEO4J_DIST.tmp/lib" -DincludeScope=runtime >&2
-  javac -nowarn -cp "$NEO4J_DIST.tmp/lib/*" -d "$NEO4J_DIST.tmp/classes" "$ROOT/ops/neo4j/Cap01Neo4j.java"
-  rm -rf "$NEO4J_DIST" && mv "$NEO4J_DIST.tmp" "$NEO4J_DIST"
+  if [ ! -d "$NEO4J_DIST/lib" ]; then
+    log "fetching Neo4j $NEO4J_VERSION Community with mvn (first use only)"
+    rm -rf "$NEO4J_DIST.tmp" && mkdir -p "$NEO4J_DIST.tmp"
+    mvn -q -B -f "$ROOT/ops/neo4j/pom.xml" dependency:copy-dependencies \
+      -DoutputDirectory="$NEO4J_DIST.tmp/lib" -DincludeScope=runtime >&2
+    rm -rf "$NEO4J_DIST" && mv "$NEO4J_DIST.tmp" "$NEO4J_DIST"
+  fi
+  if [ ! -f "$NEO4J_CLASSES/Cap01Neo4j.class" ]; then
+    local tmp="$NEO4J_CLASSES.tmp.$$"
+    rm -rf "$tmp" && mkdir -p "$tmp"
+    javac -nowarn -cp "$NEO4J_DIST/lib/*" -d "$tmp" "$ROOT/ops/neo4j/Cap01Neo4j.java"
+    mv -T "$tmp" "$NEO4J_CLASSES" 2>/dev/null || rm -rf "$tmp"  # another start compiled it first
+  fi
 }
 
-neo4j_ready() {
-  NEO4J_URI="bolt://127.0.0.1:$NEO4J_BOLT_PORT" NEO4J_PASSWORD="$(neo4j_password)" \
+neo4j_ready() {  # over TLS when Bolt requires it (bolt+ssc: any certificate, our own server)
+  NEO4J_URI="bolt${NEO4J_BOLT_TLS_DIR:++ssc}://127.0.0.1:$NEO4J_BOLT_PORT" NEO4J_PASSWORD="$(neo4j_password)" \
     "$PYTHON" "$ROOT/ops/neo4j/wait_ready.py" "$@"
 }
 
@@ -65,12 +77,13 @@ neo4j_up() {
   mkdir -p "$NEO4J_DIR/data"
   local password; password="$(neo4j_password)"
   rm -f "$NEO4J_DIR/ready"
-  log "starting neo4j $NEO4J_VERSION on bolt://127.0.0.1:$NEO4J_BOLT_PORT (heap ${NEO4J_HEAP_MB}m, page cache ${NEO4J_PAGECACHE_MB}m)"
+  log "starting neo4j $NEO4J_VERSION on bolt${NEO4J_BOLT_TLS_DIR:++s}://127.0.0.1:$NEO4J_BOLT_PORT (heap ${NEO4J_HEAP_MB}m, page cache ${NEO4J_PAGECACHE_MB}m)"
   NEO4J_DATA_DIR="$NEO4J_DIR/data" NEO4J_PASSWORD="$password" NEO4J_BOLT_PORT="$NEO4J_BOLT_PORT" \
   NEO4J_PAGECACHE_MB="$NEO4J_PAGECACHE_MB" NEO4J_READY_FILE="$NEO4J_DIR/ready" \
+  NEO4J_BOLT_TLS_DIR="$NEO4J_BOLT_TLS_DIR" \
     setsid nohup "$JAVA" "-Xms${NEO4J_HEAP_MB}m" "-Xmx${NEO4J_HEAP_MB}m" -XX:+UseG1GC \
       -XX:+ExitOnOutOfMemoryError -Dfile.encoding=UTF-8 \
-      -cp "$NEO4J_DIST/classes:$NEO4J_DIST/lib/*" Cap01Neo4j >> "$NEO4J_DIR/neo4j.log" 2>&1 < /dev/null &
+      -cp "$NEO4J_CLASSES:$NEO4J_DIST/lib/*" Cap01Neo4j >> "$NEO4J_DIR/neo4j.log" 2>&1 < /dev/null &
   echo $! > "$NEO4J_DIR/pid"
   neo4j_ready --timeout 180 --pid "$(cat "$NEO4J_DIR/pid")" --log "$NEO4J_DIR/neo4j.log" \
     --ready-file "$NEO4J_DIR/ready"

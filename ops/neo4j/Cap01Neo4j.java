@@ -7,6 +7,9 @@
 //   NEO4J_PASSWORD        password of the "neo4j" user (required, >= 8 chars)
 //   NEO4J_PAGECACHE_MB    page cache size (default 256)
 //   NEO4J_READY_FILE      written once the password is set and Bolt accepts logins (optional)
+//   NEO4J_BOLT_TLS_DIR    a folder holding private.key and public.crt (PEM; optional): Bolt then
+//                         requires TLS with that certificate (ops/neo4j/make_test_certs.sh makes
+//                         a throwaway CA and such a folder for the TLS test)
 //
 // ops/services.sh compiles it once next to the fetched jars (javac -cp 'lib/*' -d classes) and
 // runs it with:  java -cp 'classes:lib/*' Cap01Neo4j
@@ -17,6 +20,9 @@ import org.neo4j.configuration.GraphDatabaseSettings;
 import org.neo4j.configuration.connectors.BoltConnector;
 import org.neo4j.configuration.connectors.HttpConnector;
 import org.neo4j.configuration.helpers.SocketAddress;
+import org.neo4j.configuration.ssl.ClientAuth;
+import org.neo4j.configuration.ssl.SslPolicyConfig;
+import org.neo4j.configuration.ssl.SslPolicyScope;
 import org.neo4j.dbms.api.DatabaseManagementService;
 import org.neo4j.dbms.api.DatabaseManagementServiceBuilder;
 import org.neo4j.io.ByteUnit;
@@ -44,15 +50,26 @@ public class Cap01Neo4j {
             System.exit(2);
         }
 
-        DatabaseManagementService dbms = new DatabaseManagementServiceBuilder(home)
+        DatabaseManagementServiceBuilder builder = new DatabaseManagementServiceBuilder(home)
                 .setConfig(GraphDatabaseSettings.auth_enabled, true)
                 .setConfig(GraphDatabaseSettings.pagecache_memory, ByteUnit.mebiBytes(pageCacheMb))
                 .setConfig(GraphDatabaseSettings.keep_logical_logs, "keep_none")
                 .setConfig(BoltConnector.enabled, true)
                 .setConfig(BoltConnector.listen_address, new SocketAddress("127.0.0.1", port))
                 .setConfig(BoltConnector.advertised_address, new SocketAddress("127.0.0.1", port))
-                .setConfig(HttpConnector.enabled, false)
-                .build();
+                .setConfig(HttpConnector.enabled, false);
+        String tlsDir = System.getenv("NEO4J_BOLT_TLS_DIR");
+        boolean tls = tlsDir != null && !tlsDir.isBlank();
+        if (tls) {
+            // The Bolt SSL policy: private.key and public.crt in the folder (the policy's default
+            // file names), no client certificates; a plain-text connection is refused.
+            SslPolicyConfig bolt = SslPolicyConfig.forScope(SslPolicyScope.BOLT);
+            builder.setConfig(bolt.enabled, true)
+                    .setConfig(bolt.base_directory, Path.of(tlsDir).toAbsolutePath())
+                    .setConfig(bolt.client_auth, ClientAuth.NONE)
+                    .setConfig(BoltConnector.encryption_level, BoltConnector.EncryptionLevel.REQUIRED);
+        }
+        DatabaseManagementService dbms = builder.build();
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             System.out.println("Cap01Neo4j: shutting down");
             dbms.shutdown();
@@ -78,7 +95,7 @@ public class Cap01Neo4j {
             }
         }
         System.out.println("Cap01Neo4j: Neo4j " + org.neo4j.kernel.internal.Version.getNeo4jVersion()
-                + " Community, Bolt on 127.0.0.1:" + port + ", store " + home);
+                + " Community, Bolt on 127.0.0.1:" + port + (tls ? " (TLS required)" : "") + ", store " + home);
         try {
             Thread.currentThread().join();
         } catch (InterruptedException e) {
