@@ -5,8 +5,8 @@
 #
 # base (`make run`): Debian packages the services need (redis-server; Java 17 and Maven if
 #   missing) and the virtualenv with requirements/base.txt, what running the app needs.
-# test (`make test`): base plus the test-only Debian packages (chromium, PostgreSQL, prometheus)
-#   and requirements/test.txt (base + dev tooling + test runners).
+# test (`make test`): base plus the test-only Debian packages (chromium, PostgreSQL, prometheus,
+#   haproxy) and requirements/test.txt (base + dev tooling + test runners).
 # Every install is pinned by requirements/constraints.txt. A stamp per profile records the hash of
 # the files that profile installs; a test install also stamps base (test.txt includes base.txt),
 # so `make run` after `make test` installs nothing. Neo4j itself is fetched by ops/services.sh on
@@ -31,6 +31,7 @@ if [ "$profile" = test ]; then
   command -v chromium >/dev/null || need_apt+=(chromium)  # the browser test drives Debian's chromium
   ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_apt+=(postgresql)  # DATABASE_URL tests
   command -v promtool >/dev/null || need_apt+=(prometheus)  # promtool tests the alert rules; a real Prometheus scrapes the app in a test
+  command -v haproxy >/dev/null || need_apt+=(haproxy)  # the one address in front of two web instances (ops/scale_out.sh)
 fi
 if [ ${#need_apt[@]} -gt 0 ]; then
   log "installing Debian packages: ${need_apt[*]}"

@@ -18,8 +18,10 @@ from __future__ import annotations
 import json
 import statistics
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -105,6 +107,103 @@ def drive(runs: int, *, concurrency: int, timeout_s: float,
         else:
             time.sleep(0.01)
     return list(RunRecord.objects.filter(run_id__in=submitted))
+
+
+SERVED_BY = "X-Served-By"  # the header the proxy of ops/scale_out.sh adds: which web instance
+
+
+class ApiClient:
+    """The JSON API at `base_url` with a user's token (one connection per request: a proxy in
+    front balances each one)."""
+
+    def __init__(self, base_url: str, token: str, *, timeout_s: float = 30.0) -> None:
+        self.base_url, self.token, self.timeout_s = base_url.rstrip("/"), token, timeout_s
+
+    def call(self, method: str, path: str, body: Any = None) -> tuple[int, dict[str, str], bytes]:
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(
+            self.base_url + path, data=data, method=method,
+            headers={"Authorization": f"Token {self.token}", "Accept": "application/json",
+                     **({"Content-Type": "application/json"} if data is not None else {})})
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout_s) as response:
+                return response.status, dict(response.headers), response.read()
+        except urllib.error.HTTPError as error:
+            return error.code, dict(error.headers), error.read()
+
+
+@dataclass
+class HttpTally:
+    """What the HTTP load test saw: the runs the API accepted (202) and read back (200), the
+    answers per web instance (the proxy's X-Served-By header), the 429s it waited out, and any
+    other answer (which fails the demo's audit)."""
+
+    accepted: list[str] = field(default_factory=list)
+    read_back: list[str] = field(default_factory=list)
+    served_by: dict[str, int] = field(default_factory=dict)
+    throttled: int = 0
+    unexpected: list[str] = field(default_factory=list)
+
+    def saw(self, headers: dict[str, str]) -> None:
+        name = next((v for k, v in headers.items() if k.lower() == SERVED_BY.lower()), "(none)")
+        self.served_by[name] = self.served_by.get(name, 0) + 1
+
+
+def submit_http(client: ApiClient, body: dict[str, Any], tally: HttpTally, *,
+                deadline: float) -> str:
+    """POST /requests until accepted (a 429 waits its Retry-After, at most 2 s); the runId."""
+    while True:
+        status, headers, raw = client.call("POST", "/api/orchestration/requests", body)
+        tally.saw(headers)
+        if status == 202:
+            run_id = str(json.loads(raw)["runId"])
+            tally.accepted.append(run_id)
+            return run_id
+        if status == 429 and time.monotonic() < deadline:
+            tally.throttled += 1
+            time.sleep(min(float(headers.get("Retry-After") or 1), 2.0))
+            continue
+        tally.unexpected.append(f"POST /requests: {status} {raw[:200]!r}")
+        raise RuntimeError(f"POST /api/orchestration/requests answered {status}: {raw[:300]!r}")
+
+
+def drive_http(runs: int, *, client: ApiClient, concurrency: int, timeout_s: float,
+               progress: Callable[[int], object],
+               tally: HttpTally | None = None) -> tuple[list[RunRecord], HttpTally]:
+    """drive() through the API, as users reach it: each request POSTed to `client`'s base URL
+    (a proxy in front of several web instances), at most `concurrency` in flight; a run counts
+    as done when the ledger says it is persisted, and is then read back once through the API
+    (GET /runs/{runId}, from whichever instance the proxy picks: the write's bookmarks make it
+    read back there). Completion is read from the ledger, not polled over HTTP, so that the load
+    is the submissions and reads of a user, not a poll loop."""
+    tally = tally if tally is not None else HttpTally()
+    submitted: list[str] = []
+    in_flight: set[str] = set()
+    deadline = time.monotonic() + timeout_s
+    while len(submitted) < runs or in_flight:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{len(in_flight)} runs were not persisted within {timeout_s} s")
+        while len(submitted) < runs and len(in_flight) < concurrency:
+            text, batch, unit = REQUESTS[len(submitted) % len(REQUESTS)]
+            run_id = submit_http(client, {"userRequest": text, "targetBatchSize": batch,
+                                          "targetUnit": unit}, tally, deadline=deadline)
+            submitted.append(run_id)
+            in_flight.add(run_id)
+        done = set(RunRecord.objects.filter(run_id__in=in_flight, persisted_at__isnull=False)
+                   .values_list("run_id", flat=True))
+        for run_id in sorted(done):
+            status, headers, raw = client.call("GET", f"/api/orchestration/runs/{run_id}")
+            tally.saw(headers)
+            if status == 200 and json.loads(raw)["metadata"]["id"] == run_id:
+                tally.read_back.append(run_id)
+            else:
+                tally.unexpected.append(f"GET /runs/{run_id}: {status} {raw[:200]!r}")
+        if done:
+            in_flight -= done
+            progress(len(done))
+        else:
+            time.sleep(0.01)
+    return list(RunRecord.objects.filter(run_id__in=submitted)), tally
 
 
 def traced(record: RunRecord) -> bool:
@@ -247,6 +346,7 @@ def markdown(data: dict[str, Any]) -> str:
               f"{data['runs'] - data['tracedRuns']} untraced runs, memory from the "
               f"{data['tracedRuns']} runs traced for memory (sample rate "
               f"{data['memorySampleRate']:g}).", "", *_warmup_line(data.get("warmup")),
+              *([http_markdown(data["http"])] if data.get("http") else []),
               "## Where the time goes (untraced runs; orchestration/segments.py)", "",
               "| segment | runs | p50 ms | p95 ms | mean ms |", "|---|---:|---:|---:|---:|"]
     for s in data["segments"]:
@@ -318,9 +418,32 @@ def segments_chart(data: dict[str, Any], path: Path) -> None:
     plt.close(fig)
 
 
+def http_section(tally: HttpTally, *, base_url: str, warmup: int, window_s: float,
+                 measured: int, since: str) -> dict[str, Any]:
+    """The HTTP mode's part of the report: where it submitted, what the API answered, which
+    web instance answered (the proxy's header), the measured window's runs per second."""
+    return {"baseUrl": base_url, "since": since, "accepted": len(tally.accepted),
+            "warmupRuns": warmup, "runIds": tally.accepted, "readBack": len(tally.read_back),
+            "servedBy": dict(sorted(tally.served_by.items())), "throttled": tally.throttled,
+            "unexpected": tally.unexpected, "windowS": round(window_s, 3),
+            "runsPerSecond": round(measured / window_s, 2) if window_s else None}
+
+
+def http_markdown(http: dict[str, Any]) -> str:
+    served = ", ".join(f"{k}: {v}" for k, v in http["servedBy"].items())
+    return (f"Submitted over HTTP to {http['baseUrl']} (the API, with a token): "
+            f"{http['accepted']} runs accepted ({http['warmupRuns']} of them warm-up), "
+            f"{http['readBack']} read back through GET /runs/{{runId}}, "
+            f"{http['throttled']} answers 429 waited out, {len(http['unexpected'])} unexpected "
+            f"answers; answers per web instance ({SERVED_BY}): {served}. Measured window: "
+            f"{http['windowS']:.1f} s, {http['runsPerSecond']} runs/s.\n")
+
+
 def write_reports(records: Sequence[RunRecord], out_dir: Path, *,
-                  warmup: Sequence[RunRecord] = ()) -> tuple[dict[str, Any], Path]:
-    data = {**report(records), "warmup": warmup_summary(warmup)}
+                  warmup: Sequence[RunRecord] = (),
+                  http: dict[str, Any] | None = None) -> tuple[dict[str, Any], Path]:
+    data = {**report(records), "warmup": warmup_summary(warmup),
+            **({"http": http} if http is not None else {})}
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "loadtest.json").write_text(json.dumps(data, indent=2), encoding="utf-8")
     (out_dir / "loadtest.md").write_text(markdown(data), encoding="utf-8")

@@ -51,3 +51,11 @@ VERIFY_RUN_WITH_CONDENSATION = (
     VERIFY_RUN + ",\n       coalesce(r.condensed, false) AS condensed, "
     "r.condensedNodeCount AS condensedNodes,\n"
     "       r.condensedRelationshipCount AS condensedRelationships")
+
+# How many runs the graph holds under each runId (0 or 1, by the uniqueness constraint): the
+# scale-out demo's audit that every accepted run was persisted exactly once (tools/scale_out.py).
+RUN_COPIES = (
+    "UNWIND $runIds AS runId\n"
+    "OPTIONAL MATCH (r:OrchestrationRun {runId: runId})\n"
+    "RETURN runId, count(r) AS copies"
+)
