@@ -35,6 +35,7 @@ from graphstore.cypher import read
 from orchestration.models import RunRecord
 
 REQUESTS_PATH = "/api/orchestration/requests"
+HEALTH_PATH = "/healthz"  # what the proxy's health checks ask for
 
 
 def log_events(path: Path) -> Iterable[dict[str, Any]]:
@@ -52,7 +53,7 @@ def log_events(path: Path) -> Iterable[dict[str, Any]]:
 @dataclass
 class WebTally:
     name: str
-    requests: int = 0
+    requests: int = 0  # the API's and pages' requests (the proxy's health checks left out)
     accepted: int = 0  # POST /requests answered 202
     errors: int = 0  # 5xx
 
@@ -60,7 +61,7 @@ class WebTally:
     def from_log(cls, name: str, path: Path) -> WebTally:
         tally = cls(name)
         for event in log_events(path):
-            if event.get("event") != "access":
+            if event.get("event") != "access" or event.get("path") == HEALTH_PATH:
                 continue
             tally.requests += 1
             status = int(event.get("status") or 0)

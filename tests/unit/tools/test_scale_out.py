@@ -90,15 +90,17 @@ def test_an_idle_instance_or_an_extra_run_fails() -> None:
 
 
 def test_the_log_readers_count_access_lines_and_write_events(tmp_path: Path) -> None:
-    """A web log: access lines, the 202s of POST /requests, the 5xx. A worker log: "run"
-    events and committed writes of the accepted runs only, `new` ones as created; lines that
-    are not JSON are skipped."""
+    """A web log: access lines but the proxy's health checks, the 202s of POST /requests, the
+    5xx. A worker log: "run" events and committed writes of the accepted runs only, `new` ones
+    as created. Lines that are not JSON are skipped."""
     web_log = tmp_path / "web.log"
     web_log.write_text("\n".join([
         json.dumps({"event": "access", "method": "POST",
                     "path": "/api/orchestration/requests", "status": 202}),
         json.dumps({"event": "access", "method": "GET", "path": "/api/orchestration/runs/r",
                     "status": 200}),
+        json.dumps({"event": "access", "method": "GET", "path": "/api/orchestration/runs",
+                    "status": 500}),
         json.dumps({"event": "access", "method": "GET", "path": "/healthz", "status": 503}),
         json.dumps({"message": "Booting worker"}), "not json"]) + "\n")
     assert WebTally.from_log("web-1", web_log) == WebTally("web-1", requests=3, accepted=1,
