@@ -132,7 +132,7 @@ if alive "$PROXY_DIR/pid"; then kill "$(cat "$PROXY_DIR/pid")"; sleep 0.5; fi
 setsid nohup "$HAPROXY" -db -f "$PROXY_DIR/haproxy.cfg" >> "$PROXY_DIR/haproxy.log" 2>&1 < /dev/null &
 echo $! > "$PROXY_DIR/pid"
 for _ in $(seq 1 60); do
-  up="$(curl -fsS "http://127.0.0.1:$STATS_PORT/stats;csv" 2>/dev/null | grep -c '^cap01_web,web-[12],.*,UP,' || true)"
+  up="$(curl --noproxy "*" -fsS "http://127.0.0.1:$STATS_PORT/stats;csv" 2>/dev/null | grep -c '^cap01_web,web-[12],.*,UP,' || true)"
   [ "$up" = 2 ] && break
   alive "$PROXY_DIR/pid" || { tail -20 "$PROXY_DIR/haproxy.log" >&2; exit 1; }
   sleep 0.5

@@ -118,6 +118,7 @@ class ApiClient:
 
     def __init__(self, base_url: str, token: str, *, timeout_s: float = 30.0) -> None:
         self.base_url, self.token, self.timeout_s = base_url.rstrip("/"), token, timeout_s
+        self.opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # no *_proxy
 
     def call(self, method: str, path: str, body: Any = None) -> tuple[int, dict[str, str], bytes]:
         data = None if body is None else json.dumps(body).encode()
@@ -126,7 +127,7 @@ class ApiClient:
             headers={"Authorization": f"Token {self.token}", "Accept": "application/json",
                      **({"Content-Type": "application/json"} if data is not None else {})})
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout_s) as response:
+            with self.opener.open(request, timeout=self.timeout_s) as response:
                 return response.status, dict(response.headers), response.read()
         except urllib.error.HTTPError as error:
             return error.code, dict(error.headers), error.read()

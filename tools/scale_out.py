@@ -98,7 +98,8 @@ class WorkerTally:
 
 def proxy_stats(url: str) -> dict[str, dict[str, int]]:
     """HAProxy's statistics CSV at `url`: per server of the web backend, sessions and answers."""
-    with urllib.request.urlopen(url, timeout=10) as response:
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # no *_proxy
+    with opener.open(url, timeout=10) as response:
         text = response.read().decode()
     rows = csv.DictReader(io.StringIO(text.lstrip("# ")))
     return {row["svname"]: {"sessions": int(row["stot"] or 0),

@@ -121,11 +121,24 @@ def test_the_server_certificate_is_verified_and_plain_bolt_is_refused(tls_neo4j)
     """Without the private CA (the system's CAs only) neo4j+s:// fails the certificate check;
     a plain bolt:// connection to the TLS-only server is refused: the tests above did use TLS."""
     port, password, _ = tls_neo4j
-    for uri in (f"neo4j+s://127.0.0.1:{port}", f"bolt://127.0.0.1:{port}"):
-        with open_driver(uri, user="neo4j", password=password,
-                         connection_timeout_s=3.0) as driver, \
-                pytest.raises(ServiceUnavailable):
-            driver.verify_connectivity()
+    with open_driver(f"neo4j+s://127.0.0.1:{port}", user="neo4j", password=password,
+                     connection_timeout_s=3.0) as driver, \
+            pytest.raises(ServiceUnavailable) as untrusted:
+        driver.verify_connectivity()
+    assert "certificate verify failed" in _causes(untrusted.value)
+    with open_driver(f"bolt://127.0.0.1:{port}", user="neo4j", password=password,
+                     connection_timeout_s=3.0) as driver, \
+            pytest.raises(ServiceUnavailable):
+        driver.verify_connectivity()
+
+
+def _causes(error: BaseException | None) -> str:
+    """The messages of an exception and of everything it was raised from."""
+    texts = []
+    while error is not None:
+        texts.append(str(error))
+        error = error.__cause__ or error.__context__
+    return "\n".join(texts)
 
 
 def test_ssl_cert_file_is_the_other_way_to_trust_the_ca(tls_neo4j, monkeypatch):  # type: ignore[no-untyped-def]
