@@ -108,8 +108,7 @@ def stage_step(*, agent_name: str, envelope: HandoffEnvelope, progress: Progress
             logger.error("stage %s of unknown run %s dropped", agent_name, run_id,
                          extra={"event": "stage", "agent": agent_name, "runId": run_id,
                                 "status": "dropped"})
-            admission().release(run_id)
-            runs_dispatch()
+            runs_dispatch(released=run_id)
             return None
         if progress is not None:
             progress.written()
@@ -241,7 +240,6 @@ def run_finish(*, state: dict[str, Any]) -> RunRecord:
     if committed is None:  # a redelivered last stage: the first finish stands; write it if need be
         persistence.outbox_write(run_id=run.run_id)
         return record
-    admission().release(run.run_id)  # the agents are done; the result is safe in the outbox
-    runs_dispatch()
+    runs_dispatch(released=run.run_id)  # the agents are done; the result is safe in the outbox
     persistence.outbox_write(run_id=run.run_id, copy=committed)
     return record
