@@ -5,7 +5,8 @@
 #
 # Environment: CAP01_SERVICES_DIR (pid and log files, the secret key; default
 # <repo>/.services/dev), CAP01_WEB_PORT (default 8000), CAP01_WORKER_CONCURRENCY (default:
-# CAP01_MAX_CONCURRENT_RUNS, 3: a process for every run admitted at once), plus everything
+# CAP01_MAX_CONCURRENT_RUNS + 1, 4: a process for every run admitted at once and one spare, so
+# that a run admitted while another finishes its task starts at once), plus everything
 # cap01/settings.py reads (NEO4J_*, REDIS_PORT, DATABASE_URL, ...). DEBUG is off unless
 # DJANGO_DEBUG=1 (ops/local_env.sh). Both processes write one JSON object per line to
 # $CAP01_SERVICES_DIR/app/{worker,web}.log (gunicorn through cap01.gunicorn_logs.JsonLogger).
@@ -22,11 +23,15 @@ log() { echo "[app] $*" >&2; }
 . "$ROOT/ops/local_env.sh"
 alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
 
+# One process more than runs admitted at once: with late acks and prefetch 1 a process holds its
+# task until the task returns (the write, then the run's embedding), and a run admitted the
+# moment the previous one was persisted waited for that; the periodic tasks took a slot too.
 worker_up() {
+  local WORKER_CONCURRENCY="${CAP01_WORKER_CONCURRENCY:-$(( ${CAP01_MAX_CONCURRENT_RUNS:-3} + 1 ))}"
   if alive "$RUN_DIR/worker.pid"; then log "worker already running (pid $(cat "$RUN_DIR/worker.pid"))"; return; fi
-  log "starting a Celery worker (concurrency ${CAP01_WORKER_CONCURRENCY:-${CAP01_MAX_CONCURRENT_RUNS:-3}}, late ack, prefetch 1)"
+  log "starting a Celery worker (concurrency $WORKER_CONCURRENCY, late ack, prefetch 1)"
   rm -rf "$RUN_DIR/metrics-worker" && mkdir -p "$RUN_DIR/metrics-worker"
-  PROMETHEUS_MULTIPROC_DIR="$RUN_DIR/metrics-worker" setsid nohup "$VENV/celery" -A cap01 worker -l info -c "${CAP01_WORKER_CONCURRENCY:-${CAP01_MAX_CONCURRENT_RUNS:-3}}" \
+  PROMETHEUS_MULTIPROC_DIR="$RUN_DIR/metrics-worker" setsid nohup "$VENV/celery" -A cap01 worker -l info -c "$WORKER_CONCURRENCY" \
     --prefetch-multiplier 1 -n "cap01-$$@%h" -B -s "$RUN_DIR/beat-schedule" \
     >> "$RUN_DIR/worker.log" 2>&1 < /dev/null &
   echo $! > "$RUN_DIR/worker.pid"

@@ -113,7 +113,8 @@ def runs_dispatch(*, released: str | None = None) -> list[str]:
         except Exception:
             gate.requeue_front([run_id])
             raise
-        RunRecord.objects.filter(pk=record.pk).update(queue_position=None)
+        if record.queue_position is not None:  # it waited in the queue (else: nothing to clear)
+            RunRecord.objects.filter(pk=record.pk).update(queue_position=None)
     queued = admitted.queued
     with transaction.atomic():  # one commit for the whole queue, not one per queued run
         for position, run_id in enumerate(queued, start=1):
