@@ -90,6 +90,17 @@ def _serve_worker_metrics(**_: object) -> None:
                                             exc)
 
 
+@signals.task_prerun.connect
+@signals.task_postrun.connect
+def _database_connections_as_between_requests(**_: object) -> None:
+    """Around every task, what Django does around every request: a connection that broke (the
+    database restarted) or outlived CONN_MAX_AGE is closed, and the next query opens a new one;
+    a healthy one is kept (settings.CELERY_DB_REUSE_MAX keeps Celery from closing them all)."""
+    from django.db import close_old_connections
+
+    close_old_connections()
+
+
 @signals.worker_process_shutdown.connect
 def _mark_child_dead(pid: int | None = None, **_: object) -> None:
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):

@@ -259,6 +259,13 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CAP01_VISIBILITY_TIMEOUT_S", 300)}
 CELERY_TASK_ALWAYS_EAGER = False
+# Celery's Django fixup closes every database connection before and after every task unless
+# this is set: each run's task then opened a new connection (PostgreSQL: a backend started,
+# ~20 ms of every run's queue wait). Connections are kept instead and handled as Django
+# handles them between requests (cap01/celery.py: close_old_connections around each task,
+# which replaces a broken one and honours CONN_MAX_AGE); Celery still recycles them every
+# this many tasks.
+CELERY_DB_REUSE_MAX = 1000
 # Celery 5.7 / kombu 5.7: with remote control on, a worker can exit ("'NoneType' object has no
 # attribute 'hostname'") while it tears down a connection Redis dropped; nothing here uses
 # `celery inspect` or `control`, so it is off (tests/resilience/test_redis_faults.py).

@@ -5,8 +5,9 @@
 #
 # Environment: CAP01_SERVICES_DIR (pid and log files, the secret key; default
 # <repo>/.services/dev), CAP01_WEB_PORT (default 8000), CAP01_WEB_WORKERS (gunicorn worker
-# processes, default 2), CAP01_WORKER_CONCURRENCY (default: CAP01_MAX_CONCURRENT_RUNS, 3: a
-# process for every run admitted at once), CAP01_WORKER_BEAT (1, the default: the worker embeds
+# processes, default 2), CAP01_WORKER_CONCURRENCY (default: CAP01_MAX_CONCURRENT_RUNS + 1, 4: a
+# process for every run admitted at once and one spare, so that a run admitted while another
+# finishes its task starts at once), CAP01_WORKER_BEAT (1, the default: the worker embeds
 # Celery beat; 0: it does not, as every worker but one when several run), CAP01_INSTANCE (a
 # name: several web or worker instances side by side, each with its own pid and log files
 # under $CAP01_SERVICES_DIR/app-<name>/ and, for a worker, the node name cap01-<name>@host;
@@ -28,13 +29,17 @@ log() { echo "[app] $*" >&2; }
 . "$ROOT/ops/local_env.sh"
 alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
 
+# One process more than runs admitted at once: with late acks and prefetch 1 a process holds its
+# task until the task returns (the write, then the run's embedding), and a run admitted the
+# moment the previous one was persisted waited for that; the periodic tasks took a slot too.
 worker_up() {
+  local WORKER_CONCURRENCY="${CAP01_WORKER_CONCURRENCY:-$(( ${CAP01_MAX_CONCURRENT_RUNS:-3} + 1 ))}"
   if alive "$RUN_DIR/worker.pid"; then log "worker already running (pid $(cat "$RUN_DIR/worker.pid"))"; return; fi
   local beat=(-B -s "$RUN_DIR/beat-schedule")
   [ "${CAP01_WORKER_BEAT:-1}" = 1 ] || beat=()
-  log "starting a Celery worker${INSTANCE:+ $INSTANCE} (concurrency ${CAP01_WORKER_CONCURRENCY:-${CAP01_MAX_CONCURRENT_RUNS:-3}}, late ack, prefetch 1${beat[0]:+, with beat})"
+  log "starting a Celery worker${INSTANCE:+ $INSTANCE} (concurrency $WORKER_CONCURRENCY, late ack, prefetch 1${beat[0]:+, with beat})"
   rm -rf "$RUN_DIR/metrics-worker" && mkdir -p "$RUN_DIR/metrics-worker"
-  PROMETHEUS_MULTIPROC_DIR="$RUN_DIR/metrics-worker" setsid nohup "$VENV/celery" -A cap01 worker -l info -c "${CAP01_WORKER_CONCURRENCY:-${CAP01_MAX_CONCURRENT_RUNS:-3}}" \
+  PROMETHEUS_MULTIPROC_DIR="$RUN_DIR/metrics-worker" setsid nohup "$VENV/celery" -A cap01 worker -l info -c "$WORKER_CONCURRENCY" \
     --prefetch-multiplier 1 -n "cap01-${INSTANCE:-$$}@%h" "${beat[@]}" \
     >> "$RUN_DIR/worker.log" 2>&1 < /dev/null &
   echo $! > "$RUN_DIR/worker.pid"

@@ -9,8 +9,10 @@ I/O (Redis). All state lives in Redis so that it holds across worker processes a
     cap01:bp:queue     list         runIds waiting for a slot, oldest first (bounded)
     cap01:bp:memory    hash         worker id -> "<rss MB> <epoch s>", reported after each stage
 
-Starting is one Lua script (atomic): drop expired leases, then move runs from the queue head
-into free slots while memory allows.
+Starting is one Lua script (atomic): free the slot of a run that just ended (when one is
+named), drop expired leases, move runs from the queue head into free slots while memory allows,
+and return what the dispatcher reports (the queue and the slots held): one round trip where a
+run's end took seven.
 """
 
 from __future__ import annotations
@@ -32,6 +34,10 @@ if redis.call('LPOS', KEYS[1], ARGV[1]) then return redis.call('LPOS', KEYS[1], 
 return redis.call('RPUSH', KEYS[1], ARGV[1])
 """
 _START = """
+if ARGV[5] ~= '' then
+  redis.call('ZREM', KEYS[1], ARGV[5])
+  redis.call('LREM', KEYS[2], 0, ARGV[5])
+end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
 local started = {}
 if ARGV[4] == '1' then
@@ -42,8 +48,16 @@ if ARGV[4] == '1' then
     table.insert(started, id)
   end
 end
-return started
+return {started, redis.call('LRANGE', KEYS[2], 0, -1), redis.call('ZCARD', KEYS[1])}
 """
+
+
+@dataclass(frozen=True)
+class Admitted:
+    """What one `admit` did and saw: the runs it started, the queue left, the slots held."""
+    started: list[str]
+    queued: list[str]
+    running: int
 
 
 @dataclass(frozen=True)
@@ -74,11 +88,17 @@ class Admission:
 
     def start_ready(self) -> list[str]:
         """Move runs from the queue into free slots (none while memory is high)."""
+        return self.admit().started
+
+    def admit(self, *, released: str | None = None) -> Admitted:
+        """`release(released)` when given, then `start_ready`, and the queue and slot count
+        after both: atomically, in one script (plus the memory read)."""
         allowed = "1" if self.memory_ok() else "0"
-        started = self._start(keys=[RUNNING, QUEUE],
-                              args=[self._clock(), self.limits.slot_ttl_s,
-                                    self.limits.max_running, allowed])
-        return [s.decode() if isinstance(s, bytes) else str(s) for s in started]
+        started, queued, running = self._start(
+            keys=[RUNNING, QUEUE], args=[self._clock(), self.limits.slot_ttl_s,
+                                         self.limits.max_running, allowed, released or ""])
+        return Admitted(started=[_text(s) for s in started], queued=[_text(q) for q in queued],
+                        running=int(running))
 
     def requeue_front(self, run_ids: list[str]) -> None:
         """Give started runs back (their start failed): release the slots, queue them first."""
@@ -141,3 +161,7 @@ class Admission:
     def reset(self) -> None:
         """Forget every slot, queue entry and memory report (tests, or an operator's reset)."""
         self._r.delete(RUNNING, QUEUE, MEMORY)
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)

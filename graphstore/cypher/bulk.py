@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 
-from .write import WRITE_RUN
+from .write import KEEP_PLAN, WRITE_RUN
 
 _SHARED = ("now",)  # parameters the whole batch shares
 
@@ -32,6 +32,6 @@ def _per_run(statement: str) -> str:
 # One row per run in `$runs` (the writer's parameters of that run, `ownerId` included), in the
 # order given; returns each run's id, what was committed before (`checksum`, `condensed`) and
 # its name clashes, as the writer's statement does.
-WRITE_RUNS = ("UNWIND $runs AS run\nCALL (run) {\n  "
-              + _per_run(WRITE_RUN).replace("\n", "\n  ")
+WRITE_RUNS = (KEEP_PLAN + "UNWIND $runs AS run\nCALL (run) {\n  "
+              + _per_run(WRITE_RUN.removeprefix(KEEP_PLAN)).replace("\n", "\n  ")
               + "\n}\nRETURN run.runId AS runId, checksum, condensed, nameClashes")

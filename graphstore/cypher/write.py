@@ -110,6 +110,15 @@ def _blocks(*, first: bool) -> str:
     )
 
 
+# Keep a cached plan when the statistics move. Neo4j replans a statement whose statistics
+# (label counts, index selectivity) diverged from those it was planned on; this statement's
+# plan is index seeks on uniqueness constraints whatever the counts, but replanning its ~60
+# subqueries took 0.3-1.3 s, and a graph growing from empty (a new installation, the tests, a
+# benchmark) did so every few seconds: the write's p95/p99 stalls. A schema change still
+# replans it.
+KEEP_PLAN = "CYPHER replan=skip\n"
+
+
 def _indent(text: str) -> str:
     return "  " + text.replace("\n", "\n  ")
 
@@ -121,8 +130,8 @@ def _indent(text: str) -> str:
 # Ingredient name clashes (null when it did not run: OPTIONAL CALL keeps the row). Another run's
 # content under this runId, or a condensed run, changes nothing (the writer raises RunConflict
 # on the first). The owner ($ownerId, not part of the content or its checksum) is set with the
-# marker. The text is fixed, so its plan is cached.
-WRITE_RUN = "\n".join([
+# marker. The text is fixed, so its plan is cached, and kept (KEEP_PLAN).
+WRITE_RUN = KEEP_PLAN + "\n".join([
     "OPTIONAL MATCH (existing:OrchestrationRun {runId: $runId})",
     "WITH existing.commitChecksum AS stored, coalesce(existing.condensed, false) AS condensed",
     "OPTIONAL CALL (stored, condensed) {",

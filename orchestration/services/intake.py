@@ -90,10 +90,13 @@ def _dispatch_after_commit() -> None:
         logger.exception("dispatch after intake failed; the periodic dispatcher will retry")
 
 
-def runs_dispatch() -> list[str]:
-    """Start the queued runs that may start now (free slots, memory below its high water)."""
+def runs_dispatch(*, released: str | None = None) -> list[str]:
+    """Start the queued runs that may start now (free slots, memory below its high water);
+    `released`: a run that has just ended, whose slot is freed first (in the same round trip
+    to Redis)."""
     gate = admission()
-    started = gate.start_ready()
+    admitted = gate.admit(released=released)
+    started = admitted.started
     for run_id in started:
         record = RunRecord.objects.filter(run_id=run_id, status=RunStatus.QUEUED).first()
         if record is None:  # finished, or never committed: nothing to start
@@ -110,11 +113,13 @@ def runs_dispatch() -> list[str]:
         except Exception:
             gate.requeue_front([run_id])
             raise
-        RunRecord.objects.filter(pk=record.pk).update(queue_position=None)
-    queued = gate.queued()
-    for position, run_id in enumerate(queued, start=1):
-        RunRecord.objects.filter(run_id=run_id).exclude(queue_position=position).update(
-            queue_position=position)
+        if record.queue_position is not None:  # it waited in the queue (else: nothing to clear)
+            RunRecord.objects.filter(pk=record.pk).update(queue_position=None)
+    queued = admitted.queued
+    with transaction.atomic():  # one commit for the whole queue, not one per queued run
+        for position, run_id in enumerate(queued, start=1):
+            RunRecord.objects.filter(run_id=run_id).exclude(queue_position=position).update(
+                queue_position=position)
     metrics.QUEUE_DEPTH.set(len(queued))
-    metrics.RUNNING.set(gate.running())
+    metrics.RUNNING.set(admitted.running)
     return started

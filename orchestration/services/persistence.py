@@ -72,16 +72,17 @@ def outbox_from_wire(wire: Mapping[str, Any]) -> tuple[RunResult, OutboxCopy]:
     return run, OutboxCopy(result, checksum(result))
 
 
-def finished_fields(run: RunResult) -> dict[str, Any]:
+def finished_fields(run: RunResult, wire: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The ledger columns a finished run fills in from its RunResult: a failed run's error is
     that of the invocation that failed it (its last failed one; earlier ones were retried); the
-    run history's columns (orchestration/history.py)."""
+    run history's columns (orchestration/history.py). `wire`: the run's wire form when the
+    caller has it (the outbox copy), not dumped again."""
     failed = [e for e in run.agent_history if e.status == "failed"]
     last = max(failed, key=lambda e: e.sequence) if failed else None
     return {"failed_agent": run.metadata.failed_agent or "",
             "error": (last.error or "") if last and run.metadata.status == "failed" else "",
             "total_duration_ms": run.metadata.total_duration,
-            **ledger_columns(run.to_wire())}
+            **ledger_columns(run.to_wire() if wire is None else wire)}
 
 
 def stage_entry(entry: Mapping[str, Any]) -> dict[str, Any]:
@@ -116,8 +117,9 @@ def run_outbox_commit(*, run: RunResult, copy: OutboxCopy | None = None
     (row, None) when the row already holds a result: a redelivered last stage, whose first
     finish stands. `copy`: the run's outbox copy when the caller has it (outbox_from_wire)."""
     copy = copy or outbox_copy(run)
-    fields = ["result", "checksum", "status", *finished_fields(run), "finished_at",
-              "persist_next_at", "stages"]
+    finished = finished_fields(run, copy.result)
+    fields = ["result", "checksum", "status", *finished, "finished_at", "persist_next_at",
+              "stages"]
     with transaction.atomic():
         # Only the columns it writes (and run_id): not the request's JSON, read and written back.
         record = (RunRecord.objects.select_for_update().only("pk", "run_id", *fields)
@@ -130,7 +132,7 @@ def run_outbox_commit(*, run: RunResult, copy: OutboxCopy | None = None
         record.stages = {**record.stages, **{
             e.agent: {**record.stages.get(e.agent, {}), **stage_entry(e.to_wire())}
             for e in run.agent_history}}
-        for name, value in finished_fields(run).items():
+        for name, value in finished.items():
             setattr(record, name, value)
         record.finished_at = timezone.now()
         # Should the write never happen (this process dies), the reconciler sends it.

@@ -108,8 +108,7 @@ def stage_step(*, agent_name: str, envelope: HandoffEnvelope, progress: Progress
             logger.error("stage %s of unknown run %s dropped", agent_name, run_id,
                          extra={"event": "stage", "agent": agent_name, "runId": run_id,
                                 "status": "dropped"})
-            admission().release(run_id)
-            runs_dispatch()
+            runs_dispatch(released=run_id)
             return None
         if progress is not None:
             progress.written()
@@ -125,11 +124,15 @@ def stage_step(*, agent_name: str, envelope: HandoffEnvelope, progress: Progress
                                      patterns=tuple(settings.CAP01_REDACT_PATTERNS)),
                                  parsed=parsed, limits=config.limits())
     entry = outcome.entry
-    # The run's lease renewed and this process's memory reported: one Redis round trip.
-    _bookkeeping(admission().heartbeat, run_id, f"{socket.gethostname()}:{os.getpid()}",
-                 entry.get("rssMb"))
-    _observe_stage(run_id, entry)
     following = outcome.next_envelope
+    if following is not None and _heartbeat_due(run_id, time.monotonic()):
+        # The run's lease renewed and this process's memory reported: one Redis round trip.
+        # Not after the last stage (the finish frees the slot at once), and not again within
+        # HEARTBEAT_EVERY_S for the same run: a lease lasts CAP01_SLOT_TTL_S (120 s) and a
+        # memory report 60 s, so a fast run's five stages needed one, not five.
+        _bookkeeping(admission().heartbeat, run_id, f"{socket.gethostname()}:{os.getpid()}",
+                     entry.get("rssMb"))
+    _observe_stage(run_id, entry)
     changes = {agent_name: persistence.stage_entry(entry)}
     if following is None:  # the finish writes every stage's result with the run
         run_finish(state=outcome.state)
@@ -143,6 +146,19 @@ def stage_step(*, agent_name: str, envelope: HandoffEnvelope, progress: Progress
         _record_stage(run_id, progress.pending)
         progress.written()
     return outcome
+
+
+HEARTBEAT_EVERY_S = 1.0
+_last_heartbeat: list[Any] = ["", float("-inf")]  # this process's last heartbeat: [run, when]
+
+
+def _heartbeat_due(run_id: str, now: float) -> bool:
+    """Whether a stage of `run_id` that ends at `now` (monotonic s) sends a heartbeat: the
+    first stage this process runs of a run, then at most every HEARTBEAT_EVERY_S."""
+    if _last_heartbeat[0] == run_id and now - _last_heartbeat[1] < HEARTBEAT_EVERY_S:
+        return False
+    _last_heartbeat[:] = [run_id, now]
+    return True
 
 
 def _running(sequence: int) -> dict[str, Any]:
@@ -241,7 +257,6 @@ def run_finish(*, state: dict[str, Any]) -> RunRecord:
     if committed is None:  # a redelivered last stage: the first finish stands; write it if need be
         persistence.outbox_write(run_id=run.run_id)
         return record
-    admission().release(run.run_id)  # the agents are done; the result is safe in the outbox
-    runs_dispatch()
+    runs_dispatch(released=run.run_id)  # the agents are done; the result is safe in the outbox
     persistence.outbox_write(run_id=run.run_id, copy=committed)
     return record

@@ -69,6 +69,22 @@ def test_release_lets_the_next_run_start_in_order(gate_redis):
     assert gate.start_ready() == ["b"]
 
 
+def test_admit_frees_the_ended_runs_slot_and_starts_the_next_in_one_call(gate_redis):
+    """A run's end (admit with `released`) frees its slot, starts the oldest queued run and
+    reports the queue left and the slots held, as release + start_ready + queued would."""
+    gate = Admission(gate_redis, Limits(max_running=2))
+    for run_id in ("a", "b", "c", "d"):
+        gate.enqueue(run_id)
+    first = gate.admit()
+    assert (first.started, first.queued, first.running) == (["a", "b"], ["c", "d"], 2)
+    after_a = gate.admit(released="a")
+    assert (after_a.started, after_a.queued, after_a.running) == (["c"], ["d"], 2)
+    # A run released while still queued (ended before it started) leaves the queue too.
+    gone = gate.admit(released="d")
+    assert (gone.started, gone.queued, gone.running) == ([], [], 2)
+    assert gate.admit(released="b").running == 1 and gate.position("d") is None
+
+
 def test_queue_is_bounded(gate_redis):
     """The queue holds queue_limit runs; one more is refused with a retry hint."""
     gate = Admission(gate_redis, Limits(max_running=1, queue_limit=3, retry_after_s=7))

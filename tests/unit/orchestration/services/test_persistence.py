@@ -57,6 +57,14 @@ def test_finished_fields_of_a_failed_run() -> None:
     assert finished_fields(make_run(14, now=NOW))["failed_agent"] == ""
 
 
+def test_finished_fields_from_the_outbox_copy_are_those_of_the_run() -> None:
+    """Given the outbox copy's wire form (as the outbox commit does, not dumping the run again),
+    the ledger fields are the same as from the run, failed or not."""
+    for run in (make_run(15, now=NOW), make_run(16, now=NOW, status="failed",
+                                                 failed_agent="GraphBuilder")):
+        assert finished_fields(run, outbox_copy(run).result) == finished_fields(run)
+
+
 def test_ledger_stages_of_an_external_run() -> None:
     """ledger_stages has one entry per invocation of the run's agentHistory, with the columns
     the pipeline's own stages keep (the memory peak when the history has one)."""

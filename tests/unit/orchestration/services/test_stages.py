@@ -3,8 +3,9 @@ the inline pipeline writes its progress."""
 
 from __future__ import annotations
 
+from orchestration.services import stages
 from orchestration.services.persistence import stage_entry
-from orchestration.services.stages import Progress, stages_merge
+from orchestration.services.stages import HEARTBEAT_EVERY_S, Progress, stages_merge
 from tests.conftest import ENVELOPE_KEYS
 
 
@@ -96,3 +97,16 @@ def test_batch_limits_reach_the_agents_from_settings(settings) -> None:  # type:
                        keys=ENVELOPE_KEYS, timer=lambda: 0.0, measure_memory=False,
                        limits=limits)
     assert seen[0].limits is limits
+
+
+def test_heartbeat_at_a_runs_first_stage_then_at_most_every_interval(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A process renews a run's lease at the run's first stage it runs, then not again until
+    HEARTBEAT_EVERY_S has passed; another run gets its own at once."""
+    monkeypatch.setattr(stages, "_last_heartbeat", ["", float("-inf")])
+    t = 100.0
+    assert stages._heartbeat_due("run-a", t)
+    assert not stages._heartbeat_due("run-a", t + 0.01)
+    assert not stages._heartbeat_due("run-a", t + HEARTBEAT_EVERY_S - 0.01)
+    assert stages._heartbeat_due("run-a", t + HEARTBEAT_EVERY_S)
+    assert stages._heartbeat_due("run-b", t + HEARTBEAT_EVERY_S + 0.01)
+    assert stages._heartbeat_due("run-a", t + HEARTBEAT_EVERY_S + 0.02)
