@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta, tzinfo
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import quote
 
 from django.contrib import admin
@@ -146,8 +146,9 @@ def _periods(first: datetime, last: datetime, kind: str, tz: tzinfo
 class _LedgerQuerySet(QuerySet[RunRecord]):
     """The changelist's rows; `datetimes` (the date hierarchy's query) by index seeks."""
 
-    def datetimes(self, field_name: str, kind: str, order: str = "ASC",
-                  tzinfo: tzinfo | None = None) -> Any:
+    def datetimes(self, field_name: str,
+                  kind: Literal["year", "month", "week", "day", "hour", "minute", "second"],
+                  order: Literal["ASC", "DESC"] = "ASC", tzinfo: tzinfo | None = None) -> Any:
         if kind not in ("year", "month", "day"):
             return super().datetimes(field_name, kind, order, tzinfo)
         bounds = self.aggregate(first=Min(field_name), last=Max(field_name))
