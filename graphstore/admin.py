@@ -224,8 +224,9 @@ def _relationships(browse: Browse, key_value: str, *, paged: str | None = None,
     """Every relationship type the schema gives this label, in both directions: its total
     (the node's degree) and a page of RELATED_LIMIT neighbours (inflated with their neomodel
     class) with the relationship properties, in the order their label is listed. The section
-    `paged` ("TYPE.direction") shows the page after the cursor `after`, the others their first
-    page. The statement reading a page is the cheaper of cypher.admin's two (see there)."""
+    `paged` ("TYPE.direction") shows the page after the cursor `after` (its first page without
+    one), the others their first page. A page is read by the cheaper of cypher.admin's two
+    statements (see there)."""
     sections = cypher_sections(browse.label)
     ids = [_section_id(rel, direction) for rel, direction, _ in sections]
     if paged is not None and paged not in ids:
@@ -236,8 +237,8 @@ def _relationships(browse: Browse, key_value: str, *, paged: str | None = None,
     out = []
     for (rel, direction, other_label), section, total in zip(sections, ids, totals, strict=True):
         other = BROWSE[other_label]
-        cursor = (_decode_cursor(after or "", len(order_properties(other_label)))
-                  if section == paged else None)
+        cursor = (_decode_cursor(after, len(order_properties(other_label)))
+                  if section == paged and after else None)
         rows: list[Any] = []
         if total:
             statements = RELATED[(browse.label, rel, direction)]
@@ -351,7 +352,7 @@ def graph_node(site: admin.AdminSite, request: HttpRequest, label: str, key: str
     paged = request.GET.get("rel") or None
     try:
         relationships = _relationships(browse, key, paged=paged,
-                                       after=request.GET.get("after", "") if paged else None)
+                                       after=request.GET.get("after") or None)
     except BadPageParameter as exc:
         return HttpResponseBadRequest(str(exc), content_type="text/plain; charset=utf-8")
     return _render(site, request, "graph_node.html", {
