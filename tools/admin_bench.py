@@ -22,6 +22,7 @@ from django.contrib.auth.signals import user_logged_in
 from django.test import Client, override_settings
 
 from graphstore.connection import database, get_driver
+from graphstore.cypher.admin import BUSIEST_RECIPE
 from orchestration.models import RunRecord
 
 from .scale_bench import _get, _row, timed
@@ -45,10 +46,8 @@ def pages(client: Client) -> list[tuple[str, str]]:
     if newest is None:
         raise RuntimeError("the ledger is empty: fill it first (manage.py scale_fill)")
     created, run_id = newest
-    busiest = get_driver().execute_query(
-        "MATCH (rv:RecipeVersion) RETURN rv.checksum AS key "
-        "ORDER BY COUNT { (rv)<-[:USED_RECIPE]-() } DESC LIMIT 1",
-        database_=database(), routing_="r").records
+    busiest = get_driver().execute_query(BUSIEST_RECIPE, database_=database(),
+                                         routing_="r").records
     out = [
         ("admin run changelist", LEDGER),
         ("admin run changelist ?q=", f"{LEDGER}?q=vinaigrette"),

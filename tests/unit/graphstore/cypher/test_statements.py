@@ -171,21 +171,23 @@ def test_admin_relationship_statements_cover_both_ends_of_every_type():
                                   for d, end in (("out", rel.start), ("in", rel.end))}
     runs = admin.RELATED[("UserRequest", "TRIGGERED", "out")]
     tail = "RETURN properties(r) AS rel, m ORDER BY m.startedAt DESC, m.runId LIMIT $limit"
-    assert runs.expand == ("MATCH (n:UserRequest {checksum: $key})-[r:TRIGGERED]->"
-                           f"(m:OrchestrationRun) {tail}")
-    keyset = ("((m.startedAt < $after[0]) OR (m.startedAt = $after[0] AND m.runId > $after[1]))")
-    assert runs.expand_after == ("MATCH (n:UserRequest {checksum: $key})-[r:TRIGGERED]->"
-                                 f"(m:OrchestrationRun) WHERE {keyset} {tail}")
+    node = ("MATCH (n:UserRequest {checksum: $key}) CALL (n) { MATCH (n)-[r:TRIGGERED]->"
+            "(m:OrchestrationRun) RETURN r, m }")
+    keyset = ("m.startedAt <= $after[0] AND NOT (m.startedAt = $after[0] AND "
+              "m.runId <= $after[1])")
+    assert runs.expand == f"{node} {tail}"
+    assert runs.expand_after == f"{node} WITH r, m WHERE {keyset} {tail}"
     assert runs.scan_after == (
-        "MATCH (n:UserRequest {checksum: $key}) MATCH (m:OrchestrationRun) "
-        "USING INDEX m:OrchestrationRun(startedAt) WHERE m.startedAt IS NOT NULL AND "
-        f"m.startedAt <= $after[0] AND {keyset} MATCH (n)-[r:TRIGGERED]->(m) {tail}")
+        "MATCH (m:OrchestrationRun) USING INDEX m:OrchestrationRun(startedAt) WHERE "
+        f"m.startedAt IS NOT NULL AND {keyset} WITH m ORDER BY m.startedAt DESC, m.runId "
+        "CALL (m) { MATCH (n:UserRequest {checksum: $key})-[r:TRIGGERED]->(m) RETURN r } "
+        f"{tail}")
     recipes = admin.RELATED[("Ingredient", "HAS_INGREDIENT", "in")]
     assert recipes.scan_after == (
-        "MATCH (n:Ingredient {ingredientId: $key}) MATCH (m:RecipeVersion) "
-        "USING INDEX m:RecipeVersion(checksum) WHERE m.checksum IS NOT NULL AND "
-        "m.checksum > $after[0] MATCH (n)<-[r:HAS_INGREDIENT]-(m) "
-        "RETURN properties(r) AS rel, m ORDER BY m.checksum LIMIT $limit")
+        "MATCH (m:RecipeVersion) USING INDEX m:RecipeVersion(checksum) WHERE "
+        "m.checksum IS NOT NULL AND m.checksum > $after[0] WITH m ORDER BY m.checksum "
+        "CALL (m) { MATCH (n:Ingredient {ingredientId: $key})<-[r:HAS_INGREDIENT]-(m) "
+        "RETURN r } RETURN properties(r) AS rel, m ORDER BY m.checksum LIMIT $limit")
 
 
 def test_admin_degrees_follow_the_sections():
