@@ -65,8 +65,9 @@ def order_by(label: str, var: str) -> str:
 def after(label: str, var: str) -> str:
     """The keyset condition: `var` comes after the row whose ordering values are $after (a
     list, in `ordering(label)`'s order). Written as a range on the first property (an index
-    seeks it, in order) and, for a second property, a NOT on the ties up to the cursor: the
-    equivalent OR of two ranges lets the planner seek each branch and sort their union."""
+    seeks it, in order) and, for a second property, a CASE on the ties: the equivalent OR of
+    two ranges (or a NOT of their AND, which the planner rewrites into one) lets the planner
+    seek each branch and sort their union."""
     parts = ordering(label)
     if len(parts) > 2:
         raise ValueError(f"{label}: a cursor over more than two properties is not written")
@@ -75,10 +76,10 @@ def after(label: str, var: str) -> str:
     if not rest:
         return f"{var}.{first.lstrip('-')} {strict} $after[0]"
     second = rest[0]
-    upto = ">=" if second.startswith("-") else "<="
-    return (f"{var}.{first.lstrip('-')} {strict}= $after[0] AND NOT "
-            f"({var}.{first.lstrip('-')} = $after[0] AND {var}.{second.lstrip('-')} {upto} "
-            "$after[1])")
+    beyond = "<" if second.startswith("-") else ">"
+    return (f"{var}.{first.lstrip('-')} {strict}= $after[0] AND "
+            f"CASE WHEN {var}.{first.lstrip('-')} = $after[0] "
+            f"THEN {var}.{second.lstrip('-')} {beyond} $after[1] ELSE true END")
 
 
 @dataclass(frozen=True)

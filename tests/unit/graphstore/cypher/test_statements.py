@@ -173,8 +173,8 @@ def test_admin_relationship_statements_cover_both_ends_of_every_type():
     tail = "RETURN properties(r) AS rel, m ORDER BY m.startedAt DESC, m.runId LIMIT $limit"
     node = ("MATCH (n:UserRequest {checksum: $key}) CALL (n) { MATCH (n)-[r:TRIGGERED]->"
             "(m:OrchestrationRun) RETURN r, m }")
-    keyset = ("m.startedAt <= $after[0] AND NOT (m.startedAt = $after[0] AND "
-              "m.runId <= $after[1])")
+    keyset = ("m.startedAt <= $after[0] AND CASE WHEN m.startedAt = $after[0] "
+              "THEN m.runId > $after[1] ELSE true END")
     assert runs.expand == f"{node} {tail}"
     assert runs.expand_after == f"{node} WITH r, m WHERE {keyset} {tail}"
     assert runs.scan_after == (
