@@ -37,24 +37,29 @@ for the permission to see every user's runs); without it they answer 403:
 
 Nodes are read with the neomodel classes of graphstore/nodes.py (NodeSet filter/order/slice,
 `inflate`); relationships come from the schema tables (graphstore/schema.py), both directions,
-one fixed query per relationship type whose text is built from those tables, never from input
-(graphstore/cypher/admin.py). The list columns are the codecs' (graphstore/codecs/).
-Nothing here writes. (django_neomodel stays installed: its app config hands
-settings.NEOMODEL_NEO4J_BOLT_URL to neomodel.)
+by fixed queries whose text is built from those tables, never from input
+(graphstore/cypher/admin.py). A node page shows each relationship section's total (the node's
+degree) and a page of its neighbours, with a "next" link (keyset: `?rel=TYPE.direction&after=`)
+when there are more: a shared Ingredient is used by tens of thousands of RecipeVersions at
+100,000 runs, and the page reads 50 of them, not all (cypher/admin.py says how). The list
+columns are the codecs' (graphstore/codecs/). Nothing here writes. (django_neomodel stays
+installed: its app config hands settings.NEOMODEL_NEO4J_BOLT_URL to neomodel.)
 """
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
+from urllib.parse import urlencode
 
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, URLResolver, path, reverse
 from django.utils.text import Truncator
@@ -62,12 +67,13 @@ from neo4j.exceptions import ServiceUnavailable, SessionExpired
 from neomodel import NodeSet, StructuredNode, db
 
 from .codecs import NODE_CODECS
-from .cypher.admin import RELATED, ordering
+from .cypher.admin import DEGREES, LABEL_COUNT, RELATED, order_properties, ordering
+from .cypher.admin import sections as cypher_sections
 from .nodes import NODE_CLASSES
-from .schema import LABELS, REL_TYPES
+from .schema import LABELS
 
 PAGE_SIZE = 50
-RELATED_LIMIT = 100
+RELATED_LIMIT = 50  # neighbours per relationship section of a node page
 APP_LABEL = "graph"  # the pseudo-app in the admin index (not a Django app)
 
 
@@ -144,46 +150,127 @@ def node_set(node_class: type[StructuredNode]) -> NodeSet:
 class _NodePages:
     """What django.core.paginator.Paginator needs (count, slicing) over a neomodel NodeSet."""
 
-    def __init__(self, make: Callable[[], Any]) -> None:
+    def __init__(self, make: Callable[[], Any], count: Callable[[], int] | None = None) -> None:
         self._make = make  # a fresh NodeSet each time: NodeSet slicing mutates it
+        self._count = count
 
     def count(self) -> int:
-        return len(self._make())
+        return self._count() if self._count is not None else len(self._make())
 
     def __getitem__(self, window: slice) -> list[StructuredNode]:
         return list(self._make()[window].all())
 
 
 def _listing(browse: Browse, search: str) -> Any:
-    nodes = node_set(browse.node_class)
+    """The label's nodes in its order. The ordering properties are required IS NOT NULL (every
+    node of the label has them: the merge key, a run's startedAt, an invocation's runId and
+    sequence), which lets Neo4j read a page in the order of the index that holds them
+    (cypher.admin.ORDER_INDEX) instead of sorting the whole label."""
+    nodes = node_set(browse.node_class).filter(
+        **{f"{prop}__isnull": False for prop in order_properties(browse.label)})
     if search:
         nodes = nodes.filter(**{f"{browse.key}__icontains": search})
     return nodes.order_by(*browse.ordering)
 
 
-def _relationships(browse: Browse, key_value: str) -> list[dict[str, Any]]:
-    """Every relationship type the schema gives this label, in both directions, with the first
-    RELATED_LIMIT neighbours (inflated with their neomodel class) and the relationship
-    properties."""
-    sections = []
-    for rel in REL_TYPES:
-        for direction, other_label in (("out", rel.end), ("in", rel.start)):
-            if (rel.start if direction == "out" else rel.end) != browse.label:
-                continue
-            other = BROWSE[other_label]
-            query = RELATED[(browse.label, rel.name, direction)]
-            results, _ = db.cypher_query(query, {"key": key_value, "limit": RELATED_LIMIT})
-            neighbours = [other.node_class.inflate(m) for _, m, _ in results]
-            sections.append({
-                "type": rel.name, "direction": direction, "label": other.label,
-                "total": results[0][2] if results else 0,
-                "columns": other.columns[:3],
-                "rows": [{"key": getattr(node, other.key),
-                          "cells": [_cell(getattr(node, c), 40) for c in other.columns[:3]],
-                          "rel": ", ".join(f"{k}={_cell(v, 40)}" for k, v in sorted(props.items()))}
-                         for node, (props, _, _) in zip(neighbours, results, strict=True)],
-            })
-    return sections
+class BadPageParameter(ValueError):
+    """A node page's `rel` or `after` that this page cannot have made (a 400 naming it)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+
+
+def _section_id(rel_type: str, direction: str) -> str:
+    return f"{rel_type}.{direction}"
+
+
+def _encode_cursor(values: Sequence[Any]) -> str:
+    """The ordering values of a page's last row, as a URL-safe token."""
+    plain = [{"datetime": v.to_native().isoformat()} if hasattr(v, "to_native")
+             else {"datetime": v.isoformat()} if isinstance(v, datetime) else v
+             for v in values]
+    return base64.urlsafe_b64encode(json.dumps(plain).encode()).decode().rstrip("=")
+
+
+def _decode_cursor(token: str, size: int) -> list[Any]:
+    try:
+        plain = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+        if not isinstance(plain, list) or len(plain) != size:
+            raise ValueError(f"expected {size} values")
+        values: list[Any] = []
+        for v in plain:
+            if isinstance(v, dict) and set(v) == {"datetime"}:
+                value = datetime.fromisoformat(v["datetime"])
+                if value.tzinfo is None:
+                    raise ValueError("a datetime without its time zone")
+                values.append(value)
+            elif isinstance(v, str | int | float) and not isinstance(v, bool):
+                values.append(v)
+            else:
+                raise ValueError(f"unexpected value {v!r}")
+        return values
+    except (ValueError, TypeError) as exc:  # binascii.Error and JSONDecodeError are ValueErrors
+        raise BadPageParameter("after", "not a page cursor of this page (follow the page's own "
+                               f"\"next\" link): {exc}") from exc
+
+
+def _label_count(label: str) -> int:
+    results, _ = db.cypher_query(LABEL_COUNT[label])
+    return int(results[0][0])
+
+
+def _relationships(browse: Browse, key_value: str, *, paged: str | None = None,
+                   after: str | None = None) -> list[dict[str, Any]]:
+    """Every relationship type the schema gives this label, in both directions: its total
+    (the node's degree) and a page of RELATED_LIMIT neighbours (inflated with their neomodel
+    class) with the relationship properties, in the order their label is listed. The section
+    `paged` ("TYPE.direction") shows the page after the cursor `after` (its first page without
+    one), the others their first page. A page is read by the cheaper of cypher.admin's two
+    statements (see there)."""
+    sections = cypher_sections(browse.label)
+    ids = [_section_id(rel, direction) for rel, direction, _ in sections]
+    if paged is not None and paged not in ids:
+        raise BadPageParameter("rel", f"{browse.label} has no relationship section {paged!r} "
+                                      f"(it has {', '.join(ids)})")
+    results, _ = db.cypher_query(DEGREES[browse.label], {"key": key_value})
+    totals = results[0][0] if results else [0] * len(sections)
+    out = []
+    for (rel, direction, other_label), section, total in zip(sections, ids, totals, strict=True):
+        other = BROWSE[other_label]
+        cursor = (_decode_cursor(after, len(order_properties(other_label)))
+                  if section == paged and after else None)
+        rows: list[Any] = []
+        if total:
+            statements = RELATED[(browse.label, rel, direction)]
+            scan = (total > RELATED_LIMIT
+                    and total * total > RELATED_LIMIT * _label_count(other_label))
+            query = ((statements.scan_after if scan else statements.expand_after) if cursor
+                     else statements.scan if scan else statements.expand)
+            rows, _ = db.cypher_query(query, {"key": key_value, "limit": RELATED_LIMIT + 1,
+                                              "after": cursor})
+        more = len(rows) > RELATED_LIMIT
+        rows = rows[:RELATED_LIMIT]
+        neighbours = [other.node_class.inflate(m) for _, m in rows]
+        next_cursor = (_encode_cursor([rows[-1][1].get(p) for p in order_properties(other_label)])
+                       if more else None)
+        out.append({
+            "type": rel, "direction": direction, "label": other.label, "section": section,
+            "total": total, "columns": other.columns[:3], "order": order_text(other_label),
+            "paged": cursor is not None,
+            "next": f"?{urlencode({'rel': section, 'after': next_cursor})}#rel-{section}"
+                    if next_cursor else None,
+            "rows": [{"key": getattr(node, other.key),
+                      "cells": [_cell(getattr(node, c), 40) for c in other.columns[:3]],
+                      "rel": ", ".join(f"{k}={_cell(v, 40)}" for k, v in sorted(props.items()))}
+                     for node, (props, _) in zip(neighbours, rows, strict=True)],
+        })
+    return out
+
+
+def order_text(label: str) -> str:
+    """How a list of `label`'s nodes is ordered, as the page says it: "newest" or "by key"."""
+    first = ordering(label)[0]
+    return "newest" if first == "-startedAt" else f"by {', '.join(order_properties(label))}"
 
 
 # --- views ---------------------------------------------------------------------------------------
@@ -243,7 +330,10 @@ def graph_nodes(site: admin.AdminSite, request: HttpRequest, label: str) -> Http
     browse = _browse(label)
     search = request.GET.get("q", "").strip()
     # _NodePages has what the Paginator uses (count, slicing), not the full sequence protocol.
-    pages = cast("Sequence[StructuredNode]", _NodePages(lambda: _listing(browse, search)))
+    # Unsearched, the count is the label's (the count store), not a count of the listing.
+    pages = cast("Sequence[StructuredNode]", _NodePages(
+        lambda: _listing(browse, search),
+        None if search else lambda: _label_count(browse.label)))
     paginator: Paginator[StructuredNode] = Paginator(pages, PAGE_SIZE)
     page = paginator.get_page(request.GET.get("p"))
     rows = [{"key": getattr(node, browse.key),
@@ -259,9 +349,16 @@ def graph_node(site: admin.AdminSite, request: HttpRequest, label: str, key: str
     node = node_set(browse.node_class).get_or_none(**{browse.key: key})
     if node is None:
         raise Http404(f"No {label} node with {browse.key} {key!r}.")
+    paged = request.GET.get("rel") or None
+    try:
+        relationships = _relationships(browse, key, paged=paged,
+                                       after=request.GET.get("after") or None)
+    except BadPageParameter as exc:
+        return HttpResponseBadRequest(str(exc), content_type="text/plain; charset=utf-8")
     return _render(site, request, "graph_node.html", {
         "title": f"{label} {key}", "browse": browse, "key": key,
-        "properties": _properties(node), "relationships": _relationships(browse, key),
+        "properties": _properties(node), "relationships": relationships,
+        "related_limit": RELATED_LIMIT,
     })
 
 

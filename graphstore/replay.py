@@ -25,7 +25,7 @@ from .codecs import (
     UserRequestCodec,
     ValidationReportCodec,
 )
-from .cypher.read import LOAD_RUN, VERIFY_PARAMS, VERIFY_RUN_WITH_CONDENSATION
+from .cypher.read import LOAD_RUN, LOAD_RUNS, VERIFY_PARAMS, VERIFY_RUN_WITH_CONDENSATION
 from .errors import (
     BlobCorrupted,
     BlobNotFound,
@@ -48,7 +48,35 @@ def load_run(run_id: str, *, driver: Driver, database: str, blob_store: BlobStor
         records = session.execute_read(lambda tx: list(tx.run(LOAD_RUN, runId=run_id)))
     if not records or records[0]["run"].get("commitChecksum") is None:
         raise RunNotFound(run_id)
-    rec = records[0]
+    return _decode(run_id, records[0], blob_store)
+
+
+def load_runs(run_ids: Sequence[str], *, driver: Driver, database: str, blob_store: BlobStore,
+              condensed_only: bool = False) -> dict[str, RunResult | ReplayError]:
+    """Many committed runs in one read transaction and one round trip (cypher.read.LOAD_RUNS),
+    each read back as `load_run` reads it: runId -> its RunResult, or the ReplayError (a
+    RunBlobMissing, say) that `load_run` would raise for it. A runId with no committed run is
+    absent, and so is one not condensed (graphstore/retention.py) with `condensed_only`: it is
+    not decoded at all (retention's ledger side wants the condensed ones only). For batch work;
+    a page reads one run with `load_run`."""
+    with driver.session(database=database, default_access_mode=READ_ACCESS) as session:
+        records = session.execute_read(lambda tx: list(tx.run(LOAD_RUNS, runIds=list(run_ids))))
+    runs: dict[str, RunResult | ReplayError] = {}
+    for rec in records:
+        run_id = rec["run"].get("runId")
+        if run_id in runs or rec["run"].get("commitChecksum") is None:
+            continue
+        if condensed_only and not rec["run"].get("condensed"):
+            continue
+        try:
+            runs[run_id] = _decode(run_id, rec, blob_store)
+        except ReplayError as exc:
+            runs[run_id] = exc
+    return runs
+
+
+def _decode(run_id: str, rec: Any, blob_store: BlobStore) -> RunResult:
+    """One row of LOAD_RUN / LOAD_RUNS as the v1 contract."""
     run = rec["run"]
     # A condensed run (graphstore/retention.py) reads back as a summary: what retention removed
     # is absent, even if a later write put some of it back.

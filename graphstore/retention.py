@@ -28,8 +28,9 @@ artifacts are absent (the contract allows that for a condensed run only).
 
 Integrity: the commit marker (commitChecksum, commitNodeCount, commitRelationshipCount) keeps
 describing what the run's write transaction wrote; condensation adds `condensedNodeCount` and
-`condensedRelationshipCount`, counted in the condensing transaction with the very query
-`verify_run` uses (cypher.read.VERIFY_RUN), and `verify_run` compares a condensed run with those.
+`condensedRelationshipCount`, counted in the condensing transaction with the very subqueries
+`verify_run` uses (cypher.read.VERIFY_COUNTS; one statement for the whole batch), and
+`verify_run` compares a condensed run with those.
 
 Formulations: what keeps a recipe or a calculation
 ---------------------------------------------------
@@ -85,7 +86,7 @@ from neo4j import Driver, ManagedTransaction
 from contracts.stages import STAGE_TABLE
 
 from .blobstore import BlobStore
-from .cypher.read import VERIFY_PARAMS, VERIFY_RUN
+from .cypher.read import VERIFY_PARAMS
 from .cypher.retention import (
     ACTIVE,
     APPLY,
@@ -262,12 +263,8 @@ def _condense_batch(tx: ManagedTransaction, run_ids: list[str], now: datetime) -
     gc = tx.run(RECIPE_GC, recipes=unlinked, active=ACTIVE)
     deleted = [r["key"] for r in gc]
     gc_counters = gc.consume().counters
-    counts = []
-    for p in plans:  # what the graph holds for the run now, counted as verify_run counts
-        rec = tx.run(VERIFY_RUN, VERIFY_PARAMS, runId=p.run_id).single(strict=True)
-        counts.append({"runId": p.run_id, "nodes": rec["nodes"],
-                       "relationships": rec["relationships"]})
-    tx.run(SET_COUNTS, rows=counts).consume()
+    # what the graph holds for each run now, counted as verify_run counts: one statement
+    tx.run(SET_COUNTS, VERIFY_PARAMS, runIds=[p.run_id for p in plans]).consume()
     return _BatchOutcome(
         plans=plans, recipes_deleted=deleted,
         nodes_deleted=applied.nodes_deleted + gc_counters.nodes_deleted,

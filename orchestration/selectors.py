@@ -25,7 +25,7 @@ report objects. Bad input raises; nothing is swallowed, except where a page must
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -41,7 +41,7 @@ from contracts import ALREADY_VALIDATED, RunResult
 from graphstore import analytics, retrieval
 from graphstore import errors as graph_errors
 from graphstore.connection import database, get_blob_store, get_driver, get_embedder
-from graphstore.replay import load_run
+from graphstore.replay import load_run, load_runs
 from graphstore.scope import RunScope
 
 from .diff import diff_rows, diff_runs
@@ -311,6 +311,21 @@ def run_replay(*, viewer: Viewer, run_id: str) -> RunResult:
     if not found and not everyone:
         raise graph_errors.RunNotFound(run_id)
     return _load(run_id, found[0] if found else None)
+
+
+def runs_replay_condensed(*, viewer: Viewer, run_ids: Sequence[str]
+                          ) -> dict[str, RunResult | graph_errors.ReplayError]:
+    """The runs among `run_ids` that Neo4j holds condensed and `viewer` may see, read back in
+    one round trip (graphstore.replay.load_runs): runId -> RunResult, or the ReplayError that
+    reading it back met. Runs not committed, not condensed or not visible are absent."""
+    if not sees_all_runs(viewer=viewer):
+        visible = set(runs_visible(viewer=viewer).filter(run_id__in=run_ids)
+                      .values_list("run_id", flat=True))
+        run_ids = [run_id for run_id in run_ids if run_id in visible]
+    if not run_ids:
+        return {}
+    return load_runs(run_ids, driver=get_driver(), database=database(),
+                     blob_store=get_blob_store(), condensed_only=True)
 
 
 @dataclass(frozen=True)

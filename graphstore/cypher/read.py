@@ -8,42 +8,59 @@ from __future__ import annotations
 
 from ..schema import RUN_OUTGOING
 
-# What the graph holds for one run, to compare with its commit marker.
-VERIFY_RUN = (
-    "MATCH (r:OrchestrationRun {runId: $runId})\n"
+# What the graph holds for the run `r`, counted as the commit marker counts (the CALLs, then the
+# two totals): VERIFY_RUN for one run, retention's SET_COUNTS for a batch (cypher/retention.py).
+VERIFY_COUNTS = (
     "CALL (r) { OPTIONAL MATCH (u:UserRequest)-[t:TRIGGERED]->(r)\n"
     "           RETURN count(DISTINCT u) AS requests, count(t) AS triggered }\n"
     "CALL (r) { OPTIONAL MATCH (r)-[o]->(x) WHERE type(o) IN $outgoing\n"
     "           RETURN count(DISTINCT x) AS owned, count(o) AS ownedRels }\n"
     "CALL (r) { OPTIONAL MATCH (r)-[:USED_RECIPE]->(:RecipeVersion)-[h:HAS_INGREDIENT]->(i)\n"
     "           RETURN count(DISTINCT i) AS ingredients, count(h) AS hasIngredient }\n"
+)
+VERIFY_NODES = "1 + requests + owned + ingredients"
+VERIFY_RELATIONSHIPS = "triggered + ownedRels + hasIngredient"
+
+# What the graph holds for one run, to compare with its commit marker.
+VERIFY_RUN = (
+    "MATCH (r:OrchestrationRun {runId: $runId})\n"
+    + VERIFY_COUNTS +
     "RETURN r.commitChecksum AS checksum, r.commitNodeCount AS markerNodes,\n"
     "       r.commitRelationshipCount AS markerRelationships,\n"
-    "       1 + requests + owned + ingredients AS nodes,\n"
-    "       triggered + ownedRels + hasIngredient AS relationships"
+    f"       {VERIFY_NODES} AS nodes,\n"
+    f"       {VERIFY_RELATIONSHIPS} AS relationships"
 )
 VERIFY_PARAMS = {"outgoing": list(RUN_OUTGOING)}
 
+
+
+def _load(match: str) -> str:
+    """The run `r` of `match` and everything it links to, one row per run."""
+    return (
+        f"{match}\n"
+        "OPTIONAL MATCH (u:UserRequest)-[:TRIGGERED]->(r)\n"
+        "OPTIONAL MATCH (r)-[:USED_RECIPE]->(rv:RecipeVersion)\n"
+        "OPTIONAL MATCH (r)-[:PRODUCED_CALCULATION]->(c:CalculationResult)\n"
+        "OPTIONAL MATCH (r)-[:PRODUCED_GRAPH]->(g:GraphSnapshot)\n"
+        "OPTIONAL MATCH (r)-[:PRODUCED_VALIDATION]->(v:ValidationReport)\n"
+        "OPTIONAL MATCH (r)-[:PRODUCED_UI]->(ui:UIConfig)\n"
+        "CALL (rv) { OPTIONAL MATCH (rv)-[h:HAS_INGREDIENT]->(i:Ingredient)\n"
+        "            WITH h, i ORDER BY h.position\n"
+        "            RETURN collect(CASE WHEN h IS NULL THEN NULL ELSE\n"
+        "                   h {.*, ingredientId: i.ingredientId} END) AS ingredients }\n"
+        "CALL (r) { OPTIONAL MATCH (r)-[:HAS_AGENT_INVOCATION]->(a:AgentInvocation)\n"
+        "           WITH a ORDER BY a.sequence\n"
+        "           RETURN collect(a {.*}) AS invocations }\n"
+        "RETURN r {.*} AS run, u {.*} AS request, rv {.*} AS recipe, ingredients,\n"
+        "       c {.*} AS calculation, g {.*} AS graph, v {.*} AS validation, ui {.*} AS ui,\n"
+        "       invocations"
+    )
+
+
 # Replay: the run and everything it links to, in one round trip.
-LOAD_RUN = (
-    "MATCH (r:OrchestrationRun {runId: $runId})\n"
-    "OPTIONAL MATCH (u:UserRequest)-[:TRIGGERED]->(r)\n"
-    "OPTIONAL MATCH (r)-[:USED_RECIPE]->(rv:RecipeVersion)\n"
-    "OPTIONAL MATCH (r)-[:PRODUCED_CALCULATION]->(c:CalculationResult)\n"
-    "OPTIONAL MATCH (r)-[:PRODUCED_GRAPH]->(g:GraphSnapshot)\n"
-    "OPTIONAL MATCH (r)-[:PRODUCED_VALIDATION]->(v:ValidationReport)\n"
-    "OPTIONAL MATCH (r)-[:PRODUCED_UI]->(ui:UIConfig)\n"
-    "CALL (rv) { OPTIONAL MATCH (rv)-[h:HAS_INGREDIENT]->(i:Ingredient)\n"
-    "            WITH h, i ORDER BY h.position\n"
-    "            RETURN collect(CASE WHEN h IS NULL THEN NULL ELSE\n"
-    "                   h {.*, ingredientId: i.ingredientId} END) AS ingredients }\n"
-    "CALL (r) { OPTIONAL MATCH (r)-[:HAS_AGENT_INVOCATION]->(a:AgentInvocation)\n"
-    "           WITH a ORDER BY a.sequence\n"
-    "           RETURN collect(a {.*}) AS invocations }\n"
-    "RETURN r {.*} AS run, u {.*} AS request, rv {.*} AS recipe, ingredients,\n"
-    "       c {.*} AS calculation, g {.*} AS graph, v {.*} AS validation, ui {.*} AS ui,\n"
-    "       invocations"
-)
+LOAD_RUN = _load("MATCH (r:OrchestrationRun {runId: $runId})")
+# The same for a batch of runs (retention's ledger side): one row per runId found.
+LOAD_RUNS = _load("UNWIND $runIds AS runId\nMATCH (r:OrchestrationRun {runId: runId})")
 
 # VERIFY_RUN and the condensation's counts (graphstore/retention.py), in one round trip: what
 # `verify_run` reads.

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from ..codecs import AgentInvocationCodec, GraphSnapshotCodec, ValidationReportCodec
+from .read import VERIFY_COUNTS, VERIFY_NODES, VERIFY_RELATIONSHIPS
 
 ACTIVE = "active"  # the Formulation.status that holds recipes and calculations (passed as $active)
 
@@ -101,10 +102,15 @@ RECIPE_GC = (
     "RETURN key"
 )
 
+# What the graph holds for each run of the batch after APPLY, counted in the condensing
+# transaction by the very subqueries `verify_run` counts with (cypher.read.VERIFY_COUNTS), and
+# recorded on the run: one statement per batch. Parameters: $runIds and read.VERIFY_PARAMS.
 SET_COUNTS = (
-    "UNWIND $rows AS row\n"
-    "MATCH (r:OrchestrationRun {runId: row.runId})\n"
-    "SET r.condensedNodeCount = row.nodes, r.condensedRelationshipCount = row.relationships"
+    "UNWIND $runIds AS runId\n"
+    "MATCH (r:OrchestrationRun {runId: runId})\n"
+    + VERIFY_COUNTS +
+    f"SET r.condensedNodeCount = {VERIFY_NODES},\n"
+    f"    r.condensedRelationshipCount = {VERIFY_RELATIONSHIPS}"
 )
 
 # Who uses these recipes / blobs now (a dry run's whole-pass decisions; blob checks).

@@ -23,15 +23,17 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db.models import Q
+from django.db import connections, transaction
+from django.db.models import Case, Q, Value, When
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from graphstore.blob_gc import collect_garbage
 from graphstore.connection import database, get_blob_store, get_driver
-from graphstore.errors import ReplayError, RunNotFound
+from graphstore.errors import ReplayError
 from graphstore.retention import CondenseReport, condense_runs
 from orchestration.models import RetentionSettings, RunRecord
-from orchestration.selectors import SYSTEM, run_replay
+from orchestration.selectors import SYSTEM, runs_replay_condensed
 
 logger = logging.getLogger(__name__)
 
@@ -81,6 +83,9 @@ def runs_condense(*, now: datetime | None = None, days: int | None = None,
 
 def _ledger_condense(*, cutoff: datetime, dry_run: bool, batch_size: int,
                      condensing: set[str]) -> list[str]:
+    """The ledger rows (not condensed yet, started before the cutoff) of runs that Neo4j holds
+    condensed get the condensed RunResult and `condensed_at`: per batch of rows, one read of
+    the batch's runs from Neo4j and one UPDATE (a row condensed meanwhile is left alone)."""
     horizon = cutoff + LEDGER_MARGIN
     rows = RunRecord.objects.filter(
         condensed_at__isnull=True, persisted_at__isnull=False, result__isnull=False,
@@ -93,25 +98,56 @@ def _ledger_condense(*, cutoff: datetime, dry_run: bool, batch_size: int,
         if not batch:
             return done
         last = batch[-1][0]
+        # A dry run counts the rows of the runs the graph pass would condense without reading
+        # them (Neo4j does not hold them condensed yet).
+        to_read = [run_id for _, run_id in batch if not (dry_run and run_id in condensing)]
+        runs = runs_replay_condensed(viewer=SYSTEM, run_ids=to_read)
+        updates: list[tuple[int, dict[str, Any], datetime]] = []
         for pk, run_id in batch:
             if dry_run and run_id in condensing:
                 done.append(run_id)
                 continue
-            try:
-                run = run_replay(viewer=SYSTEM, run_id=run_id)
-            except RunNotFound:
-                continue  # not in Neo4j (the write is pending or was refused): nothing to follow
-            except ReplayError as exc:
+            run = runs.get(run_id)
+            if run is None:
+                continue  # not in Neo4j (pending or refused write), or not condensed there
+            if isinstance(run, ReplayError):
                 logger.error("retention: run %s cannot be read back, its ledger row is left "
-                             "as it is: %s", run_id, exc)
+                             "as it is: %s", run_id, run)
                 continue
             condensed = run.metadata.condensed
             if condensed is None:
                 continue
-            if not dry_run:
-                RunRecord.objects.filter(pk=pk, condensed_at__isnull=True).update(
-                    result=run.to_wire(), condensed_at=condensed.condensed_at)
+            updates.append((pk, run.to_wire(), condensed.condensed_at))
             done.append(run_id)
+        if updates and not dry_run:
+            _ledger_rows_condense(updates)
+
+
+# Rows per UPDATE statement (two CASE branches and a pk per row: well within SQLite's and
+# PostgreSQL's limits on parameters).
+LEDGER_UPDATE_ROWS = 500
+
+
+def _ledger_rows_condense(updates: list[tuple[int, dict[str, Any], datetime]]) -> None:
+    """`result` and `condensed_at` of many rows, (pk, result wire, condensed_at) each, in one
+    UPDATE (CASE on the pk, as QuerySet.bulk_update builds it) per LEDGER_UPDATE_ROWS rows and
+    one transaction; a row already condensed (by a concurrent pass) is not touched."""
+    result_field = RunRecord._meta.get_field("result")
+    at_field = RunRecord._meta.get_field("condensed_at")
+    connection = connections[RunRecord.objects.db]
+    with transaction.atomic(using=RunRecord.objects.db):
+        for start in range(0, len(updates), LEDGER_UPDATE_ROWS):
+            chunk = updates[start:start + LEDGER_UPDATE_ROWS]
+            result: Any = Case(*[When(pk=pk, then=Value(wire, output_field=result_field))
+                                 for pk, wire, _ in chunk], output_field=result_field)
+            at: Any = Case(*[When(pk=pk, then=Value(when, output_field=at_field))
+                             for pk, _, when in chunk], output_field=at_field)
+            if connection.features.requires_casted_case_in_updates:
+                result = Cast(result, output_field=result_field)
+                at = Cast(at, output_field=at_field)
+            RunRecord.objects.filter(pk__in=[pk for pk, _, _ in chunk],
+                                     condensed_at__isnull=True).update(result=result,
+                                                                        condensed_at=at)
 
 
 def runs_condense_scheduled() -> dict[str, object] | None:

@@ -349,3 +349,136 @@ def test_persist_next_at_shows_only_on_runs_not_persisted(staff: Client) -> None
     waiting = ledger_row(9, run_id="run-admin-waiting", persisted=False)
     assert help_text not in staff.get(f"{LEDGER}{persisted.pk}/change/").content.decode()
     assert help_text in staff.get(f"{LEDGER}{waiting.pk}/change/").content.decode()
+
+
+# --- at scale: the changelist's queries, the graph browser's neighbour pages (issue 13) ----------
+
+
+def _changelist_sql(client: Client, query: str = "") -> tuple[str, list[str]]:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(LEDGER + query)
+    assert response.status_code == 200, response.content[:500]
+    return response.content.decode(), [q["sql"] for q in captured.captured_queries]
+
+
+def test_date_hierarchy_without_a_distinct_over_the_ledger(staff: Client, ledger: Any) -> None:
+    """The date hierarchy offers the years, months and days that hold runs, as before, without
+    the SELECT DISTINCT of truncated dates over the whole ledger (Django's way): its queries
+    are MIN/MAX and one bounded EXISTS per period."""
+    for run_id, created in (("run-admin-ok", datetime(2020, 5, 3, 9, tzinfo=UTC)),
+                            ("run-admin-qa", datetime(2020, 5, 17, 9, tzinfo=UTC)),
+                            ("run-admin-re", datetime(2020, 7, 1, 9, tzinfo=UTC))):
+        RunRecord.objects.filter(run_id=run_id).update(created_at=created)
+
+    html, sql = _changelist_sql(staff)
+    assert not [q for q in sql if "distinct" in q.lower() or "trunc" in q.lower()], sql
+    assert "created_at__month=5" in html and "created_at__month=7" in html
+    assert "created_at__month=6" not in html  # a month without runs is not offered
+
+    html, sql = _changelist_sql(staff, "?created_at__year=2020&created_at__month=5")
+    assert not [q for q in sql if "distinct" in q.lower() or "trunc" in q.lower()], sql
+    assert "created_at__day=3" in html and "created_at__day=17" in html
+    assert "created_at__day=4" not in html
+    assert listed(staff, "?created_at__year=2020&created_at__month=5") == {"run-admin-ok",
+                                                                           "run-admin-qa"}
+
+    RunRecord.objects.filter(run_id="run-admin-re").update(
+        created_at=datetime(2021, 1, 2, tzinfo=UTC))
+    html, sql = _changelist_sql(staff)
+    assert "created_at__year=2020" in html and "created_at__year=2021" in html
+    assert "created_at__year=2019" not in html
+    assert not [q for q in sql if "distinct" in q.lower() or "trunc" in q.lower()], sql
+
+
+def test_changelist_queries_do_not_grow_with_the_rows(staff: Client, ledger: Any) -> None:
+    """The changelist issues the same number of queries for 3 rows as for 13 (nothing per
+    row), and counts only the filtered rows (no second count of the whole ledger)."""
+    _, few = _changelist_sql(staff, "?status__exact=succeeded")
+    for i in range(10):
+        ledger_row(100 + i, run_id=f"run-admin-more-{i}")
+    html, many = _changelist_sql(staff, "?status__exact=succeeded")
+    assert len(many) == len(few), many
+    assert sum("count(" in q.lower() for q in many) == 1
+    assert "total" not in html.split('id="changelist-search"')[1].split("</form>")[0]
+
+
+SHARED = [("ing-salt", "Salt", "seasoning", "mineral"), ("ing-water", "Water", "solvent", "water")]
+
+
+def _section(response: Any, section: str) -> dict[str, Any]:
+    assert response.status_code == 200, response.content[:500]
+    return next(r for r in response.context["relationships"] if r["section"] == section)
+
+
+def _walk_pages(client: Client, url: str, section: str) -> tuple[list[list[str]], set[int]]:
+    """The keys of every page of one section, following its "next" links; the totals seen."""
+    pages, totals, query = [], set(), ""
+    while True:
+        rel = _section(client.get(url + query), section)
+        pages.append([row["key"] for row in rel["rows"]])
+        totals.add(rel["total"])
+        if rel["next"] is None:
+            return pages, totals
+        query = rel["next"].split("#")[0]
+
+
+@pytest.mark.parametrize("strategy", ["scan", "expand"])
+def test_graph_browser_pages_a_shared_node_s_neighbours(staff: Client, graph: Any,
+                                                        monkeypatch: pytest.MonkeyPatch,
+                                                        strategy: str) -> None:
+    """A shared Ingredient's RecipeVersions and a shared RecipeVersion's runs are shown a page
+    at a time in their label's order (recipes by checksum, runs newest first) with the honest
+    total and a "next" link; following it visits every neighbour once, whichever statement
+    (index scan or expansion from the node) reads the pages."""
+    from datetime import timedelta
+
+    monkeypatch.setattr(graph_admin, "RELATED_LIMIT", 2)
+    if strategy == "expand":  # the other label looks huge: expanding from the node is cheaper
+        monkeypatch.setattr(graph_admin, "_label_count", lambda label: 10**9)
+    writer = get_writer()
+    for i in range(5):  # five recipes holding salt
+        writer.write(make_run(60 + i, now=NOW, run_id=f"run-shared-ing-{i}",
+                              product=(f"recipe-shared-{i}", f"Shared {i}", SHARED)))
+    for i in range(5):  # five runs of one recipe, an hour apart
+        writer.write(make_run(70, now=NOW, run_id=f"run-shared-rv-{i}",
+                              started=NOW - timedelta(hours=i + 1)))
+    records, _, _ = graph.execute_query(
+        "MATCH (:Ingredient {ingredientId: 'ing-salt'})<-[:HAS_INGREDIENT]-(rv) "
+        "RETURN rv.checksum AS key ORDER BY key")
+    recipes = [r["key"] for r in records]
+    assert len(recipes) >= 5
+
+    pages, totals = _walk_pages(staff, "/admin/graph/Ingredient/ing-salt/", "HAS_INGREDIENT.in")
+    assert totals == {len(recipes)}
+    assert [len(p) for p in pages[:-1]] == [2] * (len(pages) - 1) and 1 <= len(pages[-1]) <= 2
+    assert [key for page in pages for key in page] == recipes
+
+    records, _, _ = graph.execute_query(
+        "MATCH (r:OrchestrationRun {runId: 'run-shared-rv-0'})-[:USED_RECIPE]->(rv) "
+        "RETURN rv.checksum AS key")
+    recipe = records[0]["key"]
+    pages, totals = _walk_pages(staff, f"/admin/graph/RecipeVersion/{recipe}/", "USED_RECIPE.in")
+    assert totals == {5}
+    assert pages == [["run-shared-rv-0", "run-shared-rv-1"], ["run-shared-rv-2", "run-shared-rv-3"],
+                     ["run-shared-rv-4"]]
+
+    html = staff.get(f"/admin/graph/RecipeVersion/{recipe}/").content.decode()
+    assert "(5; the newest 2 shown)" in html and 'data-testid="rel-next"' in html
+    html = staff.get("/admin/graph/Ingredient/ing-salt/").content.decode()
+    assert f"({len(recipes)}; the first 2 shown, by checksum)" in html
+
+
+def test_graph_browser_refuses_a_page_it_did_not_make(staff: Client, graph: Any) -> None:
+    """An unknown section or a cursor that is not one of the page's own is a 400 naming the
+    parameter, not an error."""
+    get_writer().write(make_run(33, now=NOW, run_id="run-admin-bad"))
+    url = "/admin/graph/OrchestrationRun/run-admin-bad/"
+    response = staff.get(url + "?rel=NOPE.out&after=x")
+    assert response.status_code == 400 and response.content.decode().startswith("rel: ")
+    for cursor in ("not-base64!", "WzFd", "eyJhIjogMX0"):  # garbage, [1], {"a": 1}
+        response = staff.get(url + f"?rel=HAS_AGENT_INVOCATION.out&after={cursor}")
+        assert response.status_code == 400, cursor
+        assert response.content.decode().startswith("after: "), cursor

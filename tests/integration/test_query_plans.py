@@ -37,10 +37,11 @@ def point_reads(owner: str) -> dict[str, tuple[str, dict[str, Any]]]:
         "RUN_CONTEXT": (retrieval.RUN_CONTEXT, {"runId": PROBE}),
         "IS_REFERENCED": (blob_gc.IS_REFERENCED, {"sha": "0" * 64}),
         "admin run -> invocations": (
-            admin.RELATED[("OrchestrationRun", "HAS_AGENT_INVOCATION", "out")],
+            admin.RELATED[("OrchestrationRun", "HAS_AGENT_INVOCATION", "out")].expand,
             {"key": PROBE, "limit": 50}),
-        "admin run <- request": (admin.RELATED[("OrchestrationRun", "TRIGGERED", "in")],
+        "admin run <- request": (admin.RELATED[("OrchestrationRun", "TRIGGERED", "in")].expand,
                                  {"key": PROBE, "limit": 50}),
+        "admin run degrees": (admin.DEGREES["OrchestrationRun"], {"key": PROBE}),
     }
 
 
@@ -67,6 +68,24 @@ def other_reads(owner: str) -> dict[str, tuple[str, dict[str, Any]]]:
             "query": "lemon vinaigrette", "candidates": 50, "limit": 10, "wRequest": 1.0,
             "wRecipe": 1.0, "wIngredient": 0.5, "ownerId": owner}) for scope in (ALL, OWNED)},
         "REFERENCED": (blob_gc.REFERENCED, {}),
+    }
+
+
+def admin_pages() -> dict[str, tuple[str, dict[str, Any]]]:
+    """The graph browser's neighbour pages read in the other label's index order (a shared
+    node's long lists: an Ingredient's recipes, a recipe's runs), first and later pages."""
+    recipes = admin.RELATED[("Ingredient", "HAS_INGREDIENT", "in")]
+    runs = admin.RELATED[("RecipeVersion", "USED_RECIPE", "in")]
+    recipe = get_driver().execute_query(
+        "MATCH (:OrchestrationRun {runId: $runId})-[:USED_RECIPE]->(rv) RETURN rv.checksum AS k",
+        {"runId": PROBE}, database_=DB).records[0]["k"]
+    return {
+        "admin ingredient <- recipes (scan)": (recipes.scan, {"key": "ing-salt", "limit": 51}),
+        "admin ingredient <- recipes (scan, after)": (
+            recipes.scan_after, {"key": "ing-salt", "limit": 51, "after": ["0"]}),
+        "admin recipe <- runs (scan)": (runs.scan, {"key": recipe, "limit": 51}),
+        "admin recipe <- runs (scan, after)": (
+            runs.scan_after, {"key": recipe, "limit": 51, "after": [ANCHOR, "scale-0000000"]}),
     }
 
 
@@ -110,6 +129,13 @@ def test_hot_statements_seek_and_their_cost_follows_what_they_read(graph, app_bl
         assert ops & {"NodeUniqueIndexSeek", "NodeIndexSeek", "NodeIndexSeekByRange",
                       "NodeIndexScan", "ProcedureCall"}, f"{name}: no index in {sorted(ops)}"
         small[name] = hits
+    for name, (text, params) in admin_pages().items():
+        ops, _, rows = profile(text, params)
+        assert not ops & SCANS, f"{name} scans: {sorted(ops & SCANS)}"
+        assert any("Index" in op for op in ops), f"{name}: {sorted(ops)}"
+        # the page comes in the index's order: nothing sorts all the neighbours
+        assert not ops & {"Sort", "Top"}, f"{name} sorts: {sorted(ops)}"
+        assert rows > 0, name
     fill(80, 240, users)
     in_window = runs_in_window()
     assert in_window > 60

@@ -18,6 +18,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from contracts import RunResult
+from contracts.stages import STAGE_NAMES
 from graphstore.blobstore import LocalBlobStore
 from graphstore.replay import load_run, verify_run
 from graphstore.retention import condense_runs, formulation_link, formulation_status_set
@@ -295,3 +296,102 @@ def test_beat_task_follows_the_retention_settings(graph, ingested):
     assert summary["runIds"] == ["run-ledger-old"]
     RetentionSettings.objects.update_or_create(pk=1, defaults={"full_retention_days": 0})
     assert tasks.condense_runs()["runIds"] == ["run-ledger-new"]
+
+
+# --- batches spanning many runs (issue 13: a pass at 100,000 runs) -------------------------------
+
+
+def _keyed_state(driver: Any) -> list[str]:
+    """Every node and relationship with its properties (but the write's own time stamps),
+    relationships named by their ends' labels and keys (not element ids): comparable across
+    two graphs written alike."""
+    key = "coalesce(x.runId, x.checksum, x.ingredientId, x.invocationId, x.formulationId)"
+    nodes, _, _ = driver.execute_query(
+        "MATCH (n) RETURN labels(n) AS l, properties(n) AS p", database_=_db())
+    rels, _, _ = driver.execute_query(
+        f"MATCH (a)-[r]->(b) WITH a, r, b, [x IN [a, b] | [labels(x), {key}]] AS ends "
+        "RETURN ends, type(r) AS t, properties(r) AS p", database_=_db())
+    stamps = {"createdAt", "updatedAt", "committedAt"}  # when the writer wrote (its clock)
+    return sorted(repr(sorted({**r.data(), "p": {k: v for k, v in r["p"].items()
+                                                 if k not in stamps}}.items()))
+                  for r in [*nodes, *rels])
+
+
+def _many_old_runs(driver: Any, store: Any) -> list[str]:
+    """28 old runs: succeeded ones sharing recipes (seed % 7), failures at every later stage,
+    and two held by an active formulation; one recent run shares a recipe."""
+    writer = RunWriter(driver, database=_db(), blob_store=store)
+    stages = [None, *STAGE_NAMES[:4]]  # succeeded, or failed at one of the first four stages
+    ids = []
+    for i in range(28):
+        run = make_run(100 + i, now=OLD + timedelta(minutes=i), run_id=f"run-many-{i:02d}",
+                       failed_agent=stages[i % len(stages)])
+        writer.write(run)
+        ids.append(run.run_id)
+    writer.write(make_run(100, now=NOW, run_id="run-many-recent"))
+    for run_id in ("run-many-05", "run-many-10"):
+        formulation_link(driver=driver, database=_db(), formulation_id=f"f-{run_id}",
+                         run_id=run_id, now=NOW)
+    return ids
+
+
+def test_one_batch_spanning_many_runs_condenses_as_one_run_at_a_time(graph, blob_store):
+    """Condensing 28 runs in a single batch (one transaction, one statement per step) leaves
+    exactly the graph that condensing them one run per transaction leaves, every run verified
+    against the counts its condensation recorded."""
+    ids = _many_old_runs(graph, blob_store)
+    one_by_one = _condense(graph, blob_store, batch_size=1)
+    assert one_by_one.batches == 28 and sorted(p.run_id for p in one_by_one.runs) == ids
+    expected = _keyed_state(graph)
+
+    graph.execute_query("MATCH (n) DETACH DELETE n", database_=_db())
+    _many_old_runs(graph, blob_store)
+    batched = _condense(graph, blob_store, batch_size=100)
+    assert batched.batches == 1
+    assert [p.as_dict() for p in batched.runs] == [p.as_dict() for p in one_by_one.runs]
+    assert sorted(batched.recipes_deleted) == sorted(one_by_one.recipes_deleted)
+    state = _keyed_state(graph)
+    assert state == expected, (sorted(set(expected) - set(state))[:2],
+                               sorted(set(state) - set(expected))[:2])
+    for run_id in ids:
+        check = verify_run(run_id, driver=graph, database=_db())
+        assert check.condensed and check.complete, check
+    assert _condense(graph, blob_store, batch_size=100).runs == []
+
+
+def test_the_ledger_follows_in_one_update_per_batch(graph, transactional_db, django_user_model):
+    """The ledger side reads a batch of runs from Neo4j at once and writes their rows in one
+    UPDATE per batch: each condensed row holds exactly the run as read back from Neo4j (what
+    the row-by-row pass wrote), a recent run's row is left alone, and a second pass changes
+    nothing."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from graphstore.connection import get_blob_store, get_driver
+
+    owner = django_user_model.objects.create_user("many", password="a-long-password-42")
+    now = timezone.now()
+    for i in range(12):
+        services.run_result_ingest(user=owner, run=make_run(
+            200 + i, now=now - timedelta(days=40, minutes=i), run_id=f"run-ledger-many-{i:02d}",
+            failed_agent="GraphBuilder" if i % 4 == 3 else None))
+    services.run_result_ingest(user=owner, run=make_run(230, now=now, run_id="run-ledger-now"))
+
+    with CaptureQueriesContext(connection) as captured:
+        outcome = services.runs_condense(now=now, batch_size=5)
+    assert sorted(outcome.ledger) == [f"run-ledger-many-{i:02d}" for i in range(12)]
+    updates = [q["sql"] for q in captured.captured_queries
+               if q["sql"].startswith('UPDATE "orchestration_runrecord"')]
+    assert len(updates) == 3, updates  # 12 rows in batches of 5
+
+    for row in RunRecord.objects.filter(run_id__startswith="run-ledger-many-"):
+        run = load_run(row.run_id, driver=get_driver(), database=_db(),
+                       blob_store=get_blob_store())
+        assert run.metadata.condensed is not None
+        assert row.result == run.to_wire()
+        assert row.condensed_at == run.metadata.condensed.condensed_at
+    assert RunRecord.objects.get(run_id="run-ledger-now").condensed_at is None
+
+    rows = {r.run_id: (r.result, r.condensed_at) for r in RunRecord.objects.all()}
+    assert services.runs_condense(now=now, batch_size=5).ledger == []
+    assert {r.run_id: (r.result, r.condensed_at) for r in RunRecord.objects.all()} == rows

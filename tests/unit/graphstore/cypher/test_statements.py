@@ -165,13 +165,41 @@ def test_schema_statements_come_from_the_tables():
 
 
 def test_admin_relationship_statements_cover_both_ends_of_every_type():
-    """One statement per relationship type and end, ordered as the other label is listed."""
+    """Statements per relationship type and end, ordered as the other label is listed: from the
+    node (expand) or in the other label's index order (scan), each with a keyset variant."""
     assert set(admin.RELATED) == {(end, rel.name, d) for rel in REL_TYPES
                                   for d, end in (("out", rel.start), ("in", rel.end))}
-    assert admin.RELATED[("UserRequest", "TRIGGERED", "out")] == (
-        "MATCH (n:UserRequest {checksum: $key}) CALL (n) { MATCH (n)-[r:TRIGGERED]->"
-        "(m:OrchestrationRun) RETURN r, m ORDER BY m.startedAt DESC, m.runId LIMIT $limit } "
-        "RETURN properties(r) AS rel, m, COUNT { (n)-[:TRIGGERED]->(:OrchestrationRun) } AS total")
+    runs = admin.RELATED[("UserRequest", "TRIGGERED", "out")]
+    tail = "RETURN properties(r) AS rel, m ORDER BY m.startedAt DESC, m.runId LIMIT $limit"
+    node = ("MATCH (n:UserRequest {checksum: $key}) CALL (n) { MATCH (n)-[r:TRIGGERED]->"
+            "(m:OrchestrationRun) RETURN r, m }")
+    keyset = ("m.startedAt <= $after[0] AND CASE WHEN m.startedAt = $after[0] "
+              "THEN m.runId > $after[1] ELSE true END")
+    assert runs.expand == f"{node} {tail}"
+    assert runs.expand_after == f"{node} WITH r, m WHERE {keyset} {tail}"
+    assert runs.scan_after == (
+        "MATCH (m:OrchestrationRun) USING INDEX m:OrchestrationRun(startedAt) WHERE "
+        f"m.startedAt IS NOT NULL AND {keyset} WITH m ORDER BY m.startedAt DESC, m.runId "
+        "CALL (m) { MATCH (n:UserRequest {checksum: $key})-[r:TRIGGERED]->(m) RETURN r } "
+        f"{tail}")
+    recipes = admin.RELATED[("Ingredient", "HAS_INGREDIENT", "in")]
+    assert recipes.scan_after == (
+        "MATCH (m:RecipeVersion) USING INDEX m:RecipeVersion(checksum) WHERE "
+        "m.checksum IS NOT NULL AND m.checksum > $after[0] WITH m ORDER BY m.checksum "
+        "CALL (m) { MATCH (n:Ingredient {ingredientId: $key})<-[r:HAS_INGREDIENT]-(m) "
+        "RETURN r } RETURN properties(r) AS rel, m ORDER BY m.checksum LIMIT $limit")
+
+
+def test_admin_degrees_follow_the_sections():
+    """A node page's totals come from degree counts, one per section, in the sections' order."""
+    assert admin.sections("RecipeVersion") == (("USED_RECIPE", "in", "OrchestrationRun"),
+                                               ("HAS_INGREDIENT", "out", "Ingredient"))
+    assert admin.DEGREES["RecipeVersion"] == (
+        "MATCH (n:RecipeVersion {checksum: $key}) RETURN [COUNT { (n)<-[:USED_RECIPE]-() }, "
+        "COUNT { (n)-[:HAS_INGREDIENT]->() }] AS totals")
+    for label in LABELS:
+        assert {(rel, d) for rel, d, _ in admin.sections(label.name)} == {
+            (rel, d) for (end, rel, d) in admin.RELATED if end == label.name}
 
 
 def test_read_and_write_statements_name_every_label():
