@@ -50,7 +50,6 @@ SECTIONS_OF: dict[str, tuple[str, ...]] = {
 GRACE = timedelta(minutes=10)
 DAY = timedelta(days=1)
 
-Durations = array  # array('d')
 
 
 # --- days and windows ---------------------------------------------------------------------------
@@ -126,7 +125,7 @@ def percentile_disc(ordered: list[float], p: float) -> float | None:
     return ordered[index]
 
 
-def durations(value: Any) -> Durations:
+def durations(value: Any) -> array[float]:
     """A part's durations as an array('d'), whether packed (stored), a list (read from Neo4j) or
     an array already."""
     if isinstance(value, array):
