@@ -59,6 +59,15 @@ def runs_changed(*, started: Iterable[datetime], now: datetime | None = None) ->
     return days_changed(days={rollup.day_of(s) for s in started}, now=now)
 
 
+def rollups_invalidate(*, since: date | None = None) -> int:
+    """Make every rollup (from `since` on) stale, when runs changed in ways nothing recorded per
+    day (owners copied onto run nodes by `sync_run_owners`, a graph upgrade). The days marked;
+    the periodic job, or `analytics_rollups`, rolls them up again."""
+    days = AnalyticsDay.objects.all() if since is None else \
+        AnalyticsDay.objects.filter(day__gte=since)
+    return days.update(generation=F("generation") + 1)
+
+
 def day_rollup(*, day: date, now: datetime | None = None) -> int | None:
     """Roll up one closed UTC day from Neo4j: a row over every run and a row per owner. The
     number of runs rolled up, or None when the day changed while it was read (it stays not

@@ -365,3 +365,28 @@ def test_first_run_started_is_the_earliest_committed_run(mixed: datetime) -> Non
     assert first is not None and first.tzinfo is not None
     assert mixed - timedelta(days=DAYS_BACK) <= first <= mixed
     assert rollups.rollups_refresh(now=mixed).first == rollup.day_of(first)
+
+
+def test_owner_sync_makes_the_rollups_stale(mixed: datetime, owners: list[Any]) -> None:
+    """`sync_run_owners` moving runs to another owner makes every rollup stale: the owner's
+    figures are read raw (and equal the raw ones) until the days are rolled up again."""
+    import io
+
+    from django.db.models import F
+
+    from orchestration.models import RunRecord
+
+    now = mixed
+    _fresh(now)
+    ownerless = list(RunRecord.objects.filter(submitted_by__isnull=True)
+                     .values_list("pk", flat=True)[:5])
+    assert ownerless
+    RunRecord.objects.filter(pk__in=ownerless).update(submitted_by=owners[0])
+    call_command("sync_run_owners", stdout=io.StringIO())
+    assert not AnalyticsDay.objects.filter(rolled_generation=F("generation")).exists()
+    window = analytics.Window(now - timedelta(days=30), now)
+    scope = RunScope.owned_by(str(owners[0].pk))
+    assert selectors.analytics_rolled(scope=scope, since=window.since, until=window.until,
+                                      endpoint="agents", now=now) is None
+    rollups.rollups_refresh(now=now)
+    assert _agree(window, scope, now=now) >= DAYS_BACK - 1
