@@ -8,7 +8,7 @@ and one owner: counts, and the observed durations themselves (so that a percenti
 is the percentile of their union, exactly as `percentileDisc` over the raw runs gives it). Parts
 merge by adding counts, taking minima and maxima, joining duration lists and recipe sets; every
 figure of graphstore/analytics.py is then computed from the merged parts of a window the same way
-Cypher computes it from the raw runs (graphstore/analytics.py: `_from_parts`).
+Cypher computes it from the raw runs (graphstore/analytics.py: `_totals_of`, `_agents_of`, ...).
 
 A part as stored (orchestration's AnalyticsRollup, one JSON value per section):
 
