@@ -65,17 +65,25 @@ def day_of(moment: datetime) -> date:
     return moment.astimezone(UTC).date()
 
 
+def whole_day_range(since: datetime, until: datetime) -> tuple[date, date] | None:
+    """The first and last UTC day lying entirely inside [since, until), or None."""
+    try:
+        first = day_of(since)
+        if day_start(first) < since:
+            first += DAY
+        last = day_of(until) - DAY
+    except OverflowError:  # a window at the ends of the calendar: no rollup there
+        return None
+    return (first, last) if first <= last else None
+
+
 def whole_days(since: datetime, until: datetime) -> list[date]:
     """The UTC days lying entirely inside [since, until), in order."""
-    first = day_of(since)
-    if day_start(first) < since:
-        first += DAY
-    days = []
-    day = first
-    while day_start(day) + DAY <= until:
-        days.append(day)
-        day += DAY
-    return days
+    bounds = whole_day_range(since, until)
+    if bounds is None:
+        return []
+    first, last = bounds
+    return [first + DAY * i for i in range((last - first).days + 1)]
 
 
 def gaps(since: datetime, until: datetime, covered: Iterable[date]) -> list[tuple[datetime,

@@ -436,15 +436,18 @@ def analytics_rolled(*, scope: RunScope, since: datetime, until: datetime, endpo
     cannot read them (the window is then read raw)."""
     if not settings.CAP01_ANALYTICS_ROLLUPS:
         return None
-    last = rollup.day_of((now or timezone.now()) - rollup.GRACE) - rollup.DAY  # today is raw
-    days = [d for d in rollup.whole_days(since, until) if d <= last]
-    if not days:
+    bounds = rollup.whole_day_range(since, until)
+    if bounds is None:
+        return None
+    first, last = bounds
+    last = min(last, rollup.day_of((now or timezone.now()) - rollup.GRACE) - rollup.DAY)
+    if first > last:  # today (and a day closed less than GRACE ago) is always raw
         return None
     sections = rollup.SECTIONS_OF[endpoint]
     owner = EVERY_OWNER if scope.everything else scope.owner_id
     try:
         rows = list(AnalyticsRollup.objects
-                    .filter(owner=owner, day__gte=days[0], day__lte=days[-1],
+                    .filter(owner=owner, day__gte=first, day__lte=last,
                             generation=F("day__generation"))
                     .values_list("day", *sections))
     except DatabaseError as exc:

@@ -127,3 +127,13 @@ def test_stored_parts_are_json_with_packed_durations() -> None:
 def test_null_last_orders_as_cypher() -> None:
     """Ascending with nulls after every value."""
     assert sorted(["b", None, "a"], key=rollup.null_last) == ["a", "b", None]
+
+
+def test_whole_day_range_at_the_ends_of_the_calendar() -> None:
+    """A window from the first instant of the calendar has no rollup days past its end, and no
+    error."""
+    start = datetime.min.replace(tzinfo=UTC)
+    assert rollup.whole_day_range(start, start + timedelta(hours=5)) is None
+    assert rollup.whole_day_range(_at(1, 10), _at(5, 6)) == (date(2026, 11, 2),
+                                                             date(2026, 11, 4))
+    assert rollup.whole_day_range(_at(1, 10), _at(2, 6)) is None
