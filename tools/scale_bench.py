@@ -174,6 +174,8 @@ def measure(*, state: Path, samples: int, writes: int, store_dir: Path | None,
     rows.append(_row("floor: Bolt round trip (RETURN 1)", "floor", bolt))
     web, _ = timed(_get(client, "/healthz"), samples)
     rows.append(_row("floor: GET /healthz", "floor", web))
+    for floor in rows:
+        log(f"  {floor['name']}: p50 {floor['p50']} ms, p95 {floor['p95']} ms")
 
     def add(name: str, kind: str, url: str, c: Client = client, n: int = samples) -> Any:
         values, response = timed(_get(c, url), n)
