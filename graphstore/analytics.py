@@ -420,28 +420,29 @@ def _section(parts: list[tuple[date, Mapping[str, Any]]], name: str) -> list[Any
     return [p[name] for _, p in parts if name in p]
 
 
-def _mean(values: Any) -> float | None:
-    return math.fsum(values) / len(values) if len(values) else None
+def _mean(runs: list[Any]) -> float | None:
+    n = sum(len(r) for r in runs)
+    return math.fsum(v for r in runs for v in r) / n if n else None
 
 
 def _totals_of(parts: list[tuple[date, Mapping[str, Any]]]) -> RunTotals:
     t = rollup.merge_totals(_section(parts, "totals"))
-    ordered = sorted(t["durations"])
+    runs = t["durations"]
     return RunTotals(runs=t["runs"], failed=t["failed"], breached=t["breached"],
-                     p50=rollup.percentile_disc(ordered, 0.5),
-                     p95=rollup.percentile_disc(ordered, 0.95))
+                     p50=rollup.percentile_of_runs(runs, 0.5),
+                     p95=rollup.percentile_of_runs(runs, 0.95))
 
 
 def _agents_of(parts: list[tuple[date, Mapping[str, Any]]]) -> list[AgentStats]:
     stats = []
     for agent, s in rollup.merge_agents(_section(parts, "agents")).items():
-        ordered = sorted(s["durations"])
+        runs = s["durations"]
         stats.append(AgentStats(
             agent=agent, invocations=s["invocations"], runs=s["runs"], failures=s["failures"],
-            p50=rollup.percentile_disc(ordered, 0.5),  # type: ignore[arg-type]
-            p95=rollup.percentile_disc(ordered, 0.95),  # type: ignore[arg-type]
-            mean=_mean(ordered),  # type: ignore[arg-type]
-            max=ordered[-1] if ordered else None))  # type: ignore[arg-type]
+            p50=rollup.percentile_of_runs(runs, 0.5),  # type: ignore[arg-type]
+            p95=rollup.percentile_of_runs(runs, 0.95),  # type: ignore[arg-type]
+            mean=_mean(runs),  # type: ignore[arg-type]
+            max=rollup.percentile_of_runs(runs, 1.0)))  # type: ignore[arg-type]
     stats.sort(key=lambda a: (stage_index(a.agent), a.agent))
     return stats
 

@@ -29,6 +29,7 @@ from __future__ import annotations
 import base64
 import sys
 from array import array
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -147,11 +148,60 @@ def durations(value: Any) -> array[float]:
     return array("d", (float(v) for v in value or ()))
 
 
+def sorted_runs(value: Any) -> list[array[float]]:
+    """A part's durations as sorted arrays ("runs"): packed ones are stored sorted, a list read
+    from Neo4j is sorted here, merged durations are already a list of runs."""
+    if isinstance(value, str):
+        return [durations(value)]
+    if isinstance(value, array):
+        return [value]
+    if value and all(isinstance(v, array) for v in value):
+        return list(value)
+    return [array("d", sorted(float(v) for v in value or ()))]
+
+
 def pack(values: Any) -> str:
-    out = array("d", durations(value=values))
+    """Durations (a list, an array or runs of them) packed sorted."""
+    runs = sorted_runs(values)
+    out = runs[0] if len(runs) == 1 else array("d", sorted(v for r in runs for v in r))
     if sys.byteorder != "little":
+        out = array("d", out)
         out.byteswap()
     return base64.b64encode(out.tobytes()).decode("ascii")
+
+
+def kth(runs: list[array[float]], k: int) -> float:
+    """The k-th smallest value (0-based) of the union of sorted runs, without merging them: for
+    each run, a binary search for a value with fewer than k+1 values below it and at least k+1
+    at or below it (bisect over every run)."""
+    for run in runs:
+        lo, hi = 0, len(run) - 1
+        while lo <= hi:
+            mid = (lo + hi) // 2
+            value = run[mid]
+            below = sum(bisect_left(r, value) for r in runs)
+            if below > k:
+                hi = mid - 1
+                continue
+            if sum(bisect_right(r, value) for r in runs) <= k:
+                lo = mid + 1
+                continue
+            return value
+    raise IndexError(f"no {k}-th value in {sum(len(r) for r in runs)} values")
+
+
+def percentile_of_runs(runs: list[array[float]], p: float) -> float | None:
+    """percentile_disc over the union of sorted runs."""
+    n = sum(len(r) for r in runs)
+    if n == 0:
+        return None
+    if p >= 1.0 or n == 1:
+        return max(r[-1] for r in runs if len(r))
+    at = p * n
+    index = int(at)
+    if at == index and index != 0:
+        index -= 1
+    return kth([r for r in runs if len(r)], index)
 
 
 # --- merging parts ------------------------------------------------------------------------------
@@ -174,12 +224,12 @@ def _add(a: Any, b: Any) -> Any:
 
 
 def merge_totals(parts: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {"runs": 0, "failed": 0, "breached": 0, "durations": array("d")}
+    out: dict[str, Any] = {"runs": 0, "failed": 0, "breached": 0, "durations": []}
     for part in parts:
         out["runs"] += part["runs"]
         out["failed"] += part["failed"]
         out["breached"] += part["breached"]
-        out["durations"].extend(durations(part["durations"]))
+        out["durations"].extend(sorted_runs(part["durations"]))
     return out
 
 
@@ -188,11 +238,11 @@ def merge_agents(parts: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, Any]
     for part in parts:
         for agent, s in part.items():
             m = out.setdefault(agent, {"invocations": 0, "runs": 0, "failures": 0,
-                                       "durations": array("d")})
+                                       "durations": []})
             m["invocations"] += s["invocations"]
             m["runs"] += s["runs"]
             m["failures"] += s["failures"]
-            m["durations"].extend(durations(s["durations"]))
+            m["durations"].extend(sorted_runs(s["durations"]))
     return out
 
 

@@ -79,9 +79,9 @@ def test_every_change_that_can_meet_a_rollup_is_recorded() -> None:
 
 
 def test_durations_pack_and_unpack_exactly() -> None:
-    """Packed durations come back bit for bit."""
+    """Packed durations come back bit for bit, sorted."""
     values = [0.1, 1e-300, 12.345, 49.999, 3.0]
-    assert list(rollup.durations(rollup.pack(values))) == values
+    assert list(rollup.durations(rollup.pack(values))) == sorted(values)  # stored sorted
     assert list(rollup.durations(values)) == values
 
 
@@ -91,12 +91,13 @@ def test_merged_parts_hold_the_union() -> None:
         {"runs": 2, "failed": 1, "breached": 0, "durations": [3.0, 1.0]},
         {"runs": 1, "failed": 0, "breached": 1, "durations": rollup.pack([2.0])}])
     assert (totals["runs"], totals["failed"], totals["breached"]) == (3, 1, 1)
-    assert sorted(totals["durations"]) == [1.0, 2.0, 3.0]
+    assert sorted(v for r in totals["durations"] for v in r) == [1.0, 2.0, 3.0]
     agents = rollup.merge_agents([
         {"A": {"invocations": 2, "runs": 2, "failures": 1, "durations": [5.0, 6.0]}},
         {"A": {"invocations": 1, "runs": 1, "failures": 0, "durations": [7.0]},
          "B": {"invocations": 1, "runs": 1, "failures": 1, "durations": []}}])
-    assert agents["A"]["invocations"] == 3 and list(agents["A"]["durations"]) == [5, 6, 7]
+    assert agents["A"]["invocations"] == 3
+    assert sorted(v for r in agents["A"]["durations"] for v in r) == [5, 6, 7]
     assert agents["B"]["failures"] == 1
     assert sorted(rollup.merge_breaches([[["run", "duration", 2, 1]],
                                          [["run", "duration", 1, 1], ["QA", None, 1, 1]]])) \
@@ -137,3 +138,18 @@ def test_whole_day_range_at_the_ends_of_the_calendar() -> None:
     assert rollup.whole_day_range(_at(1, 10), _at(5, 6)) == (date(2026, 11, 2),
                                                              date(2026, 11, 4))
     assert rollup.whole_day_range(_at(1, 10), _at(2, 6)) is None
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_percentile_over_sorted_runs_is_the_percentile_of_their_union(seed: int) -> None:
+    """Percentiles over many sorted runs (days) without merging them equal those of the union,
+    duplicates and empty runs included."""
+    rng = random.Random(seed)
+    runs = [[float(rng.randrange(0, 40)) for _ in range(rng.randrange(0, 30))]
+            for _ in range(rng.randrange(1, 8))]
+    union = sorted(v for r in runs for v in r)
+    stored = [rollup.pack(r) for r in runs]
+    merged = rollup.merge_totals({"runs": 0, "failed": 0, "breached": 0, "durations": s}
+                                 for s in stored)["durations"]
+    for p in (0.0, 0.5, 0.95, 1.0):
+        assert rollup.percentile_of_runs(merged, p) == rollup.percentile_disc(union, p)
