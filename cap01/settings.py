@@ -402,7 +402,13 @@ CELERY_BEAT_SCHEDULE = {
     "reconcile-outbox": {"task": "orchestration.reconcile_outbox", "schedule": 10.0},
     "gc-blobs": {"task": "orchestration.gc_blobs", "schedule": 3600.0},
     "condense-runs": {"task": "orchestration.condense_runs", "schedule": 3600.0},
+    "analytics-rollups": {"task": "orchestration.analytics_rollups", "schedule": 600.0},
 }
+# Analytics over whole closed UTC days read daily rollups (orchestration/services/rollups.py):
+# off, every window is read from the raw runs. The periodic job keeps the last
+# CAP01_ANALYTICS_ROLLUP_DAYS days rolled up (older windows are read raw).
+CAP01_ANALYTICS_ROLLUPS = env_bool("CAP01_ANALYTICS_ROLLUPS", True)
+CAP01_ANALYTICS_ROLLUP_DAYS = env_int("CAP01_ANALYTICS_ROLLUP_DAYS", 120)
 
 # --- Privacy (design section 10) ----------------------------------------------------------------
 # Raw agent prompts and responses (from agents that return orchestration.agents.AgentOutput) are

@@ -164,3 +164,55 @@ class RetentionSettings(models.Model):
     def load(cls) -> RetentionSettings:
         obj, _ = cls.objects.get_or_create(pk=1)
         return obj
+
+
+# The key of the rollup rows over every run (AnalyticsRollup.owner); an owner's rows carry the
+# owner id (owner_key), which is never empty.
+EVERY_OWNER = ""
+
+
+class AnalyticsDay(models.Model):
+    """A closed UTC day as the analytics rollups know it (orchestration/services/rollups.py).
+
+    `generation` moves whenever something changes the day's runs after the day closed (a late
+    write, a retention pass); the rollup rows of the day are served only while they carry the
+    day's current generation, so a rollup read before a change is never served after it."""
+
+    day = models.DateField(primary_key=True)
+    generation = models.PositiveIntegerField(default=0)
+    rolled_generation = models.PositiveIntegerField(
+        null=True, blank=True, help_text="The generation the day's rollup rows were read at.")
+    rolled_at = models.DateTimeField(null=True, blank=True)
+    runs = models.PositiveIntegerField(default=0, help_text="Committed runs of the day, rolled.")
+
+    class Meta:
+        verbose_name = "analytics day"
+
+    def __str__(self) -> str:
+        fresh = self.rolled_generation == self.generation
+        return f"{self.day} ({'rolled up' if fresh else 'not rolled up'})"
+
+
+class AnalyticsRollup(models.Model):
+    """The analytics figures of one closed UTC day, for one owner (`owner`: the runs' ownerId)
+    or for every run (`owner` = EVERY_OWNER): one JSON value per section, in graphstore/rollup.py's
+    form. Valid while `generation` equals its AnalyticsDay's."""
+
+    day = models.ForeignKey(AnalyticsDay, on_delete=models.CASCADE, related_name="rollups",
+                            db_column="day")
+    owner = models.CharField(max_length=128, blank=True, default=EVERY_OWNER)
+    generation = models.PositiveIntegerField()
+    totals = models.JSONField(default=dict)
+    agents = models.JSONField(default=dict)
+    breaches = models.JSONField(default=list)
+    ingredients = models.JSONField(default=list)
+    costs = models.JSONField(default=list)
+    validation = models.JSONField(default=dict)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["owner", "day"],
+                                               name="analytics_rollup_owner_day")]
+        verbose_name = "analytics rollup"
+
+    def __str__(self) -> str:
+        return f"{self.day_id} {self.owner or 'every run'}"

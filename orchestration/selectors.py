@@ -30,15 +30,18 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import PermissionDenied
+from django.db import DatabaseError
 from django.db.models import F, Q, QuerySet, Value
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 from neo4j.exceptions import DriverError, Neo4jError
 from pydantic import ValidationError
 
 from contracts import ALREADY_VALIDATED, RunResult
-from graphstore import analytics, retrieval
+from graphstore import analytics, retrieval, rollup
 from graphstore import errors as graph_errors
 from graphstore.connection import database, get_blob_store, get_driver, get_embedder
 from graphstore.replay import load_run, load_runs
@@ -47,7 +50,7 @@ from graphstore.scope import RunScope
 from .diff import diff_rows, diff_runs
 from .errors import DiffBaseMissing, RunNotFound
 from .history import EXPORT_LIMIT, NULL_KEY, HistoryQuery, encode_cursor, ledger_timeline
-from .models import VIEW_ALL_RUNS, RunRecord, owner_key
+from .models import EVERY_OWNER, VIEW_ALL_RUNS, AnalyticsRollup, RunRecord, owner_key
 
 logger = logging.getLogger(__name__)
 
@@ -434,46 +437,90 @@ def run_history_get(*, viewer: Viewer, record: RunRecord, run: RunResult | None)
 
 
 # --- analytics (computed in Neo4j by graphstore/analytics.py) ----------------------------------
-# Over the runs `viewer` may see (run_scope): their own, or every run.
+# Over the runs `viewer` may see (run_scope): their own, or every run. The whole closed UTC days
+# of a window come from the daily rollups that are current (orchestration/services/rollups.py),
+# the rest from the raw runs; a day whose rollup is missing or stale is read raw.
 
 
 def _window(since: datetime, until: datetime) -> analytics.Window:
     return analytics.Window(since=since, until=until)
 
 
+def analytics_rolled(*, scope: RunScope, since: datetime, until: datetime, endpoint: str,
+                     now: datetime | None = None) -> analytics.Rolled | None:
+    """The current rollups of the whole closed days of [since, until) in `scope`, for
+    `endpoint` (its sections only); None when there are none, rollups are off, or the ledger
+    cannot read them (the window is then read raw)."""
+    if not settings.CAP01_ANALYTICS_ROLLUPS:
+        return None
+    bounds = rollup.whole_day_range(since, until)
+    if bounds is None:
+        return None
+    first, last = bounds
+    last = min(last, rollup.day_of((now or timezone.now()) - rollup.GRACE) - rollup.DAY)
+    if first > last:  # today (and a day closed less than GRACE ago) is always raw
+        return None
+    sections = rollup.SECTIONS_OF[endpoint]
+    owner = EVERY_OWNER if scope.everything else scope.owner_id
+    try:
+        rows = list(AnalyticsRollup.objects
+                    .filter(owner=owner, day__gte=first, day__lte=last,
+                            generation=F("day__generation"))
+                    .values_list("day", *sections))
+    except DatabaseError as exc:
+        logger.warning("analytics rollups not read (%s): the window is read raw", exc)
+        return None
+    if not rows:
+        return None
+    return analytics.Rolled(days=frozenset(r[0] for r in rows),
+                            parts=[(r[0], dict(zip(sections, r[1:], strict=True)))
+                                   for r in rows])
+
+
 def analytics_agents(*, viewer: Viewer, since: datetime, until: datetime) -> Any:
     """Per agent: invocations, failures, failure rate, duration percentiles; run totals."""
-    return analytics.agent_report(_window(since, until), scope=run_scope(viewer=viewer),
-                                  driver=get_driver(), database=database())
+    scope = run_scope(viewer=viewer)
+    return analytics.agent_report(
+        _window(since, until), scope=scope, driver=get_driver(), database=database(),
+        rolled=analytics_rolled(scope=scope, since=since, until=until, endpoint="agents"))
 
 
 def analytics_breaches(*, viewer: Viewer, since: datetime, until: datetime) -> Any:
     """Budget breaches by stage and kind, and per UTC day."""
-    return analytics.breach_report(_window(since, until), scope=run_scope(viewer=viewer),
-                                   driver=get_driver(), database=database())
+    scope = run_scope(viewer=viewer)
+    return analytics.breach_report(
+        _window(since, until), scope=scope, driver=get_driver(), database=database(),
+        rolled=analytics_rolled(scope=scope, since=since, until=until, endpoint="breaches"))
 
 
 def analytics_ingredients(*, viewer: Viewer, since: datetime, until: datetime,
                           limit: int) -> Any:
     """The most used ingredients."""
-    return analytics.ingredient_report(_window(since, until), scope=run_scope(viewer=viewer),
-                                       limit=limit, driver=get_driver(), database=database())
+    scope = run_scope(viewer=viewer)
+    return analytics.ingredient_report(
+        _window(since, until), scope=scope, limit=limit, driver=get_driver(),
+        database=database(),
+        rolled=analytics_rolled(scope=scope, since=since, until=until, endpoint="ingredients"))
 
 
 def analytics_costs(*, viewer: Viewer, since: datetime, until: datetime, recipe: str | None,
                     limit: int) -> Any:
     """Cost per recipe per UTC day."""
-    return analytics.cost_report(_window(since, until), scope=run_scope(viewer=viewer),
-                                 recipe=recipe, limit=limit, driver=get_driver(),
-                                 database=database())
+    scope = run_scope(viewer=viewer)
+    return analytics.cost_report(
+        _window(since, until), scope=scope, recipe=recipe, limit=limit, driver=get_driver(),
+        database=database(),
+        rolled=analytics_rolled(scope=scope, since=since, until=until, endpoint="costs"))
 
 
 def analytics_validation(*, viewer: Viewer, since: datetime, until: datetime, kind: str,
                          limit: int) -> Any:
     """How often each kind of validation issue (errors or warnings) occurs."""
-    return analytics.validation_report(_window(since, until), scope=run_scope(viewer=viewer),
-                                       kind=kind, limit=limit, driver=get_driver(),
-                                       database=database())
+    scope = run_scope(viewer=viewer)
+    return analytics.validation_report(
+        _window(since, until), scope=scope, kind=kind, limit=limit, driver=get_driver(),
+        database=database(),
+        rolled=analytics_rolled(scope=scope, since=since, until=until, endpoint="validation"))
 
 
 # --- retrieval (full-text search and run context, graphstore/retrieval.py) --------------------

@@ -19,7 +19,7 @@ from celery.exceptions import Ignore
 from contracts.stages import STAGE_TABLE, Stage
 from graphstore.errors import Neo4jWriteFailed
 
-from .services import enqueue, intake, persistence, reconcile, retention, stages
+from .services import enqueue, intake, persistence, reconcile, retention, rollups, stages
 
 # Nothing reads a task's result (the chain hands each return value to the next stage itself, and
 # there is no result backend): ignore_result spares the worker storing it.
@@ -87,3 +87,10 @@ def condense_runs() -> dict[str, object] | None:
     """Condense runs older than the full-retention period (hourly by Celery beat; nothing while
     the retention settings switch it off)."""
     return retention.runs_condense_scheduled()
+
+
+@shared_task(name=enqueue.ROLLUPS_TASK, ignore_result=True)
+def analytics_rollups() -> dict[str, object] | None:
+    """Roll up the closed days that have no current analytics rollup (every 10 minutes by Celery
+    beat; nothing while CAP01_ANALYTICS_ROLLUPS is off)."""
+    return rollups.rollups_refresh_scheduled()

@@ -32,11 +32,11 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db.models import Q
-from django.test import Client
+from django.test import Client, override_settings
 
 from graphstore.connection import database, get_driver
 from orchestration.models import RunRecord
-from orchestration.services import runs_condense
+from orchestration.services import rollups_refresh, runs_condense
 from orchestration.services.retention import blobs_collect
 
 from .scale_fill import MEASURE_DAYS, load_anchor, owners
@@ -131,7 +131,11 @@ def page_cache(statements: Sequence[tuple[str, dict[str, Any]]]) -> dict[str, An
 
 
 def measure(*, state: Path, samples: int, writes: int, store_dir: Path | None,
-            log: Callable[[str], None], retention_runs: int = 300) -> dict[str, Any]:
+            log: Callable[[str], None], retention_runs: int = 300,
+            analytics_only: bool = False) -> dict[str, Any]:
+    """Everything (the report's figures at this size), or with `analytics_only` the floors and
+    the analytics windows alone (after bringing the daily rollups up to date): reads only,
+    nothing condensed or written to the graph."""
     anchor = load_anchor(state, now=datetime.now(UTC))
     owners()
     size = RunRecord.objects.filter(run_id__startswith=PREFIX).count()
@@ -170,12 +174,20 @@ def measure(*, state: Path, samples: int, writes: int, store_dir: Path | None,
     rows.append(_row("floor: Bolt round trip (RETURN 1)", "floor", bolt))
     web, _ = timed(_get(client, "/healthz"), samples)
     rows.append(_row("floor: GET /healthz", "floor", web))
+    for floor in rows:
+        log(f"  {floor['name']}: p50 {floor['p50']} ms, p95 {floor['p95']} ms")
 
     def add(name: str, kind: str, url: str, c: Client = client, n: int = samples) -> Any:
         values, response = timed(_get(c, url), n)
         rows.append(_row(name, kind, values))
         log(f"  {name}: p50 {rows[-1]['p50']} ms, p95 {rows[-1]['p95']} ms")
         return response
+
+    if analytics_only:
+        rollups = analytics_rows(add, client=client, admin_client=admin_client, day1=day1,
+                                 day30=day30, until=until, log=log)
+        return {"size": size, "measuredAt": datetime.now(UTC).isoformat(timespec="seconds"),
+                "anchor": anchor.isoformat(), "rows": rows, "rollups": rollups}
 
     # the run history list, its filters, a deep cursor page
     add("run list", "read", f"{API}/runs")
@@ -202,13 +214,8 @@ def measure(*, state: Path, samples: int, writes: int, store_dir: Path | None,
     add("diff (two full runs)", "read", f"{API}/runs/{replay.run_id}/diff?against={run.run_id}")
     add("similar runs ?q=lemon vinaigrette", "read", f"{API}/runs/similar?q=lemon+vinaigrette")
     add("context", "read", f"{API}/runs/{run.run_id}/context")
-    for name in ANALYTICS:
-        for label, since in (("1 day", day1), ("30 days", day30)):
-            add(f"analytics/{name} ({label})", "analytics",
-                f"{API}/analytics/{name}?since={since}&until={until}")
-    add("analytics page (web, 30 days)", "analytics", "/analytics/")
-    add("analytics/agents (30 days, auditor: every run)", "analytics",
-        f"{API}/analytics/agents?since={day30}&until={until}", c=admin_client)
+    rollups = analytics_rows(add, client=client, admin_client=admin_client, day1=day1,
+                             day30=day30, until=until, log=log)
     add("admin run changelist", "page", "/admin/orchestration/runrecord/", c=admin_client)
     add("admin run changelist ?q=", "page", "/admin/orchestration/runrecord/?q=vinaigrette",
         c=admin_client)
@@ -268,7 +275,7 @@ def measure(*, state: Path, samples: int, writes: int, store_dir: Path | None,
     hot = hot_statements(anchor, run.run_id, user.pk)
     figures = {
         "size": size, "measuredAt": datetime.now(UTC).isoformat(timespec="seconds"),
-        "anchor": anchor.isoformat(), "rows": rows, "retention": retention,
+        "anchor": anchor.isoformat(), "rows": rows, "retention": retention, "rollups": rollups,
         "writeWarmup": {"runs": len(warm_ms), "maxMs": round(max(warm_ms), 1),
                         "p50Ms": round(statistics.median(warm_ms), 1)},
         "blobGc": {"seconds": round(gc_s, 3), "report": gc_line},
@@ -278,6 +285,29 @@ def measure(*, state: Path, samples: int, writes: int, store_dir: Path | None,
         "fullRuns": RunRecord.objects.filter(Q(condensed_at__isnull=True)).count(),
     }
     return figures
+
+
+def analytics_rows(add: Callable[..., Any], *, client: Client, admin_client: Client, day1: str,
+                   day30: str, until: str, log: Callable[[str], None]) -> dict[str, Any]:
+    """Bring the daily analytics rollups up to date (timed: a backfill the first time), then time
+    every analytics endpoint over 1 and 30 days as the user and as an auditor, and the auditor's
+    30-day agents with the rollups switched off (the raw path, for comparison)."""
+    t = time.perf_counter()
+    report = rollups_refresh()
+    rolled = {**report.as_dict(), "seconds": round(time.perf_counter() - t, 2)}
+    log(f"  analytics rollups brought up to date: {rolled}")
+    for name in ANALYTICS:
+        for label, since in (("1 day", day1), ("30 days", day30)):
+            add(f"analytics/{name} ({label})", "analytics",
+                f"{API}/analytics/{name}?since={since}&until={until}")
+    add("analytics page (web, 30 days)", "analytics", "/analytics/")
+    for name in ANALYTICS:
+        add(f"analytics/{name} (30 days, auditor: every run)", "analytics",
+            f"{API}/analytics/{name}?since={day30}&until={until}", c=admin_client)
+    with override_settings(CAP01_ANALYTICS_ROLLUPS=False):
+        add("analytics/agents (30 days, auditor, rollups off: raw)", "analytics",
+            f"{API}/analytics/agents?since={day30}&until={until}", c=admin_client)
+    return rolled
 
 
 def hot_statements(anchor: datetime, run_id: str, owner_pk: Any

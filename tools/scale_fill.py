@@ -42,7 +42,7 @@ from graphstore.mapper import map_run_to_graph
 from graphstore.retention import formulation_link
 from graphstore.writer import _node_rows, embedding_params, statement_params
 from orchestration.models import RunRecord, RunSource, owner_key
-from orchestration.services import run_result_ingest, runs_condense
+from orchestration.services import run_result_ingest, runs_changed, runs_condense
 from orchestration.services.persistence import finished_fields, ledger_stages
 
 from .scale_mix import OWNERS, PREFIX, build, plan, run_id
@@ -145,6 +145,8 @@ def bulk_write(runs: list[tuple[RunResult, Any]], *, driver: Driver, database: s
                            "bulk": True}))
     with transaction.atomic():
         RunRecord.objects.bulk_create(rows, ignore_conflicts=True)
+    # as run_persist does: the closed days written into lose their analytics rollups
+    runs_changed(started=[run.metadata.timestamp for run, *_ in written])
     return [run.run_id for run, *_ in written]
 
 

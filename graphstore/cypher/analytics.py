@@ -131,3 +131,97 @@ VALIDATION_ISSUES = _scoped(
     "ORDER BY occurrences DESC, runs DESC, agent, field, severity\n"
     "LIMIT $limit"
 )
+
+
+# --- parts: the same figures per UTC day and owner, in a form that adds up (graphstore/rollup.py)
+# Over a list of ranges (`$ranges`: [{since, until}, ...], disjoint), each found through the same
+# range indexes as the window above: the rollup job reads one whole day, a window read with
+# rollups reads the ranges the rollups do not cover (its partial edge days, today, any day whose
+# rollup is missing or stale). Durations are returned as lists (percentiles of a union of days
+# need the values); everything else is counted, summed, or taken as a minimum or maximum.
+_RANGES = {
+    ALL: (
+        "UNWIND $ranges AS w\n"
+        "MATCH (r:OrchestrationRun)\n"
+        "WHERE r.startedAt >= w.since AND r.startedAt < w.until AND r.commitChecksum IS NOT NULL\n"
+    ),
+    OWNED: (
+        "UNWIND $ranges AS w\n"
+        "MATCH (r:OrchestrationRun)\n"
+        "WHERE r.ownerId = $ownerId AND r.startedAt >= w.since AND r.startedAt < w.until "
+        "AND r.commitChecksum IS NOT NULL\n"
+    ),
+}
+
+
+def _parts(body: str) -> dict[str, str]:
+    return {scope: window + body for scope, window in _RANGES.items()}
+
+
+_KEYS = f"{_DAY} AS day, r.ownerId AS owner"
+
+PARTS = {
+    "totals": _parts(
+        f"RETURN {_KEYS}, count(r) AS runs,\n"
+        "       count(CASE WHEN r.status = 'failed' THEN 1 END) AS failed,\n"
+        "       count(CASE WHEN size(coalesce(r.budgetBreaches, [])) > 0 THEN 1 END)"
+        " AS breached,\n"
+        "       collect(r.totalDuration) AS durations"
+    ),
+    "agents": _parts(
+        "MATCH (r)-[:HAS_AGENT_INVOCATION]->(a:AgentInvocation)\n"
+        "WITH r, a WHERE a.status <> 'skipped'\n"
+        f"RETURN {_KEYS}, a.agent AS agent, count(a) AS invocations,\n"
+        "       count(DISTINCT r) AS runs,\n"
+        "       count(CASE WHEN a.status = 'failed' THEN 1 END) AS failures,\n"
+        "       collect(a.duration) AS durations"
+    ),
+    "breaches": _parts(
+        "UNWIND r.budgetBreaches AS breach\n"
+        "WITH r, split(breach, '.') AS parts\n"
+        f"RETURN {_KEYS}, parts[0] AS stage, parts[1] AS kind, count(*) AS breaches,\n"
+        "       count(DISTINCT r) AS runs"
+    ),
+    "ingredients": _parts(
+        "MATCH (r)-[:USED_RECIPE]->(rv:RecipeVersion)-[h:HAS_INGREDIENT]->(i:Ingredient)\n"
+        f"RETURN {_KEYS}, i.ingredientId AS ingredientId, min(h.name) AS name,\n"
+        "       count(DISTINCT r) AS runs, collect(DISTINCT rv.recipeId) AS recipes,\n"
+        "       count(h.percentage) AS n, sum(h.percentage) AS total"
+    ),
+    "costs": _parts(
+        "MATCH (r)-[:USED_RECIPE]->(rv:RecipeVersion)\n"
+        "MATCH (r)-[:PRODUCED_CALCULATION]->(c:CalculationResult)\n"
+        f"RETURN {_KEYS}, rv.recipeId AS recipeId, c.currency AS currency,\n"
+        "       min(rv.name) AS name, count(*) AS rows, count(c.totalCost) AS n,\n"
+        "       sum(c.totalCost) AS total, min(c.totalCost) AS minCost,\n"
+        "       max(c.totalCost) AS maxCost"
+    ),
+}
+
+# Validation, for the kind asked for ($kind), as VALIDATION_TOTALS and VALIDATION_ISSUES.
+VALIDATION_TOTAL_PARTS = _parts(
+    "MATCH (r)-[:PRODUCED_VALIDATION]->(v:ValidationReport)\n"
+    "WITH r, v, CASE $kind WHEN 'warnings' THEN v.warningCount ELSE v.errorCount END AS n,\n"
+    f"     {_of_kind(0)} AS agents\n"
+    f"RETURN {_KEYS}, count(v) AS validated, count(CASE WHEN n > 0 THEN 1 END) AS withIssues,\n"
+    "       count(CASE WHEN n > 0 AND agents IS NULL THEN 1 END) AS detailsRemoved"
+)
+VALIDATION_ISSUE_PARTS = _parts(
+    "MATCH (r)-[:PRODUCED_VALIDATION]->(v:ValidationReport)\n"
+    f"WITH r, {_of_kind(0)} AS agents,\n"
+    f"     {_of_kind(1)} AS fields,\n"
+    f"     {_of_kind(2)} AS severities\n"
+    "UNWIND range(0, size(coalesce(agents, [])) - 1) AS i\n"
+    "WITH r, agents[i] AS agent, severities[i] AS severity, split(fields[i], '[') AS parts\n"
+    "WITH r, agent, severity, reduce(f = head(parts), p IN tail(parts) |\n"
+    "     f + '[*]' + substring(p, size(split(p, ']')[0]) + 1)) AS field\n"
+    f"RETURN {_KEYS}, agent, field, severity, count(*) AS occurrences,\n"
+    "       count(DISTINCT r) AS runs"
+)
+
+# The earliest start of a committed run (in index order: one index entry read, or a few).
+FIRST_RUN_STARTED = (
+    "MATCH (r:OrchestrationRun)\n"
+    "WHERE r.startedAt IS NOT NULL AND r.commitChecksum IS NOT NULL\n"
+    "RETURN r.startedAt AS startedAt ORDER BY startedAt LIMIT 1"
+)

@@ -9,6 +9,7 @@
     reconcile.py    outbox_reconcile (re-enqueue accepted work that is not done)
     replays.py      run_replay_create
     retention.py    runs_condense, blobs_collect
+    rollups.py      rollups_refresh (daily analytics rollups), runs_changed (a closed day changed)
     enqueue.py      send tasks by name (the services never import orchestration.tasks)
     config.py       what the services read from settings (agents, budgets, TTL, clock)
 
@@ -28,6 +29,7 @@ from .persistence import (
 from .reconcile import outbox_reconcile
 from .replays import run_replay_create
 from .retention import runs_condense
+from .rollups import rollups_refresh, runs_changed
 from .stages import pipeline_run, run_finish, stage_run
 
 __all__ = [
@@ -35,5 +37,5 @@ __all__ = [
     "run_finish",
     "run_persist", "run_replay_create", "run_request_create", "run_result_ingest",
     "run_results_check",
-    "runs_condense", "runs_dispatch", "stage_run",
+    "rollups_refresh", "runs_changed", "runs_condense", "runs_dispatch", "stage_run",
 ]

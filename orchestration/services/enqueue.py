@@ -19,6 +19,7 @@ DISPATCH_TASK = "orchestration.dispatch"
 RECONCILE_TASK = "orchestration.reconcile_outbox"
 GC_BLOBS_TASK = "orchestration.gc_blobs"
 CONDENSE_TASK = "orchestration.condense_runs"
+ROLLUPS_TASK = "orchestration.analytics_rollups"
 
 
 def pipeline_start(envelope: dict[str, Any]) -> None:

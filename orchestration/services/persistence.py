@@ -15,7 +15,7 @@ import random
 import tracemalloc
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -36,6 +36,7 @@ from orchestration.models import RunRecord, RunSource, RunStatus, owner_key
 
 from . import config, enqueue
 from .intake import batch_columns, submitter
+from .rollups import runs_changed
 
 logger = logging.getLogger(__name__)
 
@@ -313,6 +314,10 @@ def run_persist(*, run_id: str, retry: RetryPolicy | None = None, rewrite: bool 
         _report_name_clashes(run_id, summary)
     written = {**summary.as_dict(), "budgetBreaches": breaches,
                **({"memoryMb": round(peak_mb, 3)} if peak_mb is not None else {})}
+    # A run of a day that has closed (started before midnight, written after; or written late by
+    # the outbox): that day's analytics rollup is stale. Before the ledger says "persisted", so
+    # a crash here leaves the write to the reconciler, which marks it then.
+    runs_changed(started=[_started(result)])
     persisted_at = timezone.now()
     spans = write_segments(record, result["agentHistory"], write_started_at=write_started_at,
                            write=written, persisted_at=persisted_at)
@@ -326,6 +331,12 @@ def run_persist(*, run_id: str, retry: RetryPolicy | None = None, rewrite: bool 
         **({"budget_breached": True} if breaches else {}))
     get_writer().write_embedding(result, run_id=run_id)  # advisory; the backfill covers a miss
     return summary
+
+
+def _started(result: Mapping[str, Any]) -> datetime:
+    """When the run started (its metadata.timestamp, as the graph's startedAt), aware."""
+    started = datetime.fromisoformat(result["metadata"]["timestamp"])
+    return started if started.tzinfo is not None else started.replace(tzinfo=UTC)
 
 
 def _report_name_clashes(run_id: str, summary: WriteSummary) -> None:

@@ -35,6 +35,8 @@ from graphstore.retention import CondenseReport, condense_runs
 from orchestration.models import RetentionSettings, RunRecord
 from orchestration.selectors import SYSTEM, runs_replay_condensed
 
+from .rollups import runs_changed
+
 logger = logging.getLogger(__name__)
 
 # The ledger's started_at is when the first stage started; Neo4j's startedAt is when the run
@@ -74,6 +76,8 @@ def runs_condense(*, now: datetime | None = None, days: int | None = None,
                            blob_store=get_blob_store(), cutoff=cutoff, now=now,
                            batch_size=batch_size, dry_run=dry_run)
     outcome = RetentionOutcome(days, cutoff, dry_run, report)
+    if not dry_run:  # the condensed runs' days changed: their analytics rollups are stale
+        runs_changed(started=[datetime.fromisoformat(p.started_at) for p in report.runs])
     outcome.ledger = _ledger_condense(cutoff=cutoff, dry_run=dry_run, batch_size=batch_size,
                                       condensing={p.run_id for p in report.runs})
     logger.info("retention pass", extra={"event": "retention", "dryRun": dry_run,

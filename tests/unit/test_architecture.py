@@ -35,6 +35,7 @@ PURE_GLOBS = (
     "orchestration/web/history_page.py",
     "graphstore/schema.py",
     "graphstore/scope.py",
+    "graphstore/rollup.py",
     "graphstore/similarity.py",
     "graphstore/embedding.py",
     "tools/retrieval_eval.py",

@@ -14,6 +14,7 @@ from graphstore.connection import database, get_driver
 from graphstore.errors import InvalidBatchSize
 from graphstore.migrate import set_run_owners
 from orchestration.models import RunRecord, owner_key
+from orchestration.services.rollups import rollups_invalidate
 
 
 class Command(BaseCommand):
@@ -32,3 +33,6 @@ class Command(BaseCommand):
                                  driver=get_driver(), database=database(),
                                  batch_size=batch_size)
         self.stdout.write(f"{changed} run(s) given their owner from the ledger.")
+        if changed:  # the owners' analytics rollups no longer hold their runs
+            stale = rollups_invalidate()
+            self.stdout.write(f"{stale} day(s) of analytics rollups to be rolled up again.")

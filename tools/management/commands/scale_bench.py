@@ -1,7 +1,10 @@
-"""manage.py scale_bench [--samples N] [--writes W] [--out DIR] [--state PATH] [--store DIR]:
-measure reads, pages, analytics, the write, retention and blob GC at the graph's present size
-(tools/scale_bench.py); adds the size to reports/scale.json, rewrites scale.md and scale.svg."""
+"""manage.py scale_bench [--samples N] [--writes W] [--out DIR] [--state PATH] [--store DIR]
+[--analytics-only]: measure reads, pages, analytics, the write, retention and blob GC at the
+graph's present size (tools/scale_bench.py); adds the size to reports/scale.json, rewrites
+scale.md and scale.svg. `--analytics-only`: the floors and the analytics windows alone (the
+daily rollups brought up to date first; nothing else written), to DIR/scale-analytics.json."""
 
+import json
 from argparse import ArgumentParser
 from pathlib import Path
 
@@ -24,11 +27,20 @@ class Command(BaseCommand):
         parser.add_argument("--state", type=Path, default=Path("var/scale_fill.json"))
         parser.add_argument("--store", type=Path, default=None,
                             help="Neo4j's data folder, for the store size")
+        parser.add_argument("--analytics-only", action="store_true",
+                            help="only the floors and the analytics windows (no write, no "
+                                 "retention pass); JSON to DIR/scale-analytics.json")
 
     def handle(self, *args: object, samples: int, writes: int, out: Path, state: Path,
-               store: Path | None, retention_runs: int, **options: object) -> None:
+               store: Path | None, retention_runs: int, analytics_only: bool,
+               **options: object) -> None:
         figures = measure(state=state, samples=samples, writes=writes, store_dir=store,
-                          retention_runs=retention_runs,
+                          retention_runs=retention_runs, analytics_only=analytics_only,
                           log=self.stdout.write)
+        if analytics_only:
+            out.mkdir(parents=True, exist_ok=True)
+            (out / "scale-analytics.json").write_text(json.dumps(figures, indent=2) + "\n")
+            self.stdout.write(f"figures written to {out}/scale-analytics.json")
+            return
         write_report(figures, out)
         self.stdout.write(f"reports written to {out}/scale.md, scale.json, scale.svg")
