@@ -227,8 +227,8 @@ CAP01_EMBEDDER = env("CAP01_EMBEDDER", "composition") or "composition"
 CAP01_EMBEDDER_URL = env("CAP01_EMBEDDER_URL")
 CAP01_EMBEDDER_TIMEOUT_S = env_float("CAP01_EMBEDDER_TIMEOUT_S", 10.0)
 # Retrieval's bounds (graphstore/retrieval.py SIMILAR_CANDIDATES, FULLTEXT_FANOUT; 0 = exact):
-# composition for a run scores the recipes of this many nearest runs by the vector index; an
-# ingredient word reaches at most this many runs of an ingredient many recipes use.
+# composition for a run scores the recipes of this many nearest runs by the vector index; a
+# full-text hit shared by more runs than the fanout reaches the newest that many of the scope.
 CAP01_SIMILAR_CANDIDATES = env_int("CAP01_SIMILAR_CANDIDATES", 500)
 CAP01_FULLTEXT_FANOUT = env_int("CAP01_FULLTEXT_FANOUT", 200)
 

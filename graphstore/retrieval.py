@@ -109,9 +109,10 @@ SCOPED_CANDIDATES_PER_INDEX = 2000
 # 0 = the exact path, which reads every run that shares an ingredient or a word):
 # - composition for a run scores the recipes of the SIMILAR_CANDIDATES runs nearest to it by
 #   the vector index, not every recipe that shares an ingredient with it;
-# - an ingredient word reaches every run of an ingredient used by at most FULLTEXT_FANOUT
-#   recipes, and the newest FULLTEXT_FANOUT runs of the scope that use a commoner one (walked
-#   newest first, at most FANOUT_SCAN_FACTOR times as many).
+# - a full-text hit (a request text, a recipe, an ingredient) reaches all of its runs when it
+#   has at most FULLTEXT_FANOUT (an ingredient: recipes), else the newest FULLTEXT_FANOUT runs
+#   of the scope that such hits reach are taken (walked newest first, at most
+#   FANOUT_SCAN_FACTOR times as many).
 # Either way a candidate's score is computed exactly as the exact path computes it, so when the
 # exact path's top runs are candidates, the bounded path returns the same runs, order and
 # scores (cypher/retrieval.py says how; README measures how often that holds).
@@ -170,7 +171,7 @@ def similar_runs(text: str, *, scope: RunScope, driver: Driver, database: str,
                  limit: int = 10, fanout: int = FULLTEXT_FANOUT) -> list[SimilarRun]:
     """Committed, succeeded, validated runs of the scope whose request, recipe or ingredients
     match `text`, best first. [] when `text` has no word to search for. `fanout` bounds the
-    runs an ingredient word reaches (FULLTEXT_FANOUT); 0 reads them all (the exact path)."""
+    runs a hit reaches (FULLTEXT_FANOUT); 0 reads them all (the exact path)."""
     query = lucene_query(text)
     if query is None:
         return []

@@ -76,69 +76,94 @@ def _similar_runs(scope_filter: str) -> str:
 SIMILAR_RUNS = {ALL: _similar_runs(""), OWNED: _similar_runs(" AND r.ownerId = $ownerId")}
 
 
-# SIMILAR_RUNS with the runs an ingredient word reaches bounded (graphstore/retrieval.py,
-# `fanout`). Above, an ingredient hit is carried to every run whose recipe has the ingredient:
-# "lemon" reaches every run with lemon juice, a quarter of the graph. Here the candidates are
-# the runs of the request and recipe hits (as above), the runs of an ingredient used by at most
-# $fanout recipes (all of them, as above), and, for the ingredients used by more, the newest
-# $fanout kept runs of the scope that use one of them, found by walking the scope's runs newest
-# first through the started-at index (at most $scan of them). Each candidate is then scored
-# exactly as above: its request and recipe hits, plus every hit ingredient its own recipe names,
-# so a candidate's score and matches are the same in both statements, and when the first $limit
-# runs of SIMILAR_RUNS are candidates, both return the same runs in the same order.
+# SIMILAR_RUNS with the runs a hit reaches bounded (graphstore/retrieval.py, `fanout`). Above,
+# every hit is carried to all of its runs: "lemon" reaches every run with lemon juice, a quarter
+# of the graph, and a request text many runs share ("lemon vinaigrette, 5 kg") reaches each of
+# them. Here a hit with at most $fanout runs (requests, recipes) or recipes (ingredients) is
+# carried to all of them, as above; the runs of the hits with more (`heavy`) are found by
+# walking the scope's runs newest first through the started-at index: at most $scan runs walked,
+# the first $fanout kept runs that a heavy hit reaches taken. Every candidate is then scored as
+# above: the light hits that reached it, plus each heavy hit its own request, recipe or
+# ingredients are. So a candidate's score and matches are the same in both statements, and when
+# the first $limit runs of SIMILAR_RUNS are candidates both return them in the same order.
 def _similar_runs_bounded(scope_filter: str) -> str:
     owner_seek = " AND r.ownerId = $ownerId" if scope_filter else ""
+
+    def light(field: str, match: str, text: str) -> str:
+        return (
+            f"  UNWIND light AS hit WITH hit WHERE hit.field = '{field}'\n"
+            "  WITH hit.node AS node, hit.score AS score\n"
+            f"  {match}\n"
+            f"  RETURN r, {{field: '{field}', text: {text}, score: score}} AS m\n")
+
+    def heavy(field: str, match: str, text: str) -> str:
+        return (
+            f"  {match}\n"
+            "  WITH node, [x IN heavy WHERE x.node = node | x.score] AS scores\n"
+            "  WHERE size(scores) > 0\n"
+            f"  RETURN {{field: '{field}', text: {text}, score: scores[0]}} AS m\n")
+
     return (
         f"{FULLTEXT_FRESH}\n"
         "CALL () {\n"
-        f"  CALL db.index.fulltext.queryNodes('{INGREDIENT_INDEX}', $query, "
-        "{limit: $candidates})\n"
-        "  YIELD node, score\n"
-        "  RETURN collect({node: node, score: score * $wIngredient,\n"
-        "                  recipes: COUNT { (node)<-[:HAS_INGREDIENT]-() }}) AS hits\n"
-        "}\n"
-        "CALL (hits) {\n"
         f"  CALL db.index.fulltext.queryNodes('{REQUEST_INDEX}', $query, {{limit: $candidates}})\n"
         "  YIELD node, score\n"
-        "  MATCH (node)-[:TRIGGERED]->(r:OrchestrationRun)\n"
-        "  RETURN r, {field: 'request', text: node.userRequest, score: score * $wRequest} AS m\n"
+        "  RETURN node, 'request' AS field, score * $wRequest AS score,\n"
+        "         COUNT { (node)-[:TRIGGERED]->() } AS degree\n"
         "  UNION ALL\n"
         f"  CALL db.index.fulltext.queryNodes('{RECIPE_INDEX}', $query, {{limit: $candidates}})\n"
         "  YIELD node, score\n"
-        "  MATCH (r:OrchestrationRun)-[:USED_RECIPE]->(node)\n"
-        "  RETURN r, {field: 'recipe', text: node.name, score: score * $wRecipe} AS m\n"
+        "  RETURN node, 'recipe' AS field, score * $wRecipe AS score,\n"
+        "         COUNT { (node)<-[:USED_RECIPE]-() } AS degree\n"
         "  UNION ALL\n"
-        "  UNWIND hits AS hit\n"
-        "  WITH hit.node AS node WHERE hit.recipes <= $fanout\n"
-        "  MATCH (r:OrchestrationRun)-[:USED_RECIPE]->(:RecipeVersion)-[h:HAS_INGREDIENT]->(node)\n"
-        "  WHERE h.name = node.name\n"
-        "  RETURN r, null AS m\n"
-        "  UNION ALL\n"
-        "  WITH [hit IN hits WHERE hit.recipes > $fanout | hit.node] AS common\n"
-        "  WHERE size(common) > 0\n"
-        "  CALL (common) {\n"
+        f"  CALL db.index.fulltext.queryNodes('{INGREDIENT_INDEX}', $query, "
+        "{limit: $candidates})\n"
+        "  YIELD node, score\n"
+        "  RETURN node, 'ingredient' AS field, score * $wIngredient AS score,\n"
+        "         COUNT { (node)<-[:HAS_INGREDIENT]-() } AS degree\n"
+        "}\n"
+        "WITH collect(CASE WHEN degree <= $fanout THEN {node: node, field: field, score: score}\n"
+        "             END) AS light,\n"
+        "     collect(CASE WHEN degree > $fanout THEN {node: node, score: score} END) AS heavy\n"
+        "CALL (light, heavy) {\n"
+        + light("request", "MATCH (node)-[:TRIGGERED]->(r:OrchestrationRun)", "node.userRequest")
+        + "  UNION ALL\n"
+        + light("recipe", "MATCH (r:OrchestrationRun)-[:USED_RECIPE]->(node)", "node.name")
+        + "  UNION ALL\n"
+        + light("ingredient", "MATCH (r:OrchestrationRun)-[:USED_RECIPE]->(:RecipeVersion)"
+                "-[h:HAS_INGREDIENT]->(node)\n  WHERE h.name = node.name", "node.name")
+        + "  UNION ALL\n"
+        "  WITH [x IN heavy | x.node] AS nodes\n"
+        "  WHERE size(nodes) > 0\n"
+        "  CALL (nodes) {\n"
         f"    MATCH (r:OrchestrationRun) WHERE r.startedAt IS NOT NULL{owner_seek}\n"
         "    WITH r ORDER BY r.startedAt DESC LIMIT $scan\n"
-        "    WITH r WHERE EXISTS { MATCH (r)-[:USED_RECIPE]->(:RecipeVersion)"
-        "-[h:HAS_INGREDIENT]->(i:Ingredient)\n"
-        "                         WHERE i IN common AND h.name = i.name }\n"
+        "    WITH r WHERE (EXISTS { MATCH (u)-[:TRIGGERED]->(r) WHERE u IN nodes }\n"
+        "        OR EXISTS { MATCH (r)-[:USED_RECIPE]->(rv) WHERE rv IN nodes }\n"
+        "        OR EXISTS { MATCH (r)-[:USED_RECIPE]->(:RecipeVersion)-[h:HAS_INGREDIENT]->(i)\n"
+        "                    WHERE i IN nodes AND h.name = i.name })\n"
         f"      AND {_keep(scope_filter)}\n"
         "    RETURN r LIMIT $fanout\n"
         "  }\n"
         "  RETURN r, null AS m\n"
         "}\n"
-        "WITH r, m\n"
+        "WITH r, m, heavy\n"
         f"WHERE {_keep(scope_filter)}\n"
-        "WITH r, collect(m) AS found\n"
-        "CALL (r, found, hits) {\n"
+        "WITH r, heavy, collect(m) AS found\n"
+        "CALL (r, found, heavy) {\n"
         "  UNWIND found AS m\n"
         "  RETURN m\n"
         "  UNION ALL\n"
-        "  MATCH (r)-[:USED_RECIPE]->(:RecipeVersion)-[h:HAS_INGREDIENT]->(i:Ingredient)\n"
-        "  WITH i, h, [hit IN hits WHERE hit.node = i | hit.score] AS scores\n"
-        "  WHERE size(scores) > 0 AND h.name = i.name\n"
-        "  RETURN {field: 'ingredient', text: i.name, score: scores[0]} AS m\n"
-        "}\n"
+        + heavy("request", "MATCH (node:UserRequest)-[:TRIGGERED]->(r)",
+                "node.userRequest")
+        + "  UNION ALL\n"
+        + heavy("recipe", "MATCH (r)-[:USED_RECIPE]->(node:RecipeVersion)",
+                "node.name")
+        + "  UNION ALL\n"
+        + heavy("ingredient", "MATCH (r)-[:USED_RECIPE]->(:RecipeVersion)"
+                "-[h:HAS_INGREDIENT]->(node:Ingredient)\n  WHERE h.name = node.name",
+                "node.name")
+        + "}\n"
         "WITH r, m.field AS field, m.text AS text, m.score AS score\n"
         "ORDER BY score DESC, field, text\n"
         "WITH r, sum(score) AS total,\n"
