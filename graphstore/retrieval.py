@@ -40,6 +40,8 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -283,6 +285,9 @@ COMPOSITION_CANDIDATES = 300  # free words: recipes scored in full before carrie
 VECTOR_CANDIDATES, SCOPED_VECTOR_CANDIDATES = 100, 1000
 VECTOR_MIN_SCORE = 0.55  # Neo4j's (1 + cos) / 2: a neighbour needs cos > 0.1
 TEXT_TOLERANCE = 50.0  # percentage points at which a stated percentage no longer counts
+# runs_like's three signal reads run at once on these threads (a fixed pool: the process's
+# threads do not grow with the requests; a read waits for a thread when all are busy).
+_SIGNAL_POOL = ThreadPoolExecutor(max_workers=6, thread_name_prefix="retrieval-signal")
 
 
 @dataclass(frozen=True)
@@ -468,24 +473,29 @@ def runs_like(run_id: str, *, scope: RunScope, driver: Driver, database: str,
     if query is None:
         raise RunNotFound(run_id)
     pool = limit * POOL_FACTOR
+    words = " ".join(x for x in (query.request, query.recipe) if x)
+    reads: dict[str, Callable[[], Any]] = {
+        "composition": lambda: composition_neighbours(
+            run_id, scope=scope, driver=driver, database=database, limit=pool,
+            candidates=candidates if query.embedded else 0),
+        "vector": lambda: vector_neighbours(run_id, scope=scope, driver=driver,
+                                            database=database, limit=pool),
+        "fulltext": lambda: similar_runs(words, scope=scope, driver=driver, database=database,
+                                         limit=pool + 1, fanout=fanout),
+    }
+    # The signals are independent reads: run at once, the call takes the slowest, not the sum.
+    futures = {s: _SIGNAL_POOL.submit(read) for s, read in reads.items() if s in signals}
     rankings: dict[str, list[tuple[str, float]]] = {}
     extras: dict[str, dict[str, Any]] = {}
-    if "composition" in signals:
-        ranked = composition_neighbours(run_id, scope=scope, driver=driver, database=database,
-                                        limit=pool,
-                                        candidates=candidates if query.embedded else 0)
+    if "composition" in futures:
+        ranked = futures["composition"].result()
         rankings["composition"] = [(rid, total) for rid, _, total in ranked]
         extras.update({rid: {"composition": parts} for rid, parts, _ in ranked})
-    if "vector" in signals:
-        rankings["vector"] = vector_neighbours(run_id, scope=scope, driver=driver,
-                                               database=database, limit=pool)
-    if "fulltext" in signals:
-        words = " ".join(x for x in (query.request, query.recipe) if x)
-        rankings["fulltext"] = [
-            (hit.run_id, hit.score) for hit in similar_runs(
-                words, scope=scope, driver=driver, database=database, limit=pool + 1,
-                fanout=fanout)
-            if hit.run_id != run_id][:pool]
+    if "vector" in futures:
+        rankings["vector"] = futures["vector"].result()
+    if "fulltext" in futures:
+        rankings["fulltext"] = [(hit.run_id, hit.score) for hit in futures["fulltext"].result()
+                                if hit.run_id != run_id][:pool]
     return _assemble(rankings, limit=limit, driver=driver, database=database,
                      weights=LIKE_WEIGHTS, k=LIKE_K, query_lines=query.lines, extras=extras)
 

@@ -80,7 +80,8 @@ SIMILAR_RUNS = {ALL: _similar_runs(""), OWNED: _similar_runs(" AND r.ownerId = $
 # every hit is carried to all of its runs: "lemon" reaches every run with lemon juice, a quarter
 # of the graph, and a request text many runs share ("lemon vinaigrette, 5 kg") reaches each of
 # them. Here a hit with at most $fanout runs (requests, recipes) or recipes (ingredients) is
-# carried to all of them, as above; the runs of the hits with more (`heavy`) are found by
+# carried to all of them, as above, the rarest hits first while they reach $fanout runs in all;
+# the runs of the other hits (`heavy`) are found by
 # walking the scope's runs newest first through the started-at index: at most $scan runs walked,
 # the first $fanout kept runs that a heavy hit reaches taken. Every candidate is then scored as
 # above: the light hits that reached it, plus each heavy hit its own request, recipe or
@@ -88,6 +89,9 @@ SIMILAR_RUNS = {ALL: _similar_runs(""), OWNED: _similar_runs(" AND r.ownerId = $
 # the first $limit runs of SIMILAR_RUNS are candidates both return them in the same order.
 def _similar_runs_bounded(scope_filter: str) -> str:
     owner_seek = " AND r.ownerId = $ownerId" if scope_filter else ""
+    # the owner's runs come from the (ownerId, startedAt) index in its order only when the order
+    # names both properties (ownerId is fixed, so this is newest first): no sort of all of them
+    newest = "r.ownerId DESC, r.startedAt DESC" if scope_filter else "r.startedAt DESC"
 
     def light(field: str, match: str, text: str) -> str:
         return (
@@ -122,9 +126,13 @@ def _similar_runs_bounded(scope_filter: str) -> str:
         "  RETURN node, 'ingredient' AS field, score * $wIngredient AS score,\n"
         "         COUNT { (node)<-[:HAS_INGREDIENT]-() } AS degree\n"
         "}\n"
-        "WITH collect(CASE WHEN degree <= $fanout THEN {node: node, field: field, score: score}\n"
-        "             END) AS light,\n"
-        "     collect(CASE WHEN degree > $fanout THEN {node: node, score: score} END) AS heavy\n"
+        "WITH node, field, score, degree ORDER BY degree, field, score DESC, elementId(node)\n"
+        "WITH reduce(acc = {light: [], heavy: [], total: 0}, hit IN collect(\n"
+        "       {node: node, field: field, score: score, degree: degree}) |\n"
+        "       CASE WHEN acc.total + hit.degree <= $fanout\n"
+        "       THEN {light: acc.light + [hit], heavy: acc.heavy, total: acc.total + hit.degree}\n"
+        "       ELSE {light: acc.light, heavy: acc.heavy + [hit], total: acc.total} END) AS split\n"
+        "WITH split.light AS light, split.heavy AS heavy\n"
         "CALL (light, heavy) {\n"
         + light("request", "MATCH (node)-[:TRIGGERED]->(r:OrchestrationRun)", "node.userRequest")
         + "  UNION ALL\n"
@@ -137,7 +145,7 @@ def _similar_runs_bounded(scope_filter: str) -> str:
         "  WHERE size(nodes) > 0\n"
         "  CALL (nodes) {\n"
         f"    MATCH (r:OrchestrationRun) WHERE r.startedAt IS NOT NULL{owner_seek}\n"
-        "    WITH r ORDER BY r.startedAt DESC LIMIT $scan\n"
+        f"    WITH r ORDER BY {newest} LIMIT $scan\n"
         "    WITH r WHERE (EXISTS { MATCH (u)-[:TRIGGERED]->(r) WHERE u IN nodes }\n"
         "        OR EXISTS { MATCH (r)-[:USED_RECIPE]->(rv) WHERE rv IN nodes }\n"
         "        OR EXISTS { MATCH (r)-[:USED_RECIPE]->(:RecipeVersion)-[h:HAS_INGREDIENT]->(i)\n"

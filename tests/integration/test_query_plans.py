@@ -81,7 +81,7 @@ def bounded_reads(owner: str) -> dict[str, tuple[str, dict[str, Any]]]:
     return {
         **{f"COMPOSITION_NEIGHBOURS_BOUNDED.{scope}": (
             retrieval.COMPOSITION_NEIGHBOURS_BOUNDED[scope], {
-                "runId": PROBE, "neighbours": 10, "limit": 10, **WEIGHTS, "ownerId": owner})
+                "runId": PROBE, "neighbours": 3, "limit": 10, **WEIGHTS, "ownerId": owner})
            for scope in (ALL, OWNED)},
         **{f"SIMILAR_RUNS_BOUNDED.{scope}": (retrieval.SIMILAR_RUNS_BOUNDED[scope], {
             "query": "lemon vinaigrette", "candidates": 50, "limit": 10, "wRequest": 1.0,

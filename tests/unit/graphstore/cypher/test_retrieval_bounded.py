@@ -13,7 +13,7 @@ from graphstore.schema import VECTOR_INDEX
 
 OWNER_FILTERS = (
     "WHERE EXISTS { MATCH (rv)<-[:USED_RECIPE]-(x:OrchestrationRun) WHERE x.ownerId = $ownerId }\n",
-    " AND r.ownerId = $ownerId", " AND n.ownerId = $ownerId")
+    " AND r.ownerId = $ownerId", " AND n.ownerId = $ownerId", "r.ownerId DESC, ")
 BOUNDED = {"COMPOSITION_NEIGHBOURS": (retrieval.COMPOSITION_NEIGHBOURS,
                                       retrieval.COMPOSITION_NEIGHBOURS_BOUNDED),
            "SIMILAR_RUNS": (retrieval.SIMILAR_RUNS, retrieval.SIMILAR_RUNS_BOUNDED)}
@@ -42,7 +42,7 @@ def test_bounded_full_text_ranks_with_the_exact_text(scope):
     bounded = retrieval.SIMILAR_RUNS_BOUNDED[scope]
     split = "ORDER BY total DESC, r.startedAt DESC, r.runId\n"
     assert exact.split(split)[1] == bounded.split(split)[1]
-    assert "WITH r ORDER BY r.startedAt DESC LIMIT $scan" in bounded
+    assert "r.startedAt DESC LIMIT $scan" in bounded
     assert "RETURN r LIMIT $fanout" in bounded
 
 
