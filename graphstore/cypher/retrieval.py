@@ -80,7 +80,8 @@ SIMILAR_RUNS = {ALL: _similar_runs(""), OWNED: _similar_runs(" AND r.ownerId = $
 # every hit is carried to all of its runs: "lemon" reaches every run with lemon juice, a quarter
 # of the graph, and a request text many runs share ("lemon vinaigrette, 5 kg") reaches each of
 # them. Here a hit with at most $fanout runs (requests, recipes) or recipes (ingredients) is
-# carried to all of them, as above, the rarest hits first while they reach $fanout runs in all;
+# carried to all of them, as above, the rarest hits first while they reach $scan runs in all
+# (all the hits of one degree, or none);
 # the runs of the other hits (`heavy`) are found by
 # walking the scope's runs newest first through the started-at index: at most $scan runs walked,
 # the first $fanout kept runs that a heavy hit reaches taken. Every candidate is then scored as
@@ -126,13 +127,19 @@ def _similar_runs_bounded(scope_filter: str) -> str:
         "  RETURN node, 'ingredient' AS field, score * $wIngredient AS score,\n"
         "         COUNT { (node)<-[:HAS_INGREDIENT]-() } AS degree\n"
         "}\n"
-        "WITH node, field, score, degree ORDER BY degree, field, score DESC, elementId(node)\n"
-        "WITH reduce(acc = {light: [], heavy: [], total: 0}, hit IN collect(\n"
-        "       {node: node, field: field, score: score, degree: degree}) |\n"
-        "       CASE WHEN acc.total + hit.degree <= $fanout\n"
-        "       THEN {light: acc.light + [hit], heavy: acc.heavy, total: acc.total + hit.degree}\n"
-        "       ELSE {light: acc.light, heavy: acc.heavy + [hit], total: acc.total} END) AS split\n"
-        "WITH split.light AS light, split.heavy AS heavy\n"
+        "WITH collect({node: node, field: field, score: score, degree: degree}) AS hits\n"
+        "CALL (hits) {\n"
+        "  UNWIND hits AS hit\n"
+        "  WITH hit.degree AS degree, count(*) AS n ORDER BY degree\n"
+        "  RETURN reduce(acc = {total: 0, cut: -1, open: true},\n"
+        "                level IN collect({degree: degree, runs: degree * n}) |\n"
+        "         CASE WHEN acc.open AND level.degree <= $fanout\n"
+        "              AND acc.total + level.runs <= $scan\n"
+        "         THEN {total: acc.total + level.runs, cut: level.degree, open: true}\n"
+        "         ELSE {total: acc.total, cut: acc.cut, open: false} END).cut AS cut\n"
+        "}\n"
+        "WITH [hit IN hits WHERE hit.degree <= cut] AS light,\n"
+        "     [hit IN hits WHERE hit.degree > cut] AS heavy\n"
         "CALL (light, heavy) {\n"
         + light("request", "MATCH (node)-[:TRIGGERED]->(r:OrchestrationRun)", "node.userRequest")
         + "  UNION ALL\n"
@@ -157,7 +164,8 @@ def _similar_runs_bounded(scope_filter: str) -> str:
         "}\n"
         "WITH r, m, heavy\n"
         f"WHERE {_keep(scope_filter)}\n"
-        "WITH r, heavy, collect(m) AS found\n"
+        # heavy is the same list on every row: taken once per run, never a grouping key
+        "WITH r, collect(m) AS found, collect(heavy)[0] AS heavy\n"
         "CALL (r, found, heavy) {\n"
         "  UNWIND found AS m\n"
         "  RETURN m\n"
