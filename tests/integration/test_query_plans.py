@@ -85,7 +85,7 @@ def bounded_reads(owner: str) -> dict[str, tuple[str, dict[str, Any]]]:
            for scope in (ALL, OWNED)},
         **{f"SIMILAR_RUNS_BOUNDED.{scope}": (retrieval.SIMILAR_RUNS_BOUNDED[scope], {
             "query": "lemon vinaigrette", "candidates": 50, "limit": 10, "wRequest": 1.0,
-            "wRecipe": 1.0, "wIngredient": 0.5, "fanout": 3, "scan": 30, "ownerId": owner})
+            "wRecipe": 1.0, "wIngredient": 0.5, "fanout": 1, "scan": 2, "ownerId": owner})
            for scope in (ALL, OWNED)},
     }
 
