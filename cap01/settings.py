@@ -242,6 +242,11 @@ CAP01_NEO4J_CONNECTION_TIMEOUT_S = env_float("CAP01_NEO4J_CONNECTION_TIMEOUT_S",
 CAP01_EMBEDDER = env("CAP01_EMBEDDER", "composition") or "composition"
 CAP01_EMBEDDER_URL = env("CAP01_EMBEDDER_URL")
 CAP01_EMBEDDER_TIMEOUT_S = env_float("CAP01_EMBEDDER_TIMEOUT_S", 10.0)
+# Retrieval's bounds (graphstore/retrieval.py SIMILAR_CANDIDATES, FULLTEXT_FANOUT; 0 = exact):
+# composition for a run scores the recipes of this many nearest runs by the vector index; a
+# full-text hit shared by more runs than the fanout reaches the newest that many of the scope.
+CAP01_SIMILAR_CANDIDATES = env_int("CAP01_SIMILAR_CANDIDATES", 500)
+CAP01_FULLTEXT_FANOUT = env_int("CAP01_FULLTEXT_FANOUT", 200)
 
 # Large artifacts (design section 5.6): file:///abs/dir (default) or s3://bucket/prefix.
 CAP01_BLOB_STORE_URL = env("CAP01_BLOB_STORE_URL", f"file://{BASE_DIR / 'var' / 'blobs'}") or ""

@@ -40,6 +40,8 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -49,6 +51,7 @@ from neo4j.exceptions import ClientError
 
 from .cypher.retrieval import (
     COMPOSITION_NEIGHBOURS,
+    COMPOSITION_NEIGHBOURS_BOUNDED,
     INGREDIENT_INDEX,
     RECIPE_INDEX,
     REQUEST_INDEX,
@@ -57,6 +60,7 @@ from .cypher.retrieval import (
     RUNS_WITHOUT_EMBEDDING,
     SET_RUN_EMBEDDINGS,
     SIMILAR_RUNS,
+    SIMILAR_RUNS_BOUNDED,
     TEXT_COMPOSITION,
     VECTOR_INDEX_NAME,
     VECTOR_NEIGHBOURS,
@@ -92,7 +96,7 @@ __all__ = [
     "lucene_query", "query_terms", "run_context", "similar_runs",
     "RunCard", "RunHit", "cited_context", "SearchResult", "SignalRank", "backfill_embeddings",
     "composition_neighbours", "run_cards", "runs_like", "search_runs", "text_composition",
-    "vector_neighbours", "vector_search", "vocabulary",
+    "vector_neighbours", "vector_search", "vocabulary", "SIMILAR_CANDIDATES", "FULLTEXT_FANOUT",
 ]
 
 INDEX_NAMES = (REQUEST_INDEX, RECIPE_INDEX, INGREDIENT_INDEX)
@@ -103,6 +107,20 @@ WEIGHTS = {"request": 1.0, "recipe": 1.0, "ingredient": 0.5}
 CANDIDATES_PER_INDEX = 200  # hits taken from each index before they are carried to runs
 # The same for a search over one owner's runs: the hits are everyone's, most are dropped.
 SCOPED_CANDIDATES_PER_INDEX = 2000
+# The bounds of the fast paths (settings CAP01_SIMILAR_CANDIDATES and CAP01_FULLTEXT_FANOUT;
+# 0 = the exact path, which reads every run that shares an ingredient or a word):
+# - composition for a run scores the recipes of the SIMILAR_CANDIDATES runs nearest to it by
+#   the vector index, not every recipe that shares an ingredient with it;
+# - a full-text hit (a request text, a recipe, an ingredient) reaches all of its runs when it
+#   has at most FULLTEXT_FANOUT (an ingredient: recipes), else the newest FULLTEXT_FANOUT runs
+#   of the scope that such hits reach are taken (walked newest first, at most
+#   FANOUT_SCAN_FACTOR times as many).
+# Either way a candidate's score is computed exactly as the exact path computes it, so when the
+# exact path's top runs are candidates, the bounded path returns the same runs, order and
+# scores (cypher/retrieval.py says how; README measures how often that holds).
+SIMILAR_CANDIDATES = 500
+FULLTEXT_FANOUT = 200
+FANOUT_SCAN_FACTOR = 10
 MAX_TERMS = 32
 MAX_TERM_LENGTH = 64
 PHRASE_BOOST = 2
@@ -152,19 +170,23 @@ class SimilarRun:
 
 
 def similar_runs(text: str, *, scope: RunScope, driver: Driver, database: str,
-                 limit: int = 10) -> list[SimilarRun]:
+                 limit: int = 10, fanout: int = FULLTEXT_FANOUT) -> list[SimilarRun]:
     """Committed, succeeded, validated runs of the scope whose request, recipe or ingredients
-    match `text`, best first. [] when `text` has no word to search for."""
+    match `text`, best first. [] when `text` has no word to search for. `fanout` bounds the
+    runs a hit reaches (FULLTEXT_FANOUT); 0 reads them all (the exact path)."""
     query = lucene_query(text)
     if query is None:
         return []
+    bound: dict[str, Any] = ({} if fanout <= 0 else
+                             {"fanout": fanout, "scan": fanout * FANOUT_SCAN_FACTOR})
+    statement = SIMILAR_RUNS_BOUNDED if bound else SIMILAR_RUNS
     try:
         candidates = (CANDIDATES_PER_INDEX if scope.everything
                       else SCOPED_CANDIDATES_PER_INDEX)
         records, _, _ = driver.execute_query(
-            scope.statement(SIMILAR_RUNS), query=query, candidates=candidates, limit=limit,
+            scope.statement(statement), query=query, candidates=candidates, limit=limit,
             wRequest=WEIGHTS["request"], wRecipe=WEIGHTS["recipe"],
-            wIngredient=WEIGHTS["ingredient"], **scope.params(), database_=database,
+            wIngredient=WEIGHTS["ingredient"], **bound, **scope.params(), database_=database,
             routing_="r")
     except ClientError as exc:
         if "no such fulltext schema index" in str(exc.message or "").lower():
@@ -259,10 +281,13 @@ SIGNALS = ("composition", "vector", "fulltext")
 LIKE_WEIGHTS, LIKE_K = {"composition": 1.0, "vector": 1.0, "fulltext": 0.25}, 5
 SEARCH_WEIGHTS, SEARCH_K = {"composition": 1.0, "vector": 0.25, "fulltext": 0.5}, 10
 POOL_FACTOR = 4  # each signal is asked for limit * POOL_FACTOR runs before fusion and collapsing
-COMPOSITION_CANDIDATES = 300  # recipes scored in full before they are carried to runs
+COMPOSITION_CANDIDATES = 300  # free words: recipes scored in full before carried to runs
 VECTOR_CANDIDATES, SCOPED_VECTOR_CANDIDATES = 100, 1000
 VECTOR_MIN_SCORE = 0.55  # Neo4j's (1 + cos) / 2: a neighbour needs cos > 0.1
 TEXT_TOLERANCE = 50.0  # percentage points at which a stated percentage no longer counts
+# runs_like's three signal reads run at once on these threads (a fixed pool: the process's
+# threads do not grow with the requests; a read waits for a thread when all are busy).
+_SIGNAL_POOL = ThreadPoolExecutor(max_workers=6, thread_name_prefix="retrieval-signal")
 
 
 @dataclass(frozen=True)
@@ -279,6 +304,7 @@ class RunCard:
     cost: float | None
     currency: str | None
     lines: tuple[Line, ...]
+    embedded: bool = False  # the run has its embedding (the vector index knows it)
 
 
 @dataclass(frozen=True)
@@ -337,16 +363,22 @@ def run_cards(run_ids: list[str], *, driver: Driver, database: str) -> dict[str,
             request=rec["request"], recipe_checksum=rec["recipeChecksum"],
             recipe_id=rec["recipeId"], recipe=rec["recipe"], batch=rec["batch"],
             unit=rec["unit"], cost=rec["cost"], currency=rec["currency"],
-            lines=tuple(_line(x) for x in rec["lines"] if x is not None))
+            lines=tuple(_line(x) for x in rec["lines"] if x is not None),
+            embedded=bool(rec["embedded"]))
     return out
 
 
 def composition_neighbours(run_id: str, *, scope: RunScope, driver: Driver, database: str,
-                           limit: int = 10) -> list[tuple[str, CompositionScore, float]]:
-    """Runs like `run_id` by composition: (runId, its score parts, total), best first."""
-    records = _run(driver, scope.statement(COMPOSITION_NEIGHBOURS), database, runId=run_id,
-                   candidates=max(COMPOSITION_CANDIDATES, limit), limit=limit,
-                   wShared=W_SHARED, wFunction=W_FUNCTION, wCategory=W_CATEGORY,
+                           limit: int = 10, candidates: int = SIMILAR_CANDIDATES
+                           ) -> list[tuple[str, CompositionScore, float]]:
+    """Runs like `run_id` by composition: (runId, its score parts, total), best first.
+    `candidates` > 0: only the recipes of the `candidates` runs nearest to it by the vector
+    index (and its own) are scored, and a run without an embedding has no neighbours (runs_like
+    takes the exact path for it); 0: every recipe that shares an ingredient (exact)."""
+    statement = COMPOSITION_NEIGHBOURS_BOUNDED if candidates > 0 else COMPOSITION_NEIGHBOURS
+    bound: dict[str, Any] = {"neighbours": candidates} if candidates > 0 else {}
+    records = _run(driver, scope.statement(statement), database, runId=run_id, limit=limit,
+                   **bound, wShared=W_SHARED, wFunction=W_FUNCTION, wCategory=W_CATEGORY,
                    wScale=W_SCALE, wCost=W_COST, **scope.params())
     return [(rec["runId"], CompositionScore(rec["shared"], rec["function"], rec["category"],
                                             rec["scale"], rec["cost"]), float(rec["score"]))
@@ -429,37 +461,49 @@ def _assemble(rankings: dict[str, list[tuple[str, float]]], *, limit: int, drive
 
 
 def runs_like(run_id: str, *, scope: RunScope, driver: Driver, database: str,
-              limit: int = 10, signals: tuple[str, ...] = SIGNALS) -> list[RunHit]:
+              limit: int = 10, signals: tuple[str, ...] = SIGNALS,
+              candidates: int = SIMILAR_CANDIDATES,
+              fanout: int = FULLTEXT_FANOUT) -> list[RunHit]:
     """Past runs like `run_id` (committed, succeeded, valid, in the scope; not itself), the
     `signals` fused, identical runs collapsed, each with its reasons. RunNotFound when no run is
-    committed under `run_id`."""
+    committed under `run_id`. `candidates` and `fanout` bound composition and full text (see
+    SIMILAR_CANDIDATES, FULLTEXT_FANOUT; 0 = exact); a run without an embedding (written before
+    the embedder, or the embedder failed) takes the exact composition path."""
     query = run_cards([run_id], driver=driver, database=database).get(run_id)
     if query is None:
         raise RunNotFound(run_id)
     pool = limit * POOL_FACTOR
+    words = " ".join(x for x in (query.request, query.recipe) if x)
+    reads: dict[str, Callable[[], Any]] = {
+        "composition": lambda: composition_neighbours(
+            run_id, scope=scope, driver=driver, database=database, limit=pool,
+            candidates=candidates if query.embedded else 0),
+        "vector": lambda: vector_neighbours(run_id, scope=scope, driver=driver,
+                                            database=database, limit=pool),
+        "fulltext": lambda: similar_runs(words, scope=scope, driver=driver, database=database,
+                                         limit=pool + 1, fanout=fanout),
+    }
+    # The signals are independent reads: run at once, the call takes the slowest, not the sum.
+    futures = {s: _SIGNAL_POOL.submit(read) for s, read in reads.items() if s in signals}
     rankings: dict[str, list[tuple[str, float]]] = {}
     extras: dict[str, dict[str, Any]] = {}
-    if "composition" in signals:
-        ranked = composition_neighbours(run_id, scope=scope, driver=driver, database=database,
-                                        limit=pool)
+    if "composition" in futures:
+        ranked = futures["composition"].result()
         rankings["composition"] = [(rid, total) for rid, _, total in ranked]
         extras.update({rid: {"composition": parts} for rid, parts, _ in ranked})
-    if "vector" in signals:
-        rankings["vector"] = vector_neighbours(run_id, scope=scope, driver=driver,
-                                               database=database, limit=pool)
-    if "fulltext" in signals:
-        words = " ".join(x for x in (query.request, query.recipe) if x)
-        rankings["fulltext"] = [
-            (hit.run_id, hit.score) for hit in similar_runs(
-                words, scope=scope, driver=driver, database=database, limit=pool + 1)
-            if hit.run_id != run_id][:pool]
+    if "vector" in futures:
+        rankings["vector"] = futures["vector"].result()
+    if "fulltext" in futures:
+        rankings["fulltext"] = [(hit.run_id, hit.score) for hit in futures["fulltext"].result()
+                                if hit.run_id != run_id][:pool]
     return _assemble(rankings, limit=limit, driver=driver, database=database,
                      weights=LIKE_WEIGHTS, k=LIKE_K, query_lines=query.lines, extras=extras)
 
 
 def search_runs(text: str, *, scope: RunScope, driver: Driver, database: str,
                 embedder: Embedder | None = None, limit: int = 10,
-                signals: tuple[str, ...] = SIGNALS) -> SearchResult:
+                signals: tuple[str, ...] = SIGNALS,
+                fanout: int = FULLTEXT_FANOUT) -> SearchResult:
     """Runs matching free words: full-text, the composition the words name (ingredients,
     functions, percentages: similarity.parse_mentions) and, with an `embedder`, the vector of
     those mentions; fused, identical runs collapsed."""
@@ -469,7 +513,7 @@ def search_runs(text: str, *, scope: RunScope, driver: Driver, database: str,
     extras: dict[str, dict[str, Any]] = {}
     if "fulltext" in signals:
         rankings["fulltext"] = [(h.run_id, h.score) for h in similar_runs(
-            text, scope=scope, driver=driver, database=database, limit=pool)]
+            text, scope=scope, driver=driver, database=database, limit=pool, fanout=fanout)]
     if "composition" in signals and mentions:
         ranked = text_composition(mentions, scope=scope, driver=driver, database=database,
                                   limit=pool)
@@ -512,14 +556,17 @@ def backfill_embeddings(*, embedder: Embedder, driver: Driver, database: str,
 
 
 def cited_context(run_id: str, *, scope: RunScope, driver: Driver, database: str,
-                  neighbours: int = 3, max_chars: int = DEFAULT_CHARS) -> dict[str, Any]:
+                  neighbours: int = 3, max_chars: int = DEFAULT_CHARS,
+                  candidates: int = SIMILAR_CANDIDATES,
+                  fanout: int = FULLTEXT_FANOUT) -> dict[str, Any]:
     """run_context's dict plus `prompt`: the run and its `neighbours` nearest runs (runs_like)
     as cited fact lines within `max_chars` (graphstore/prompt.py). RunNotFound as run_context."""
     context = run_context(run_id, driver=driver, database=database)
     card = run_cards([run_id], driver=driver, database=database).get(run_id)
     facts = run_facts(context, recipe_key=card.recipe_checksum if card else None)
     hits = runs_like(run_id, scope=scope, driver=driver, database=database,
-                     limit=neighbours) if neighbours and card and card.lines else []
+                     limit=neighbours, candidates=candidates, fanout=fanout
+                     ) if neighbours and card and card.lines else []
     for hit in hits:
         reasons = hit.reasons
         facts += neighbour_facts(

@@ -535,6 +535,7 @@ def runs_similar(*, viewer: Viewer, text: str, limit: int) -> list[Any]:
     """Committed, validated runs `viewer` may see, ranked by full-text score; graphstore's
     RetrievalIndexMissing when the indexes are not installed."""
     return retrieval.similar_runs(text, scope=run_scope(viewer=viewer), limit=limit,
+                                  fanout=settings.CAP01_FULLTEXT_FANOUT,
                                   driver=get_driver(), database=database())
 
 
@@ -556,6 +557,8 @@ def runs_like(*, viewer: Viewer, run_id: str, limit: int) -> list[retrieval.RunH
     if not run_visible(viewer=viewer, run_id=run_id):
         raise graph_errors.RunNotFound(run_id)
     return retrieval.runs_like(run_id, scope=run_scope(viewer=viewer), limit=limit,
+                               candidates=settings.CAP01_SIMILAR_CANDIDATES,
+                               fanout=settings.CAP01_FULLTEXT_FANOUT,
                                driver=get_driver(), database=database())
 
 
@@ -563,6 +566,7 @@ def runs_search(*, viewer: Viewer, text: str, limit: int) -> retrieval.SearchRes
     """Runs `viewer` may see matching free words: full-text, the ingredients, functions and
     percentages the words name, and their vector, fused."""
     return retrieval.search_runs(text, scope=run_scope(viewer=viewer), limit=limit,
+                                 fanout=settings.CAP01_FULLTEXT_FANOUT,
                                  embedder=get_embedder(), driver=get_driver(),
                                  database=database())
 
@@ -575,4 +579,6 @@ def run_context_cited(*, viewer: Viewer, run_id: str, neighbours: int,
         raise graph_errors.RunNotFound(run_id)
     return retrieval.cited_context(run_id, scope=run_scope(viewer=viewer), driver=get_driver(),
                                    database=database(), neighbours=neighbours,
-                                   max_chars=max_chars)
+                                   max_chars=max_chars,
+                                   candidates=settings.CAP01_SIMILAR_CANDIDATES,
+                                   fanout=settings.CAP01_FULLTEXT_FANOUT)

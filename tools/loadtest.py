@@ -42,6 +42,7 @@ from orchestration.segments import (
     stage_key,
 )
 from orchestration.services import run_request_create
+from tools.bench import percentile
 
 REQUESTS = [  # (text, batch size, unit): food and personal care, mass and volume, metric and US
     ("lemon vinaigrette", 5, "kg"), ("mayonnaise", 20, "lb"), ("tomato ketchup", 2, "gal"),
@@ -50,14 +51,6 @@ REQUESTS = [  # (text, batch size, unit): food and personal care, mass and volum
     ("body wash", 55, "gal"), ("lip balm", 250, "g"), ("hand cream", 16, "oz"),
     ("toothpaste", 2, "kg"),
 ]
-
-
-def pct(values: Sequence[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    if len(values) == 1:
-        return values[0]
-    return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1]
 
 
 @dataclass
@@ -79,8 +72,11 @@ class Row:
 
 def _row(stage: str, durations: list[float], memory: list[float],
          budget: tuple[float, float]) -> Row:
-    return Row(stage, len(durations), pct(durations, 50), pct(durations, 95), pct(durations, 99),
-               max(durations, default=float("nan")), max(memory, default=0.0), *budget)
+    if not durations:  # no sample: no figure (percentile would say 0)
+        nan = float("nan")
+        return Row(stage, 0, nan, nan, nan, nan, max(memory, default=0.0), *budget)
+    return Row(stage, len(durations), percentile(durations, 50), percentile(durations, 95),
+               percentile(durations, 99), max(durations), max(memory, default=0.0), *budget)
 
 
 def drive(runs: int, *, concurrency: int, timeout_s: float,
@@ -240,8 +236,8 @@ def segment_rows(records: Sequence[RunRecord]) -> list[dict[str, Any]]:
     for name in names:
         values = [float(s[name]) for s in timed if s.get(name) is not None]
         if values:
-            rows.append({"segment": name, "n": len(values), "p50_ms": pct(values, 50),
-                         "p95_ms": pct(values, 95), "mean_ms": statistics.fmean(values)})
+            rows.append({"segment": name, "n": len(values), "p50_ms": percentile(values, 50),
+                         "p95_ms": percentile(values, 95), "mean_ms": statistics.fmean(values)})
     return rows
 
 
@@ -269,9 +265,10 @@ def meter_overhead(records: Sequence[RunRecord]) -> list[dict[str, Any]]:
     for agent in [*STAGE_NAMES, "Persistence"]:
         a, b = durations(plain, agent), durations(sampled, agent)
         if a and b:
-            rows.append({"stage": agent, "untraced_p50_ms": pct(a, 50), "n_untraced": len(a),
-                         "traced_p50_ms": pct(b, 50), "n_traced": len(b),
-                         "ratio": pct(b, 50) / pct(a, 50) if pct(a, 50) else float("nan")})
+            p50a, p50b = percentile(a, 50), percentile(b, 50)
+            rows.append({"stage": agent, "untraced_p50_ms": p50a, "n_untraced": len(a),
+                         "traced_p50_ms": p50b, "n_traced": len(b),
+                         "ratio": p50b / p50a if p50a else float("nan")})
     return rows
 
 

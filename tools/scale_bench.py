@@ -39,6 +39,7 @@ from orchestration.models import RunRecord
 from orchestration.services import rollups_refresh, runs_condense
 from orchestration.services.retention import blobs_collect
 
+from .bench import percentile
 from .scale_fill import MEASURE_DAYS, load_anchor, owners
 from .scale_mix import PREFIX, build, plan
 
@@ -48,11 +49,6 @@ TARGET_RETENTION_RPS = 500.0
 ANALYTICS = ("agents", "budget-breaches", "ingredients", "costs", "validation-errors")
 API = "/api/orchestration"
 WRITE_WARMUP = 50  # untimed writes first: every shape of run the mix has (see measure)
-
-
-def pct(values: Sequence[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
 
 
 def rss_mb() -> float:
@@ -86,7 +82,7 @@ def _get(client: Client, url: str) -> Callable[[], Any]:
 
 def _row(name: str, kind: str, values: list[float]) -> dict[str, Any]:
     return {"name": name, "kind": kind, "samples": len(values),
-            "p50": round(statistics.median(values), 2), "p95": round(pct(values, 0.95), 2)}
+            "p50": round(percentile(values, 50), 2), "p95": round(percentile(values, 95), 2)}
 
 
 def neo4j_figures(store_dir: Path | None) -> dict[str, Any]:

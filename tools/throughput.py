@@ -32,7 +32,8 @@ from django.test import override_settings
 
 from orchestration.models import RunRecord
 
-from .loadtest import drive, pct
+from .bench import percentile
+from .loadtest import drive
 from .workers import CeleryWorker
 
 
@@ -187,8 +188,9 @@ def measure(config: Config, *, runs: int, warmup: int, timeout_s: float,
     work_mean = statistics.fmean(work) if work else float("nan")
     return Result(config.label, config.total, len(records), round(window, 3),
                   round(len(records) / window, 2) if window else float("nan"),
-                  round(statistics.median(ends), 1) if ends else float("nan"),
-                  round(pct(ends, 95), 1), retried, deadlocks, escaped, shared, hottest,
+                  round(percentile(ends, 50), 1) if ends else float("nan"),
+                  round(percentile(ends, 95), 1) if ends else float("nan"),
+                  retried, deadlocks, escaped, shared, hottest,
                   round(work_mean, 1), round(config.total * 1000.0 / work_mean, 2))
 
 

@@ -16,6 +16,20 @@ REQUEST_INDEX, RECIPE_INDEX, INGREDIENT_INDEX = (ix.name for ix in FULLTEXT_INDE
 # in the index, so that a run written a moment ago is found.
 FULLTEXT_FRESH = "CALL db.index.fulltext.awaitEventuallyConsistentIndexRefresh()"
 
+# A run kept as a hit: committed, succeeded, validated as valid, in the scope.
+_keep_template = (
+    "{v}.commitChecksum IS NOT NULL AND {v}.status = 'succeeded'{scope}\n"
+    "  AND EXISTS {{ MATCH ({v})-[:PRODUCED_VALIDATION]->(v:ValidationReport) "
+    "WHERE v.valid = true }}"
+)
+_OWNED = " AND r.ownerId = $ownerId"
+
+
+def _keep(scope_filter: str, v: str = "r") -> str:
+    """The keep condition on the run variable `v` (the scope filter is written for `r`)."""
+    return _keep_template.format(scope=scope_filter.replace("r.ownerId", f"{v}.ownerId"), v=v)
+
+
 # Each index queried with the same Lucene query; hits carried to their runs, weighted
 # ($wRequest, $wRecipe, $wIngredient), summed per run; committed, succeeded, valid runs only, in
 # the scope (graphstore/scope.py): every run, or those owned by $ownerId. An ingredient hit counts
@@ -61,6 +75,128 @@ def _similar_runs(scope_filter: str) -> str:
 
 SIMILAR_RUNS = {ALL: _similar_runs(""), OWNED: _similar_runs(" AND r.ownerId = $ownerId")}
 
+
+# SIMILAR_RUNS with the runs a hit reaches bounded (graphstore/retrieval.py, `fanout`). Above,
+# every hit is carried to all of its runs: "lemon" reaches every run with lemon juice, a quarter
+# of the graph, and a request text many runs share ("lemon vinaigrette, 5 kg") reaches each of
+# them. Here a hit with at most $fanout runs (requests, recipes) or recipes (ingredients) is
+# carried to all of them, as above, the rarest hits first while they reach $scan runs in all
+# (all the hits of one degree, or none);
+# the runs of the other hits (`heavy`) are found by
+# walking the scope's runs newest first through the started-at index: at most $scan runs walked,
+# the first $fanout kept runs that a heavy hit reaches taken. Every candidate is then scored as
+# above: the light hits that reached it, plus each heavy hit its own request, recipe or
+# ingredients are. So a candidate's score and matches are the same in both statements, and when
+# the first $limit runs of SIMILAR_RUNS are candidates both return them in the same order.
+def _similar_runs_bounded(scope_filter: str) -> str:
+    owner_seek = " AND r.ownerId = $ownerId" if scope_filter else ""
+    # the owner's runs come from the (ownerId, startedAt) index in its order only when the order
+    # names both properties (ownerId is fixed, so this is newest first): no sort of all of them
+    newest = "r.ownerId DESC, r.startedAt DESC" if scope_filter else "r.startedAt DESC"
+
+    def light(field: str, match: str, text: str) -> str:
+        return (
+            f"  UNWIND light AS hit WITH hit WHERE hit.field = '{field}'\n"
+            "  WITH hit.node AS node, hit.score AS score\n"
+            f"  {match}\n"
+            f"  RETURN r, {{field: '{field}', text: {text}, score: score}} AS m\n")
+
+    def heavy(field: str, match: str, text: str) -> str:
+        return (
+            f"  {match}\n"
+            "  WITH node, [x IN heavy WHERE x.node = node | x.score] AS scores\n"
+            "  WHERE size(scores) > 0\n"
+            f"  RETURN {{field: '{field}', text: {text}, score: scores[0]}} AS m\n")
+
+    return (
+        f"{FULLTEXT_FRESH}\n"
+        "CALL () {\n"
+        f"  CALL db.index.fulltext.queryNodes('{REQUEST_INDEX}', $query, {{limit: $candidates}})\n"
+        "  YIELD node, score\n"
+        "  RETURN node, 'request' AS field, score * $wRequest AS score,\n"
+        "         COUNT { (node)-[:TRIGGERED]->() } AS degree\n"
+        "  UNION ALL\n"
+        f"  CALL db.index.fulltext.queryNodes('{RECIPE_INDEX}', $query, {{limit: $candidates}})\n"
+        "  YIELD node, score\n"
+        "  RETURN node, 'recipe' AS field, score * $wRecipe AS score,\n"
+        "         COUNT { (node)<-[:USED_RECIPE]-() } AS degree\n"
+        "  UNION ALL\n"
+        f"  CALL db.index.fulltext.queryNodes('{INGREDIENT_INDEX}', $query, "
+        "{limit: $candidates})\n"
+        "  YIELD node, score\n"
+        "  RETURN node, 'ingredient' AS field, score * $wIngredient AS score,\n"
+        "         COUNT { (node)<-[:HAS_INGREDIENT]-() } AS degree\n"
+        "}\n"
+        "WITH collect({node: node, field: field, score: score, degree: degree}) AS hits\n"
+        "CALL (hits) {\n"
+        "  UNWIND hits AS hit\n"
+        "  WITH hit.degree AS degree, count(*) AS n ORDER BY degree\n"
+        "  RETURN reduce(acc = {total: 0, cut: -1, open: true},\n"
+        "                level IN collect({degree: degree, runs: degree * n}) |\n"
+        "         CASE WHEN acc.open AND level.degree <= $fanout\n"
+        "              AND acc.total + level.runs <= $scan\n"
+        "         THEN {total: acc.total + level.runs, cut: level.degree, open: true}\n"
+        "         ELSE {total: acc.total, cut: acc.cut, open: false} END).cut AS cut\n"
+        "}\n"
+        "WITH [hit IN hits WHERE hit.degree <= cut] AS light,\n"
+        "     [hit IN hits WHERE hit.degree > cut] AS heavy\n"
+        "CALL (light, heavy) {\n"
+        + light("request", "MATCH (node)-[:TRIGGERED]->(r:OrchestrationRun)", "node.userRequest")
+        + "  UNION ALL\n"
+        + light("recipe", "MATCH (r:OrchestrationRun)-[:USED_RECIPE]->(node)", "node.name")
+        + "  UNION ALL\n"
+        + light("ingredient", "MATCH (r:OrchestrationRun)-[:USED_RECIPE]->(:RecipeVersion)"
+                "-[h:HAS_INGREDIENT]->(node)\n  WHERE h.name = node.name", "node.name")
+        + "  UNION ALL\n"
+        "  WITH [x IN heavy | x.node] AS nodes\n"
+        "  WHERE size(nodes) > 0\n"
+        "  CALL (nodes) {\n"
+        f"    MATCH (r:OrchestrationRun) WHERE r.startedAt IS NOT NULL{owner_seek}\n"
+        f"    WITH r ORDER BY {newest} LIMIT $scan\n"
+        "    WITH r WHERE (EXISTS { MATCH (u)-[:TRIGGERED]->(r) WHERE u IN nodes }\n"
+        "        OR EXISTS { MATCH (r)-[:USED_RECIPE]->(rv) WHERE rv IN nodes }\n"
+        "        OR EXISTS { MATCH (r)-[:USED_RECIPE]->(:RecipeVersion)-[h:HAS_INGREDIENT]->(i)\n"
+        "                    WHERE i IN nodes AND h.name = i.name })\n"
+        f"      AND {_keep(scope_filter)}\n"
+        "    RETURN r LIMIT $fanout\n"
+        "  }\n"
+        "  RETURN r, null AS m\n"
+        "}\n"
+        "WITH r, m, heavy\n"
+        f"WHERE {_keep(scope_filter)}\n"
+        # heavy is the same list on every row: taken once per run, never a grouping key
+        "WITH r, collect(m) AS found, collect(heavy)[0] AS heavy\n"
+        "CALL (r, found, heavy) {\n"
+        "  UNWIND found AS m\n"
+        "  RETURN m\n"
+        "  UNION ALL\n"
+        + heavy("request", "MATCH (node:UserRequest)-[:TRIGGERED]->(r)",
+                "node.userRequest")
+        + "  UNION ALL\n"
+        + heavy("recipe", "MATCH (r)-[:USED_RECIPE]->(node:RecipeVersion)",
+                "node.name")
+        + "  UNION ALL\n"
+        + heavy("ingredient", "MATCH (r)-[:USED_RECIPE]->(:RecipeVersion)"
+                "-[h:HAS_INGREDIENT]->(node:Ingredient)\n  WHERE h.name = node.name",
+                "node.name")
+        + "}\n"
+        "WITH r, m.field AS field, m.text AS text, m.score AS score\n"
+        "ORDER BY score DESC, field, text\n"
+        "WITH r, sum(score) AS total,\n"
+        "     collect({field: field, text: text, score: score}) AS matches\n"
+        "ORDER BY total DESC, r.startedAt DESC, r.runId\n"
+        "LIMIT $limit\n"
+        "OPTIONAL MATCH (u:UserRequest)-[:TRIGGERED]->(r)\n"
+        "OPTIONAL MATCH (r)-[:USED_RECIPE]->(rv:RecipeVersion)\n"
+        "RETURN r.runId AS runId, total AS score, r.startedAt AS startedAt,\n"
+        "       u.userRequest AS request, rv.recipeId AS recipeId, rv.name AS recipe, matches\n"
+        "ORDER BY score DESC, startedAt DESC, runId"
+    )
+
+
+SIMILAR_RUNS_BOUNDED = {ALL: _similar_runs_bounded(""),
+                        OWNED: _similar_runs_bounded(_OWNED)}
+
 # A run's subgraph for a prompt, in one read.
 RUN_CONTEXT = (
     "MATCH (r:OrchestrationRun {runId: $runId})\n"
@@ -88,19 +224,6 @@ RUN_CONTEXT = (
 # --- retrieval by composition and vectors (graphstore/retrieval.py, graphstore/similarity.py) --
 
 VECTOR_INDEX_NAME = VECTOR_INDEX.name
-
-# A run kept as a hit: committed, succeeded, validated as valid, in the scope.
-_keep_template = (
-    "r.commitChecksum IS NOT NULL AND r.status = 'succeeded'{scope}\n"
-    "  AND EXISTS {{ MATCH (r)-[:PRODUCED_VALIDATION]->(v:ValidationReport) "
-    "WHERE v.valid = true }}"
-)
-_OWNED = " AND r.ownerId = $ownerId"
-
-
-def _keep(scope_filter: str) -> str:
-    return _keep_template.format(scope=scope_filter)
-
 
 def _min(a: str, b: str) -> str:
     return f"CASE WHEN {a} < {b} THEN {a} ELSE {b} END"
@@ -136,28 +259,63 @@ def _scale_cost(c0: str, c: str) -> str:
     return f"{scale} AS scale,\n     {cost} AS cost"
 
 
-# Runs like $runId by composition (graphstore/similarity.py has the formula): the candidate
-# recipes are those that share an ingredient with the run's recipe (and the recipe itself, for
-# other runs of the same content); each scored by shared mass, function and category overlap;
-# the best $candidates recipes carried to their kept runs, which add scale and cost similarity.
-def _composition_neighbours(scope_filter: str) -> str:
+# Runs like $runId by composition (graphstore/similarity.py has the formula). Two statements
+# with one tail, differing only in the candidate recipes:
+#  - COMPOSITION_NEIGHBOURS (exact): every recipe that shares an ingredient with the run's recipe
+#    (and the recipe itself, for other runs of the same content). Grows with the recipes that
+#    use the run's commonest ingredient (water, salt: nearly every recipe).
+#  - COMPOSITION_NEIGHBOURS_BOUNDED: the recipes of the $neighbours runs nearest to the run by
+#    the vector index (kept runs in the scope only), of those the ones that share an
+#    ingredient with it, and the recipe itself. Bounded by $neighbours, whatever the graph.
+# Each candidate recipe is scored by shared mass, function and category overlap; carried to its
+# kept runs, which add scale and cost similarity; best first by (score, newest, runId). The
+# tail is the same text in both, so a run whose recipe is a candidate scores the same in both:
+# whenever the exact path's first $limit runs are runs of candidate recipes, the bounded path
+# returns the same runs in the same order with the same scores (README, retrieval section).
+def _composition_head(scope_filter: str, bounded: bool) -> str:
     candidate_scope = ("" if not scope_filter else
-                       "  WHERE EXISTS { MATCH (rv)<-[:USED_RECIPE]-(x:OrchestrationRun) "
+                       "WHERE EXISTS { MATCH (rv)<-[:USED_RECIPE]-(x:OrchestrationRun) "
                        "WHERE x.ownerId = $ownerId }\n")
+    if bounded:
+        candidates = (
+            "CALL (r0, rv0, mine) {\n"
+            f"  CALL db.index.vector.queryNodes('{VECTOR_INDEX.name}', $neighbours, "
+            "r0.embedding)\n"
+            "  YIELD node AS n\n"
+            f"  WHERE n <> r0 AND {_keep(scope_filter, 'n')}\n"
+            "  MATCH (n)-[:USED_RECIPE]->(rv:RecipeVersion)\n"
+            "  WHERE EXISTS { MATCH (rv)-[:HAS_INGREDIENT]->(i:Ingredient) "
+            "WHERE i.ingredientId IN [m IN mine | m.id] }\n"
+            "  RETURN rv\n"
+            "  UNION\n"
+            "  RETURN rv0 AS rv\n"
+            "}\n")
+        start = ("MATCH (r0:OrchestrationRun {runId: $runId})-[:USED_RECIPE]->"
+                 "(rv0:RecipeVersion)\nWHERE r0.embedding IS NOT NULL\n")
+    else:
+        candidates = (
+            "CALL (rv0) {\n"
+            "  MATCH (rv0)-[:HAS_INGREDIENT]->(:Ingredient)<-[:HAS_INGREDIENT]-(rv:RecipeVersion)\n"
+            "  RETURN rv\n"
+            "  UNION\n"
+            "  RETURN rv0 AS rv\n"
+            "}\n")
+        start = ("MATCH (r0:OrchestrationRun {runId: $runId})-[:USED_RECIPE]->"
+                 "(rv0:RecipeVersion)\n")
     return (
-        "MATCH (r0:OrchestrationRun {runId: $runId})-[:USED_RECIPE]->(rv0:RecipeVersion)\n"
-        "OPTIONAL MATCH (r0)-[:PRODUCED_CALCULATION]->(c0:CalculationResult)\n"
+        start
+        + "OPTIONAL MATCH (r0)-[:PRODUCED_CALCULATION]->(c0:CalculationResult)\n"
         + _lines("rv0", "mine") + _role_totals("rv0", "function", "myFns")
         + _role_totals("rv0", "category", "myCats")
-        + "CALL (rv0) {\n"
-        "  MATCH (rv0)-[:HAS_INGREDIENT]->(:Ingredient)<-[:HAS_INGREDIENT]-(rv:RecipeVersion)\n"
-        "  RETURN rv\n"
-        "  UNION\n"
-        "  RETURN rv0 AS rv\n"
-        "}\n"
-        "WITH r0, c0, mine, myFns, myCats, rv\n"
-        + candidate_scope.replace("  WHERE", "WHERE")
-        + _lines("rv", "theirs")
+        + candidates
+        + "WITH r0, c0, mine, myFns, myCats, rv\n"
+        + candidate_scope
+    )
+
+
+def _composition_tail(scope_filter: str) -> str:
+    return (
+        _lines("rv", "theirs")
         + "WITH r0, c0, rv,\n"
         "     reduce(s = 0.0, a IN mine | s + reduce(t = 0.0, b IN theirs |\n"
         f"       t + CASE WHEN a.id = b.id THEN {_min('a.pct', 'b.pct')} ELSE 0.0 END))"
@@ -166,8 +324,6 @@ def _composition_neighbours(scope_filter: str) -> str:
         f"     {_role_overlap('myCats', 'cat')} AS cat\n"
         "WITH r0, c0, rv, shared, fn, cat,\n"
         "     ($wShared * shared + $wFunction * fn + $wCategory * cat) / 100.0 AS base\n"
-        "ORDER BY base DESC, rv.checksum\n"
-        "LIMIT $candidates\n"
         "MATCH (r:OrchestrationRun)-[:USED_RECIPE]->(rv)\n"
         f"WHERE r <> r0 AND {_keep(scope_filter)}\n"
         "OPTIONAL MATCH (r)-[:PRODUCED_CALCULATION]->(c:CalculationResult)\n"
@@ -180,8 +336,12 @@ def _composition_neighbours(scope_filter: str) -> str:
     )
 
 
-COMPOSITION_NEIGHBOURS = {ALL: _composition_neighbours(""),
-                          OWNED: _composition_neighbours(_OWNED)}
+COMPOSITION_NEIGHBOURS = {
+    scope: _composition_head(f, bounded=False) + _composition_tail(f)
+    for scope, f in ((ALL, ""), (OWNED, _OWNED))}
+COMPOSITION_NEIGHBOURS_BOUNDED = {
+    scope: _composition_head(f, bounded=True) + _composition_tail(f)
+    for scope, f in ((ALL, ""), (OWNED, _OWNED))}
 
 
 # Runs whose recipes contain what a free-text query names ($mentions, graphstore/similarity.py
@@ -261,7 +421,8 @@ RUN_CARDS = (
     "RETURN r.runId AS runId, r.status AS status, r.startedAt AS startedAt,\n"
     "       u.userRequest AS request, rv.checksum AS recipeChecksum, rv.recipeId AS recipeId,\n"
     "       rv.name AS recipe, c.targetBatchSize AS batch, c.targetUnit AS unit,\n"
-    "       c.totalCost AS cost, c.currency AS currency, lines"
+    "       c.totalCost AS cost, c.currency AS currency, lines,\n"
+    "       r.embedding IS NOT NULL AS embedded"
 )
 
 # What a free-text query may name (graphstore/similarity.py Vocabulary).

@@ -1,7 +1,8 @@
 """Query plans of the hot statements (issue 13) on a seeded graph: every statement that starts
 from a run, an owner, a window or a key reaches it through an index (no label or all-nodes
-scan), a point read's database hits do not grow with the graph, and a window's grow with the
-runs in it only (bounded hits per run)."""
+scan), a point read's database hits do not grow with the graph, a window's grow with the
+runs in it only (bounded hits per run), and retrieval's bounded statements (the vector index's
+nearest runs, the newest-first walk) stay within their bounds when the graph triples."""
 
 from __future__ import annotations
 
@@ -100,6 +101,25 @@ def admin_pages() -> dict[str, tuple[str, dict[str, Any]]]:
     }
 
 
+WEIGHTS = {"wShared": 1.0, "wFunction": 0.5, "wCategory": 0.25, "wScale": 0.05, "wCost": 0.05}
+
+
+def bounded_reads(owner: str) -> dict[str, tuple[str, dict[str, Any]]]:
+    """Retrieval's bounded statements (graphstore/retrieval.py): the vector index bounds the
+    recipes composition scores; the started-at index walks the runs a shared full-text hit
+    reaches. Their cost must not grow with the graph beyond their bounds."""
+    return {
+        **{f"COMPOSITION_NEIGHBOURS_BOUNDED.{scope}": (
+            retrieval.COMPOSITION_NEIGHBOURS_BOUNDED[scope], {
+                "runId": PROBE, "neighbours": 3, "limit": 10, **WEIGHTS, "ownerId": owner})
+           for scope in (ALL, OWNED)},
+        **{f"SIMILAR_RUNS_BOUNDED.{scope}": (retrieval.SIMILAR_RUNS_BOUNDED[scope], {
+            "query": "lemon vinaigrette", "candidates": 50, "limit": 10, "wRequest": 1.0,
+            "wRecipe": 1.0, "wIngredient": 0.5, "fanout": 1, "scan": 2, "ownerId": owner})
+           for scope in (ALL, OWNED)},
+    }
+
+
 def _walk(plan_: Any) -> list[Any]:
     return [plan_, *(p for child in plan_.get("children", []) for p in _walk(child))]
 
@@ -137,7 +157,8 @@ def test_hot_statements_seek_and_their_cost_follows_what_they_read(graph, app_bl
     users = [get_user_model().objects.create(username=f"plan-{i}") for i in range(2)]
     owner = str(users[0].pk)
     fill(0, 80, users)
-    statements = {**point_reads(owner), **window_reads(owner), **other_reads(owner)}
+    statements = {**point_reads(owner), **window_reads(owner), **other_reads(owner),
+                  **bounded_reads(owner)}
     small: dict[str, int] = {}
     for name, (text, params) in statements.items():
         ops, hits, _ = profile(text, params)
@@ -161,3 +182,6 @@ def test_hot_statements_seek_and_their_cost_follows_what_they_read(graph, app_bl
     for name, (text, params) in window_reads(owner).items():
         _, hits, _ = profile(text, params)
         assert hits <= 150 * in_window, f"{name}: {hits} db hits for {in_window} runs"
+    for name, (text, params) in bounded_reads(owner).items():
+        _, hits, _ = profile(text, params)
+        assert hits <= small[name] * 1.5 + 100, f"{name}: {small[name]} -> {hits} db hits"

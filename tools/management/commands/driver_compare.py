@@ -19,8 +19,7 @@ from graphstore.connection import database, get_driver
 from graphstore.cypher import write as cypher
 from graphstore.mapper import map_normalized_to_graph
 from graphstore.writer import statement_params
-from tools.bench import outbox
-from tools.loadtest import pct
+from tools.bench import outbox, percentile
 from tools.synthetic import make_run
 
 PREFIX = "run-drv-"
@@ -93,6 +92,7 @@ def report(path: Path) -> str:
     lines = ["| build | driver | writes | p50 ms | p95 ms | p50 vs the first |",
              "|---|---|---:|---:|---:|---:|"]
     for build, values in groups.items():
-        lines.append(f"| {build} | {labels[build]} | {len(values)} | {pct(values, 50):.2f} | "
-                     f"{pct(values, 95):.2f} | x{pct(values, 50) / base:.2f} |")
+        p50 = percentile(values, 50)
+        lines.append(f"| {build} | {labels[build]} | {len(values)} | {p50:.2f} | "
+                     f"{percentile(values, 95):.2f} | x{p50 / base:.2f} |")
     return "\n".join(lines) + "\n"
