@@ -221,7 +221,7 @@ class RunWriter:
                      params: dict[str, Any], attempt: int
                      ) -> tuple[bool, int, int, tuple[IngredientNameClash, ...]]:
         # One statement: the committed-run check and, only if it passes, the write.
-        result = tx.run(cypher.WRITE_RUN, params)
+        result = tx.run(cypher.WRITE_RUN, cypher.statement_args(params))
         found = result.single(strict=True)
         counters = result.consume().counters
         stored = found["checksum"]

@@ -37,7 +37,7 @@ from graphstore.blobstore import BlobStore
 from graphstore.codecs import GraphSnapshotCodec
 from graphstore.connection import database, get_blob_store, get_driver, get_embedder
 from graphstore.cypher import bulk
-from graphstore.cypher.write import node_param
+from graphstore.cypher.write import node_param, statement_args
 from graphstore.mapper import map_run_to_graph
 from graphstore.retention import formulation_link
 from graphstore.writer import _node_rows, embedding_params, statement_params
@@ -120,7 +120,8 @@ def bulk_write(runs: list[tuple[RunResult, Any]], *, driver: Driver, database: s
         items.append((run, user, write_set, params))
 
     def work(tx: object) -> list[dict[str, object]]:
-        result = tx.run(bulk.WRITE_RUNS, runs=[i[3] for i in items], now=now)  # type: ignore[attr-defined]
+        result = tx.run(bulk.WRITE_RUNS, runs=[statement_args(i[3]) for i in items],  # type: ignore[attr-defined]
+                        now=now)
         return [dict(r) for r in result]
 
     with driver.session(database=database) as session:

@@ -28,9 +28,11 @@ from .write import (
     WRITE_RUN_PARAMS,
     node_param,
     rel_param,
+    statement_args,
 )
 
 __all__ = [
     "LOAD_RUN", "NODE_MERGE", "REL_MERGE", "VERIFY_PARAMS", "VERIFY_RUN",
     "VERIFY_RUN_WITH_CONDENSATION", "WRITE_RUN", "WRITE_RUN_PARAMS", "node_param", "rel_param",
+    "statement_args",
 ]

@@ -148,10 +148,10 @@ def test_every_read_over_many_runs_comes_in_both_scopes(name):
 
 def test_the_owner_filter_has_its_index_and_the_write_stores_the_owner():
     """The composite range index (ownerId, startedAt) is installed; the write statement sets
-    the owner from $ownerId with the commit marker and keeps a stored one when given none."""
+    the owner from $w.ownerId with the commit marker and keeps a stored one when given none."""
     assert ("CREATE INDEX orchestration_run_owner_started IF NOT EXISTS FOR "
             "(o:OrchestrationRun) ON (o.ownerId, o.startedAt)") in schema.SCHEMA_STATEMENTS
-    assert "r.ownerId = coalesce($ownerId, r.ownerId)" in write.WRITE_RUN
+    assert "r.ownerId = coalesce($w.ownerId, r.ownerId)" in write.WRITE_RUN
 
 
 def test_schema_statements_come_from_the_tables():
@@ -271,3 +271,19 @@ def test_cypher_elsewhere_is_only_where_the_readme_says():
              if any(CYPHER.search(node.value)
                     for node in _literals(ast.parse(p.read_text(encoding="utf-8"))))}
     assert found == set(CYPHER_ELSEWHERE)
+
+
+def test_the_write_arguments_carry_what_varies_in_one_map() -> None:
+    """statement_args moves every row list and every nullable value into `w` (one parameter
+    type for every run, failed or not, replay or not) and leaves the rest at the top; no value
+    is lost or added."""
+    params = {write.node_param("Ingredient"): [], write.rel_param("USED_RECIPE"): [{"start": "a"}],
+              "replayOf": None, "ownerId": "u1", "embedding": None, "embeddingModel": None,
+              "runId": "r", "checksum": "c", "now": "t"}
+    args = write.statement_args(params)
+    assert set(args) == {"runId", "checksum", "now", "w"}
+    assert args["w"][write.node_param("Ingredient")] == []
+    assert args["w"][write.rel_param("USED_RECIPE")] == [{"start": "a"}]
+    assert args["w"]["ownerId"] == "u1" and args["w"]["replayOf"] is None
+    # every row list the statement reads is present in `w`, empty when the writer had none
+    assert set(write.WRITE_RUN_PARAMS) <= set(args["w"])
