@@ -53,8 +53,8 @@ class Command(BaseCommand):
             now = datetime.now(UTC)
             items = outbox([make_run(70_000 + i, now=now, run_id=f"{PREFIX}{i:05d}")
                             for i in range(runs)])
-            params = [_plain({**statement_params(map_normalized_to_graph(
-                it.wire, checksum=it.checksum)), "now": now}) for it in items]
+            params = [_plain(cypher.statement_args({**statement_params(map_normalized_to_graph(
+                it.wire, checksum=it.checksum)), "now": now})) for it in items]
             workload = {"statement": cypher.WRITE_RUN, "params": params,
                         "connection": [settings.NEO4J_URI, settings.NEO4J_USER,
                                        settings.NEO4J_PASSWORD, database()]}
