@@ -82,6 +82,20 @@ def _row(stage: str, durations: list[float], memory: list[float],
 def drive(runs: int, *, concurrency: int, timeout_s: float,
           progress: Callable[[int], object]) -> list[RunRecord]:
     """Submit `runs` requests, at most `concurrency` in flight; wait for every one."""
+    def submit(wire: dict[str, Any], deadline: float) -> str:
+        return run_request_create(user=None, request=parse_input(wire)).run_id
+
+    return closed_loop(runs, concurrency=concurrency, timeout_s=timeout_s, progress=progress,
+                       submit=submit)
+
+
+def closed_loop(runs: int, *, concurrency: int, timeout_s: float,
+                progress: Callable[[int], object], submit: Callable[[dict[str, Any], float], str],
+                persisted: Callable[[list[str]], object] | None = None) -> list[RunRecord]:
+    """The load test's loop: the requests of REQUESTS in turn, submitted by `submit(wire,
+    deadline) -> runId` while fewer than `concurrency` are in flight; a run is done when the
+    ledger says it is persisted (`persisted` is then given the runs just done, in order); the
+    ledger rows of every run submitted. TimeoutError past `timeout_s`."""
     submitted: list[str] = []
     in_flight: set[str] = set()
     deadline = time.monotonic() + timeout_s
@@ -90,14 +104,15 @@ def drive(runs: int, *, concurrency: int, timeout_s: float,
             raise TimeoutError(f"{len(in_flight)} runs were not persisted within {timeout_s} s")
         while len(submitted) < runs and len(in_flight) < concurrency:
             text, batch, unit = REQUESTS[len(submitted) % len(REQUESTS)]
-            request = parse_input({"userRequest": text, "targetBatchSize": batch,
-                                   "targetUnit": unit})
-            run_id = run_request_create(user=None, request=request).run_id
+            run_id = submit({"userRequest": text, "targetBatchSize": batch, "targetUnit": unit},
+                            deadline)
             submitted.append(run_id)
             in_flight.add(run_id)
         done = set(RunRecord.objects.filter(run_id__in=in_flight, persisted_at__isnull=False)
                    .values_list("run_id", flat=True))
         if done:
+            if persisted is not None:
+                persisted(sorted(done))
             in_flight -= done
             progress(len(done))
         else:
@@ -174,33 +189,21 @@ def drive_http(runs: int, *, client: ApiClient, concurrency: int, timeout_s: flo
     read back there). Completion is read from the ledger, not polled over HTTP, so that the load
     is the submissions and reads of a user, not a poll loop."""
     tally = tally if tally is not None else HttpTally()
-    submitted: list[str] = []
-    in_flight: set[str] = set()
-    deadline = time.monotonic() + timeout_s
-    while len(submitted) < runs or in_flight:
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{len(in_flight)} runs were not persisted within {timeout_s} s")
-        while len(submitted) < runs and len(in_flight) < concurrency:
-            text, batch, unit = REQUESTS[len(submitted) % len(REQUESTS)]
-            run_id = submit_http(client, {"userRequest": text, "targetBatchSize": batch,
-                                          "targetUnit": unit}, tally, deadline=deadline)
-            submitted.append(run_id)
-            in_flight.add(run_id)
-        done = set(RunRecord.objects.filter(run_id__in=in_flight, persisted_at__isnull=False)
-                   .values_list("run_id", flat=True))
-        for run_id in sorted(done):
+
+    def read_back(run_ids: list[str]) -> None:
+        for run_id in run_ids:
             status, headers, raw = client.call("GET", f"/api/orchestration/runs/{run_id}")
             tally.saw(headers)
             if status == 200 and json.loads(raw)["metadata"]["id"] == run_id:
                 tally.read_back.append(run_id)
             else:
                 tally.unexpected.append(f"GET /runs/{run_id}: {status} {raw[:200]!r}")
-        if done:
-            in_flight -= done
-            progress(len(done))
-        else:
-            time.sleep(0.01)
-    return list(RunRecord.objects.filter(run_id__in=submitted)), tally
+
+    records = closed_loop(runs, concurrency=concurrency, timeout_s=timeout_s, progress=progress,
+                          submit=lambda wire, deadline: submit_http(client, wire, tally,
+                                                                    deadline=deadline),
+                          persisted=read_back)
+    return records, tally
 
 
 def traced(record: RunRecord) -> bool:

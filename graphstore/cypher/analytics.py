@@ -116,10 +116,9 @@ VALIDATION_TOTALS = _scoped(
     "       count(CASE WHEN n > 0 AND agents IS NULL THEN 1 END) AS detailsRemoved"
 )
 
-# Array indices in field paths are folded (`recipe.ingredients[3].percentage` ->
-# `recipe.ingredients[*].percentage`), so that one kind of issue is counted once.
-VALIDATION_ISSUES = _scoped(
-    "MATCH (r)-[:PRODUCED_VALIDATION]->(v:ValidationReport)\n"
+# One row per issue of the kind asked for, with its run: agent, severity, and the field path with
+# its array indices folded (both VALIDATION_ISSUES and VALIDATION_ISSUE_PARTS count these).
+_ISSUE_ROWS = (
     f"WITH r, {_of_kind(0)} AS agents,\n"
     f"     {_of_kind(1)} AS fields,\n"
     f"     {_of_kind(2)} AS severities\n"
@@ -127,7 +126,14 @@ VALIDATION_ISSUES = _scoped(
     "WITH r, agents[i] AS agent, severities[i] AS severity, split(fields[i], '[') AS parts\n"
     "WITH r, agent, severity, reduce(f = head(parts), p IN tail(parts) |\n"
     "     f + '[*]' + substring(p, size(split(p, ']')[0]) + 1)) AS field\n"
-    "RETURN agent, field, severity, count(*) AS occurrences, count(DISTINCT r) AS runs\n"
+)
+
+# Array indices in field paths are folded (`recipe.ingredients[3].percentage` ->
+# `recipe.ingredients[*].percentage`), so that one kind of issue is counted once.
+VALIDATION_ISSUES = _scoped(
+    "MATCH (r)-[:PRODUCED_VALIDATION]->(v:ValidationReport)\n"
+    + _ISSUE_ROWS
+    + "RETURN agent, field, severity, count(*) AS occurrences, count(DISTINCT r) AS runs\n"
     "ORDER BY occurrences DESC, runs DESC, agent, field, severity\n"
     "LIMIT $limit"
 )
@@ -208,14 +214,8 @@ VALIDATION_TOTAL_PARTS = _parts(
 )
 VALIDATION_ISSUE_PARTS = _parts(
     "MATCH (r)-[:PRODUCED_VALIDATION]->(v:ValidationReport)\n"
-    f"WITH r, {_of_kind(0)} AS agents,\n"
-    f"     {_of_kind(1)} AS fields,\n"
-    f"     {_of_kind(2)} AS severities\n"
-    "UNWIND range(0, size(coalesce(agents, [])) - 1) AS i\n"
-    "WITH r, agents[i] AS agent, severities[i] AS severity, split(fields[i], '[') AS parts\n"
-    "WITH r, agent, severity, reduce(f = head(parts), p IN tail(parts) |\n"
-    "     f + '[*]' + substring(p, size(split(p, ']')[0]) + 1)) AS field\n"
-    f"RETURN {_KEYS}, agent, field, severity, count(*) AS occurrences,\n"
+    + _ISSUE_ROWS
+    + f"RETURN {_KEYS}, agent, field, severity, count(*) AS occurrences,\n"
     "       count(DISTINCT r) AS runs"
 )
 

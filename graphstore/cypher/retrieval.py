@@ -35,6 +35,20 @@ def _keep(scope_filter: str, v: str = "r") -> str:
 # the scope (graphstore/scope.py): every run, or those owned by $ownerId. An ingredient hit counts
 # for a run only when its recipe names the ingredient so (HAS_INGREDIENT.name): the shared
 # Ingredient node keeps the name its first run gave, which may be another owner's.
+# Both full-text statements end alike: a run's matches summed, the best $limit runs, their cards.
+_RANKED = (
+    "WITH r, sum(score) AS total,\n"
+    "     collect({field: field, text: text, score: score}) AS matches\n"
+    "ORDER BY total DESC, r.startedAt DESC, r.runId\n"
+    "LIMIT $limit\n"
+    "OPTIONAL MATCH (u:UserRequest)-[:TRIGGERED]->(r)\n"
+    "OPTIONAL MATCH (r)-[:USED_RECIPE]->(rv:RecipeVersion)\n"
+    "RETURN r.runId AS runId, total AS score, r.startedAt AS startedAt,\n"
+    "       u.userRequest AS request, rv.recipeId AS recipeId, rv.name AS recipe, matches\n"
+    "ORDER BY score DESC, startedAt DESC, runId"
+)
+
+
 def _similar_runs(scope_filter: str) -> str:
     return (
         f"{FULLTEXT_FRESH}\n"
@@ -61,15 +75,7 @@ def _similar_runs(scope_filter: str) -> str:
         "  AND EXISTS { MATCH (r)-[:PRODUCED_VALIDATION]->(v:ValidationReport) "
         "WHERE v.valid = true }\n"
         "WITH r, field, text, score ORDER BY score DESC, field, text\n"
-        "WITH r, sum(score) AS total,\n"
-        "     collect({field: field, text: text, score: score}) AS matches\n"
-        "ORDER BY total DESC, r.startedAt DESC, r.runId\n"
-        "LIMIT $limit\n"
-        "OPTIONAL MATCH (u:UserRequest)-[:TRIGGERED]->(r)\n"
-        "OPTIONAL MATCH (r)-[:USED_RECIPE]->(rv:RecipeVersion)\n"
-        "RETURN r.runId AS runId, total AS score, r.startedAt AS startedAt,\n"
-        "       u.userRequest AS request, rv.recipeId AS recipeId, rv.name AS recipe, matches\n"
-        "ORDER BY score DESC, startedAt DESC, runId"
+        + _RANKED
     )
 
 
@@ -182,15 +188,7 @@ def _similar_runs_bounded(scope_filter: str) -> str:
         + "}\n"
         "WITH r, m.field AS field, m.text AS text, m.score AS score\n"
         "ORDER BY score DESC, field, text\n"
-        "WITH r, sum(score) AS total,\n"
-        "     collect({field: field, text: text, score: score}) AS matches\n"
-        "ORDER BY total DESC, r.startedAt DESC, r.runId\n"
-        "LIMIT $limit\n"
-        "OPTIONAL MATCH (u:UserRequest)-[:TRIGGERED]->(r)\n"
-        "OPTIONAL MATCH (r)-[:USED_RECIPE]->(rv:RecipeVersion)\n"
-        "RETURN r.runId AS runId, total AS score, r.startedAt AS startedAt,\n"
-        "       u.userRequest AS request, rv.recipeId AS recipeId, rv.name AS recipe, matches\n"
-        "ORDER BY score DESC, startedAt DESC, runId"
+        + _RANKED
     )
 
 

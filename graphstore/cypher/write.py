@@ -164,11 +164,13 @@ WRITE_RUN_PARAMS = tuple(node_param(label.name) for label in LABELS) + tuple(
     rel_param(rel.name) for rel in REL_TYPES)
 
 
+_VARYING_NAMES = (*WRITE_RUN_PARAMS, *VARYING_SCALARS)
+
+
 def statement_args(params: Mapping[str, Any]) -> dict[str, Any]:
     """WRITE_RUN's arguments from the writer's flat parameters (graphstore.writer.
     statement_params plus `now`, the owner and the embedding): the rows and the nullable values
     moved into `$w` (VARYING), the rest as they are."""
-    varying = set(WRITE_RUN_PARAMS) | set(VARYING_SCALARS)
-    args = {k: v for k, v in params.items() if k not in varying}
-    args[VARYING] = {k: params.get(k) for k in sorted(varying)}
+    args = {k: v for k, v in params.items() if k not in _VARYING_NAMES}
+    args[VARYING] = {k: params.get(k) for k in _VARYING_NAMES}
     return args
