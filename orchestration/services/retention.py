@@ -24,14 +24,15 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import connections, transaction
-from django.db.models import Case, Q, Value, When
+from django.db.models import Case, Q, QuerySet, Value, When
 from django.db.models.functions import Cast
 from django.utils import timezone
 
+from contracts import RunResult
 from graphstore.blob_gc import collect_garbage
 from graphstore.connection import database, get_blob_store, get_driver
 from graphstore.errors import ReplayError
-from graphstore.retention import CondenseReport, condense_runs
+from graphstore.retention import CondenseReport, RunPlan, condense_runs
 from orchestration.models import RetentionSettings, RunRecord
 from orchestration.selectors import SYSTEM, runs_replay_condensed
 
@@ -72,28 +73,48 @@ def runs_condense(*, now: datetime | None = None, days: int | None = None,
     now = now or timezone.now()
     days = RetentionSettings.load().full_retention_days if days is None else days
     cutoff = now - timedelta(days=days)
+    followed: list[str] = []
+
+    def ledger_follows(plans: list[RunPlan], runs: dict[str, RunResult | ReplayError]) -> None:
+        # the rows of a batch just condensed in Neo4j, from the runs as the condensing
+        # transaction read them back (no second read)
+        batch = list(_ledger_rows(cutoff).filter(run_id__in=[p.run_id for p in plans])
+                     .order_by("pk").values_list("pk", "run_id"))
+        followed.extend(_ledger_batch(batch, runs, dry_run=False, condensing=set()))
+
     report = condense_runs(driver=get_driver(), database=database(),
                            blob_store=get_blob_store(), cutoff=cutoff, now=now,
-                           batch_size=batch_size, dry_run=dry_run)
+                           batch_size=batch_size, dry_run=dry_run,
+                           on_batch=None if dry_run else ledger_follows)
     outcome = RetentionOutcome(days, cutoff, dry_run, report)
     if not dry_run:  # the condensed runs' days changed: their analytics rollups are stale
         runs_changed(started=[datetime.fromisoformat(p.started_at) for p in report.runs])
-    outcome.ledger = _ledger_condense(cutoff=cutoff, dry_run=dry_run, batch_size=batch_size,
-                                      condensing={p.run_id for p in report.runs})
+    outcome.ledger = followed + _ledger_condense(
+        cutoff=cutoff, dry_run=dry_run, batch_size=batch_size,
+        condensing={p.run_id for p in report.runs})
     logger.info("retention pass", extra={"event": "retention", "dryRun": dry_run,
                                          **outcome.as_dict(), "runIds": None})
     return outcome
+
+
+def _ledger_rows(cutoff: datetime) -> QuerySet[RunRecord]:
+    """The ledger rows the ledger side condenses: not condensed yet, persisted, started before
+    the cutoff (and LEDGER_MARGIN)."""
+    horizon = cutoff + LEDGER_MARGIN
+    return RunRecord.objects.filter(
+        condensed_at__isnull=True, persisted_at__isnull=False, result__isnull=False,
+    ).filter(Q(started_at__lt=horizon) | Q(started_at__isnull=True, created_at__lt=horizon))
 
 
 def _ledger_condense(*, cutoff: datetime, dry_run: bool, batch_size: int,
                      condensing: set[str]) -> list[str]:
     """The ledger rows (not condensed yet, started before the cutoff) of runs that Neo4j holds
     condensed get the condensed RunResult and `condensed_at`: per batch of rows, one read of
-    the batch's runs from Neo4j and one UPDATE (a row condensed meanwhile is left alone)."""
-    horizon = cutoff + LEDGER_MARGIN
-    rows = RunRecord.objects.filter(
-        condensed_at__isnull=True, persisted_at__isnull=False, result__isnull=False,
-    ).filter(Q(started_at__lt=horizon) | Q(started_at__isnull=True, created_at__lt=horizon))
+    the batch's runs from Neo4j and one UPDATE (a row condensed meanwhile is left alone).
+    After a real pass, the rows of the runs it condensed were done batch by batch already
+    (`runs_condense`, from the condensing transactions' read-back): this catches the rest (a
+    row missed by an interrupted pass)."""
+    rows = _ledger_rows(cutoff)
     done: list[str] = []
     last = 0
     while True:
@@ -106,25 +127,34 @@ def _ledger_condense(*, cutoff: datetime, dry_run: bool, batch_size: int,
         # them (Neo4j does not hold them condensed yet).
         to_read = [run_id for _, run_id in batch if not (dry_run and run_id in condensing)]
         runs = runs_replay_condensed(viewer=SYSTEM, run_ids=to_read)
-        updates: list[tuple[int, dict[str, Any], datetime]] = []
-        for pk, run_id in batch:
-            if dry_run and run_id in condensing:
-                done.append(run_id)
-                continue
-            run = runs.get(run_id)
-            if run is None:
-                continue  # not in Neo4j (pending or refused write), or not condensed there
-            if isinstance(run, ReplayError):
-                logger.error("retention: run %s cannot be read back, its ledger row is left "
-                             "as it is: %s", run_id, run)
-                continue
-            condensed = run.metadata.condensed
-            if condensed is None:
-                continue
-            updates.append((pk, run.to_wire(), condensed.condensed_at))
+        done += _ledger_batch(batch, runs, dry_run=dry_run, condensing=condensing)
+
+
+def _ledger_batch(batch: list[tuple[int, str]], runs: dict[str, RunResult | ReplayError], *,
+                  dry_run: bool, condensing: set[str]) -> list[str]:
+    """Rows (pk, runId) given their runs as Neo4j holds them condensed: one UPDATE (none on a
+    dry run); the runIds of the rows condensed (or, on a dry run, to be)."""
+    done: list[str] = []
+    updates: list[tuple[int, dict[str, Any], datetime]] = []
+    for pk, run_id in batch:
+        if dry_run and run_id in condensing:
             done.append(run_id)
-        if updates and not dry_run:
-            _ledger_rows_condense(updates)
+            continue
+        run = runs.get(run_id)
+        if run is None:
+            continue  # not in Neo4j (pending or refused write), or not condensed there
+        if isinstance(run, ReplayError):
+            logger.error("retention: run %s cannot be read back, its ledger row is left "
+                         "as it is: %s", run_id, run)
+            continue
+        condensed = run.metadata.condensed
+        if condensed is None:
+            continue
+        updates.append((pk, run.to_wire(), condensed.condensed_at))
+        done.append(run_id)
+    if updates and not dry_run:
+        _ledger_rows_condense(updates)
+    return done
 
 
 # Rows per UPDATE statement (two CASE branches and a pk per row: well within SQLite's and
