@@ -288,7 +288,7 @@ def _condense_batch(tx: ManagedTransaction, run_ids: list[str], now: datetime,
 
 
 def condense_runs(*, driver: Driver, database: str, blob_store: BlobStore, cutoff: datetime,
-                  now: datetime, batch_size: int = 100, dry_run: bool = False,
+                  now: datetime, batch_size: int = 500, dry_run: bool = False,
                   blob_grace_s: float = 3600.0,
                   clock: Callable[[], float] | None = None,
                   on_batch: BatchCallback | None = None) -> CondenseReport:

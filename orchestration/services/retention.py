@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -66,7 +67,7 @@ class RetentionOutcome:
 
 
 def runs_condense(*, now: datetime | None = None, days: int | None = None,
-                  dry_run: bool = False, batch_size: int = 100) -> RetentionOutcome:
+                  dry_run: bool = False, batch_size: int = 500) -> RetentionOutcome:
     """Condense, in Neo4j and then in the ledger, every run started more than `days` (default:
     the retention settings) before `now`. `dry_run` changes nothing and says what would be
     done."""
@@ -106,6 +107,29 @@ def _ledger_rows(cutoff: datetime) -> QuerySet[RunRecord]:
     ).filter(Q(started_at__lt=horizon) | Q(started_at__isnull=True, created_at__lt=horizon))
 
 
+def _ledger_pages(cutoff: datetime, batch_size: int) -> Iterator[list[tuple[int, str]]]:
+    """`_ledger_rows` as pages of (pk, runId), read through the index of the rows not condensed
+    yet (runrecord_full_started_idx, on started_at): the rows that started, in (started_at, pk)
+    order, then those without a start, in pk order. Each page is a seek from the last one: a
+    pass reads what it condenses, not the table."""
+    horizon = cutoff + LEDGER_MARGIN
+    rows = RunRecord.objects.filter(condensed_at__isnull=True, persisted_at__isnull=False,
+                                    result__isnull=False)
+    started = rows.filter(started_at__lt=horizon).order_by("started_at", "pk")
+    page = started
+    while batch := list(page.values_list("pk", "run_id", "started_at")[:batch_size]):
+        yield [(pk, run_id) for pk, run_id, _ in batch]
+        last_pk, _, last_started = batch[-1]
+        page = started.filter(Q(started_at__gt=last_started)
+                              | Q(started_at=last_started, pk__gt=last_pk))
+    unstarted = rows.filter(started_at__isnull=True, created_at__lt=horizon).order_by("pk")
+    last = 0
+    while batch2 := list(unstarted.filter(pk__gt=last).values_list("pk", "run_id")
+                         [:batch_size]):
+        yield batch2
+        last = batch2[-1][0]
+
+
 def _ledger_condense(*, cutoff: datetime, dry_run: bool, batch_size: int,
                      condensing: set[str]) -> list[str]:
     """The ledger rows (not condensed yet, started before the cutoff) of runs that Neo4j holds
@@ -114,20 +138,14 @@ def _ledger_condense(*, cutoff: datetime, dry_run: bool, batch_size: int,
     After a real pass, the rows of the runs it condensed were done batch by batch already
     (`runs_condense`, from the condensing transactions' read-back): this catches the rest (a
     row missed by an interrupted pass)."""
-    rows = _ledger_rows(cutoff)
     done: list[str] = []
-    last = 0
-    while True:
-        batch = list(rows.filter(pk__gt=last).order_by("pk").values_list("pk", "run_id")
-                     [:batch_size])
-        if not batch:
-            return done
-        last = batch[-1][0]
+    for batch in _ledger_pages(cutoff, batch_size):
         # A dry run counts the rows of the runs the graph pass would condense without reading
         # them (Neo4j does not hold them condensed yet).
         to_read = [run_id for _, run_id in batch if not (dry_run and run_id in condensing)]
         runs = runs_replay_condensed(viewer=SYSTEM, run_ids=to_read)
         done += _ledger_batch(batch, runs, dry_run=dry_run, condensing=condensing)
+    return done
 
 
 def _ledger_batch(batch: list[tuple[int, str]], runs: dict[str, RunResult | ReplayError], *,
