@@ -60,9 +60,13 @@ Batches, idempotency, blobs
 Candidates are the committed runs whose `startedAt` (native datetime; the run's
 metadata.timestamp) is before the cutoff and which are not condensed yet (or retain something
 that lost its holder), taken in (startedAt, runId) order with a cursor, `batch_size` runs per
-explicit write transaction. Each transaction plans (what the batch holds), applies (deletes and
-marks), deletes orphaned RecipeVersions and records the condensed counts. A second pass finds
-no candidates and changes nothing; a pass interrupted between batches resumes where it stopped.
+explicit write transaction (the cursor bounds the startedAt index seek: a batch does not walk
+the runs before it again). Each transaction plans (what the batch holds), applies (deletes and
+marks), deletes orphaned RecipeVersions and records the condensed counts; with an `on_batch`
+callback it also reads the batch's runs back as replay would (cypher.read.LOAD_RUNS_DECODED)
+and hands them over after the commit (the ledger's condensed copies, without a second read). A
+second pass finds no candidates and changes nothing; a pass interrupted between batches resumes
+where it stopped.
 
 Blobs are content-addressed, so another GraphSnapshot may reference the same one. The blob
 references (blobUri, blobSha256) are collected in the transaction; only after the last batch

@@ -282,15 +282,29 @@ def retention_pass(anchor: datetime, *, runs: int,
     if oldest is not None:
         cutoff = max(cutoff, oldest + timedelta(seconds=1))
     cutoff_days = (anchor - cutoff).total_seconds() / 86400
+    neo4j_cpu, python_cpu = neo4j_cpu_s(), time.process_time()
     t = time.perf_counter()
     outcome = runs_condense(now=anchor, days=cutoff_days,  # type: ignore[arg-type]
                             batch_size=batch_size)
     seconds = time.perf_counter() - t
+    neo4j_cpu, python_cpu = neo4j_cpu_s() - neo4j_cpu, time.process_time() - python_cpu
     condensed = len(outcome.graph.runs)
     return {"runs": condensed, "ledgerRows": len(outcome.ledger), "batchSize": batch_size,
             "seconds": round(seconds, 2),
             "runsPerSecond": round(condensed / seconds, 1) if seconds else None,
+            # CPU the pass used (Neo4j's process, this one): what it costs whatever else runs
+            "cpuMsPerRun": {"neo4j": round(1000 * neo4j_cpu / condensed, 2),
+                            "python": round(1000 * python_cpu / condensed, 2)}
+            if condensed else None,
             "cutoffDays": round(cutoff_days, 2)}
+
+
+def neo4j_cpu_s() -> float:
+    """The Neo4j server process's CPU time so far (JMX), in seconds."""
+    rec = get_driver().execute_query(
+        'CALL dbms.queryJmx("java.lang:type=OperatingSystem") YIELD attributes '
+        "RETURN attributes", database_=database()).records[0]["attributes"]
+    return float(rec["ProcessCpuTime"]["value"]) / 1e9
 
 
 def retention_only(*, state: Path, runs: int, batch_size: int, passes: int,
@@ -304,7 +318,7 @@ def retention_only(*, state: Path, runs: int, batch_size: int, passes: int,
         log(f"retention pass {i + 1}/{passes}: {figures['runs']} runs condensed "
             f"({figures['ledgerRows']} ledger rows) in {figures['seconds']} s = "
             f"{figures['runsPerSecond']} runs/s (batches of {batch_size}; target >= "
-            f"{TARGET_RETENTION_RPS:.0f})")
+            f"{TARGET_RETENTION_RPS:.0f}); CPU per run, ms: {figures['cpuMsPerRun']}")
         out.append(figures)
     return out
 

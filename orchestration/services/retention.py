@@ -3,12 +3,14 @@ and in the ledger; and collect the blobs no run references.
 
 The period is the admin's RetentionSettings (full_retention_days, default 30). The graph side is
 graphstore/retention.py (what is kept and removed, the Formulation link, batches, blobs: see its
-docstring). After it, the ledger follows: each ledger row of a run that Neo4j holds condensed gets
-the condensed RunResult as read back from Neo4j in `result` (so the removed artifacts' payloads
-are gone from the Django database too) and `condensed_at`. The ledger pass is driven by the
-ledger itself (rows not condensed yet, started before the cutoff), so a row missed by an
-interrupted pass is caught by the next one. Both passes are idempotent: a second run changes
-nothing.
+docstring). The ledger follows: each ledger row of a run that Neo4j holds condensed gets the
+condensed RunResult as read back from Neo4j in `result` (so the removed artifacts' payloads are
+gone from the Django database too) and `condensed_at`. Batch by batch, right after each
+condensing transaction committed, from the runs that transaction read back (no second read);
+then a catch-up driven by the ledger itself (rows not condensed yet, started before the cutoff,
+through the partial index runrecord_full_started_idx), which reads those runs from Neo4j, so a
+row missed by an interrupted pass is caught by the next one. Both sides are idempotent: a
+second run changes nothing.
 
 Called by `manage.py condense_runs [--dry-run]` and by the Celery beat job
 `orchestration.condense_runs` (`runs_condense_scheduled`: nothing while `condense_enabled` is
