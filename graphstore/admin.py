@@ -37,14 +37,15 @@ for the permission to see every user's runs); without it they answer 403:
 
 A node page reads its node with the neomodel classes of graphstore/nodes.py (`inflate`); a
 label's node list reads only the merge key and the list columns of a page (cypher/admin.py
-LISTING: whole nodes cost 100 ms a page at 100,000 runs); relationships come from the schema tables (graphstore/schema.py), both directions,
-by fixed queries whose text is built from those tables, never from input
-(graphstore/cypher/admin.py). A node page shows each relationship section's total (the node's
-degree) and a page of its neighbours, with a "next" link (keyset: `?rel=TYPE.direction&after=`)
-when there are more: a shared Ingredient is used by tens of thousands of RecipeVersions at
-100,000 runs, and the page reads 50 of them, not all (cypher/admin.py says how). The list
-columns are the codecs' (graphstore/codecs/). Nothing here writes. (django_neomodel stays
-installed: its app config hands settings.NEOMODEL_NEO4J_BOLT_URL to neomodel.)
+LISTING: whole nodes cost 100 ms a page at 100,000 runs); relationships come from the schema
+tables (graphstore/schema.py), both directions, by fixed queries whose text is built from those
+tables, never from input (graphstore/cypher/admin.py). A node page shows each relationship
+section's total (the node's degree) and a page of its neighbours, with a "next" link (keyset:
+`?rel=TYPE.direction&after=`) when there are more: a shared Ingredient is used by tens of
+thousands of RecipeVersions at 100,000 runs, and the page reads 50 of them, not all
+(cypher/admin.py says how). The list columns are the codecs' (graphstore/codecs/). Nothing here
+writes. (django_neomodel stays installed: its app config hands settings.NEOMODEL_NEO4J_BOLT_URL
+to neomodel.)
 """
 
 from __future__ import annotations
