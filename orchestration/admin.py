@@ -53,6 +53,12 @@ _EMPTY = "—"
 _BULKY_FIELDS = ("request", "result", "stages", "write_summary", "segments")
 
 
+def _short(text: str, width: int) -> str:
+    """`text` cut to `width` characters with an ellipsis, as Truncator.chars, which looks its
+    ellipsis up in the translations on every call: a text that fits is returned as it is."""
+    return text if len(text) <= width else Truncator(text).chars(width)
+
+
 def status_badge(status: str) -> SafeString:
     return format_html(_BADGE, _STATUS_COLOURS.get(status, "#6c757d"), status or _EMPTY)
 
@@ -327,7 +333,7 @@ class RunRecordAdmin(admin.ModelAdmin):
 
     @admin.display(description="request")
     def request_excerpt(self, obj: RunRecord) -> str:
-        return Truncator(obj.request_text).chars(60)
+        return _short(obj.request_text, 60)
 
     @admin.display(description="user", ordering="submitted_by__username")
     def user(self, obj: RunRecord) -> str:
@@ -339,8 +345,7 @@ class RunRecordAdmin(admin.ModelAdmin):
 
     @admin.display(description="run id", ordering="run_id")
     def run_id_short(self, obj: RunRecord) -> SafeString:
-        return format_html('<code title="{}">{}</code>', obj.run_id,
-                           Truncator(obj.run_id).chars(16))
+        return format_html('<code title="{}">{}</code>', obj.run_id, _short(obj.run_id, 16))
 
     @admin.display(description="duration", ordering="total_duration_ms")
     def duration(self, obj: RunRecord) -> str:
