@@ -35,15 +35,17 @@ for the permission to see every user's runs); without it they answer 403:
     /admin/graph/<label>/               nodes of a label, paged, searchable by the merge key
     /admin/graph/<label>/<key>/         one node: all properties, and its relationships
 
-Nodes are read with the neomodel classes of graphstore/nodes.py (NodeSet filter/order/slice,
-`inflate`); relationships come from the schema tables (graphstore/schema.py), both directions,
-by fixed queries whose text is built from those tables, never from input
-(graphstore/cypher/admin.py). A node page shows each relationship section's total (the node's
-degree) and a page of its neighbours, with a "next" link (keyset: `?rel=TYPE.direction&after=`)
-when there are more: a shared Ingredient is used by tens of thousands of RecipeVersions at
-100,000 runs, and the page reads 50 of them, not all (cypher/admin.py says how). The list
-columns are the codecs' (graphstore/codecs/). Nothing here writes. (django_neomodel stays
-installed: its app config hands settings.NEOMODEL_NEO4J_BOLT_URL to neomodel.)
+A node page reads its node with the neomodel classes of graphstore/nodes.py (`inflate`); a
+label's node list reads only the merge key and the list columns of a page (cypher/admin.py
+LISTING: whole nodes cost 100 ms a page at 100,000 runs); relationships come from the schema
+tables (graphstore/schema.py), both directions, by fixed queries whose text is built from those
+tables, never from input (graphstore/cypher/admin.py). A node page shows each relationship
+section's total (the node's degree) and a page of its neighbours, with a "next" link (keyset:
+`?rel=TYPE.direction&after=`) when there are more: a shared Ingredient is used by tens of
+thousands of RecipeVersions at 100,000 runs, and the page reads 50 of them, not all
+(cypher/admin.py says how). The list columns are the codecs' (graphstore/codecs/). Nothing here
+writes. (django_neomodel stays installed: its app config hands settings.NEOMODEL_NEO4J_BOLT_URL
+to neomodel.)
 """
 
 from __future__ import annotations
@@ -52,7 +54,7 @@ import base64
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, cast
 from urllib.parse import urlencode
 
@@ -67,7 +69,17 @@ from neo4j.exceptions import ServiceUnavailable, SessionExpired
 from neomodel import NodeSet, StructuredNode, db
 
 from .codecs import NODE_CODECS
-from .cypher.admin import DEGREES, LABEL_COUNT, RELATED, order_properties, ordering
+from .codecs.base import DATETIME
+from .cypher.admin import (
+    DEGREES,
+    LABEL_COUNT,
+    LISTING,
+    LISTING_COUNT,
+    LISTING_SEARCH,
+    RELATED,
+    order_properties,
+    ordering,
+)
 from .cypher.admin import sections as cypher_sections
 from .nodes import NODE_CLASSES
 from .schema import LABELS
@@ -114,7 +126,14 @@ def _cell(value: Any, width: int = 80) -> str:
         return "yes" if value else "no"
     if isinstance(value, datetime):
         return value.isoformat(sep=" ", timespec="seconds")
-    return Truncator(str(value)).chars(width)
+    return _short(str(value), width)
+
+
+def _short(text: str, width: int) -> str:
+    """`text` cut to `width` characters with an ellipsis, as Truncator.chars; a text that
+    already fits is returned as it is without building a Truncator (a translated ellipsis
+    looked up per call: 45 ms of a 300-cell page)."""
+    return text if len(text) <= width else Truncator(text).chars(width)
 
 
 def _full(value: Any) -> tuple[str, bool]:
@@ -148,29 +167,40 @@ def node_set(node_class: type[StructuredNode]) -> NodeSet:
 
 
 class _NodePages:
-    """What django.core.paginator.Paginator needs (count, slicing) over a neomodel NodeSet."""
+    """What django.core.paginator.Paginator needs (count, slicing) over a label's node list:
+    one statement per page (cypher/admin.py LISTING: the key and the list columns only, in the
+    label's index order), the count from the count store unsearched."""
 
-    def __init__(self, make: Callable[[], Any], count: Callable[[], int] | None = None) -> None:
-        self._make = make  # a fresh NodeSet each time: NodeSet slicing mutates it
-        self._count = count
+    def __init__(self, browse: Browse, search: str) -> None:
+        self._browse = browse
+        self._search = search
 
     def count(self) -> int:
-        return self._count() if self._count is not None else len(self._make())
+        if not self._search:
+            return _label_count(self._browse.label)
+        results, _ = db.cypher_query(LISTING_COUNT[self._browse.label], {"q": self._search})
+        return int(results[0][0])
 
-    def __getitem__(self, window: slice) -> list[StructuredNode]:
-        return list(self._make()[window].all())
+    def __getitem__(self, window: slice) -> list[dict[str, Any]]:
+        label = self._browse.label
+        start, stop = window.start or 0, window.stop
+        statement = LISTING_SEARCH[label] if self._search else LISTING[label]
+        results, _ = db.cypher_query(statement, {"q": self._search, "skip": start,
+                                                 "limit": max(0, stop - start)})
+        temporal = _temporal_columns(label)
+        return [{"key": key, "cells": [_millis(v) if i in temporal else v
+                                       for i, v in enumerate(cells)]}
+                for key, cells in results]
 
 
-def _listing(browse: Browse, search: str) -> Any:
-    """The label's nodes in its order. The ordering properties are required IS NOT NULL (every
-    node of the label has them: the merge key, a run's startedAt, an invocation's runId and
-    sequence), which lets Neo4j read a page in the order of the index that holds them
-    (cypher.admin.ORDER_INDEX) instead of sorting the whole label."""
-    nodes = node_set(browse.node_class).filter(
-        **{f"{prop}__isnull": False for prop in order_properties(browse.label)})
-    if search:
-        nodes = nodes.filter(**{f"{browse.key}__icontains": search})
-    return nodes.order_by(*browse.ordering)
+def _temporal_columns(label: str) -> frozenset[int]:
+    """The positions of the datetime columns among `label`'s list columns (read as epoch ms)."""
+    props = {p.name: p for p in NODE_CODECS[label].props}
+    return frozenset(i for i, c in enumerate(BROWSE[label].columns) if props[c].type == DATETIME)
+
+
+def _millis(value: Any) -> datetime | None:
+    return None if value is None else datetime.fromtimestamp(value / 1000, tz=UTC)
 
 
 class BadPageParameter(ValueError):
@@ -330,14 +360,11 @@ def graph_nodes(site: admin.AdminSite, request: HttpRequest, label: str) -> Http
     browse = _browse(label)
     search = request.GET.get("q", "").strip()
     # _NodePages has what the Paginator uses (count, slicing), not the full sequence protocol.
-    # Unsearched, the count is the label's (the count store), not a count of the listing.
-    pages = cast("Sequence[StructuredNode]", _NodePages(
-        lambda: _listing(browse, search),
-        None if search else lambda: _label_count(browse.label)))
-    paginator: Paginator[StructuredNode] = Paginator(pages, PAGE_SIZE)
+    pages = cast("Sequence[dict[str, Any]]", _NodePages(browse, search))
+    paginator: Paginator[dict[str, Any]] = Paginator(pages, PAGE_SIZE)
     page = paginator.get_page(request.GET.get("p"))
-    rows = [{"key": getattr(node, browse.key),
-             "cells": [_cell(getattr(node, c)) for c in browse.columns]} for node in page]
+    rows = [{"key": row["key"], "short": _short(str(row["key"]), 48),
+             "cells": [_cell(v) for v in row["cells"]]} for row in page]
     return _render(site, request, "graph_nodes.html", {
         "title": f"{label} nodes", "browse": browse, "search": search, "page": page,
         "paginator": paginator, "rows": rows,

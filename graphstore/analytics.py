@@ -51,6 +51,9 @@ from .cypher.analytics import (
     COST_PER_RECIPE_DAY,
     FIRST_RUN_STARTED,
     PARTS,
+    POOLED_PARTS,
+    POOLED_VALIDATION_ISSUE_PARTS,
+    POOLED_VALIDATION_TOTAL_PARTS,
     RUN_TOTALS,
     TOP_INGREDIENTS,
     VALIDATION_ISSUE_PARTS,
@@ -340,18 +343,24 @@ def _rolls(rolled: Rolled | None) -> TypeGuard[Rolled]:
 
 def read_parts(*, driver: Driver, database: str, scope: RunScope,
                ranges: list[tuple[datetime, datetime]], sections: tuple[str, ...],
-               kinds: tuple[str, ...] = rollup.KINDS) -> dict[tuple[date, str | None], Part]:
+               kinds: tuple[str, ...] = rollup.KINDS,
+               pooled: bool = False) -> dict[tuple[date, str | None], Part]:
     """The parts of the committed runs started in `ranges` (disjoint [since, until) pairs), per
-    UTC day and owner, for `sections` (graphstore/rollup.py), in one read transaction."""
+    UTC day and owner, for `sections` (graphstore/rollup.py), in one read transaction. With
+    `pooled`, every run's parts are per UTC day only (owner None: POOLED_PARTS), for a window
+    read that merges them anyway; the rollup job needs them per owner."""
     params: dict[str, Any] = {"ranges": [{"since": a, "until": b} for a, b in ranges]}
+    parts = POOLED_PARTS if pooled else PARTS
+    totals_parts = POOLED_VALIDATION_TOTAL_PARTS if pooled else VALIDATION_TOTAL_PARTS
+    issue_parts = POOLED_VALIDATION_ISSUE_PARTS if pooled else VALIDATION_ISSUE_PARTS
     statements: list[tuple[dict[str, str], dict[str, Any]]] = []
     for section in sections:
         if section == "validation":
             for kind in kinds:
-                statements += [(VALIDATION_TOTAL_PARTS, {**params, "kind": kind}),
-                               (VALIDATION_ISSUE_PARTS, {**params, "kind": kind})]
+                statements += [(totals_parts, {**params, "kind": kind}),
+                               (issue_parts, {**params, "kind": kind})]
         else:
-            statements.append((PARTS[section], params))
+            statements.append((parts[section], params))
     results = iter(_read(driver, database, scope, statements))
     out: dict[tuple[date, str | None], Part] = {}
 
@@ -412,7 +421,8 @@ def _window_parts(window: Window, scope: RunScope, rolled: Rolled, endpoint: str
     """The rolled days' parts and the parts of the rest of the window, read raw."""
     ranges = rollup.gaps(window.since, window.until, rolled.days)
     raw = read_parts(driver=driver, database=database, scope=scope, ranges=ranges,
-                     sections=rollup.SECTIONS_OF[endpoint], kinds=kinds) if ranges else {}
+                     sections=rollup.SECTIONS_OF[endpoint], kinds=kinds,
+                     pooled=True) if ranges else {}
     return [*rolled.parts, *((day, part) for (day, _), part in raw.items())]
 
 

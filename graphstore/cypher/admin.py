@@ -26,6 +26,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..codecs import NODE_CODECS
+from ..codecs.base import DATETIME
 from ..schema import LABEL_BY_NAME, LABELS, REL_TYPES
 
 # How a label's nodes are listed (neomodel order_by arguments, "-x" = descending); the other
@@ -163,3 +165,43 @@ LABEL_COUNT: dict[str, str] = {label.name: f"MATCH (m:{label.name}) RETURN count
 # degree, for a benchmark only.
 BUSIEST_RECIPE = ("MATCH (rv:RecipeVersion) RETURN rv.checksum AS key "
                   "ORDER BY COUNT { (rv)<-[:USED_RECIPE]-() } DESC LIMIT 1")
+
+
+def columns(label: str) -> tuple[str, ...]:
+    """The admin's list columns of `label` (its codec's), in order."""
+    return NODE_CODECS[label].columns()
+
+
+def listing(label: str, *, search: bool) -> str:
+    """A page of `label`'s nodes for the node list: $skip rows, then $limit, in the label's
+    order, as the merge key (`key`) and the list columns (`cells`, in `columns(label)`'s order);
+    with `search`, only the nodes whose key contains $q (both lower-cased: a substring, not a
+    pattern). Returning whole nodes instead cost 100 ms a page of 50 runs at 100,000 runs: every
+    property travelled (the run's embedding, its JSON snapshots) and the driver builds a
+    neo4j.time.DateTime for every temporal value, ~0.5 ms each; so only the listed columns are
+    read, temporal ones as epoch milliseconds (graphstore/admin.py makes them datetimes). The
+    ordering properties are required IS NOT NULL (every node has them), which lets Neo4j read
+    the page in the order of the index that holds them (ORDER_INDEX) instead of sorting."""
+    props = {p.name: p for p in NODE_CODECS[label].props}
+    cells = ", ".join(f"m.{c}.epochMillis" if props[c].type == DATETIME else f"m.{c}"
+                      for c in columns(label))
+    present = " AND ".join(f"m.{p} IS NOT NULL" for p in order_properties(label))
+    key = LABEL_BY_NAME[label].key
+    where = f"{present} AND toLower(m.{key}) CONTAINS toLower($q)" if search else present
+    return (f"MATCH (m:{label}) WHERE {where} "
+            f"RETURN m.{key} AS key, [{cells}] AS cells "
+            f"ORDER BY {order_by(label, 'm')} SKIP $skip LIMIT $limit")
+
+
+def listing_count(label: str) -> str:
+    """How many nodes of `label` a search ($q) finds."""
+    key = LABEL_BY_NAME[label].key
+    return (f"MATCH (m:{label}) WHERE toLower(m.{key}) CONTAINS toLower($q) "
+            "RETURN count(m) AS n")
+
+
+# label -> the node list's statements (unsearched, searched) and the searched count.
+LISTING: dict[str, str] = {label.name: listing(label.name, search=False) for label in LABELS}
+LISTING_SEARCH: dict[str, str] = {label.name: listing(label.name, search=True)
+                                  for label in LABELS}
+LISTING_COUNT: dict[str, str] = {label.name: listing_count(label.name) for label in LABELS}

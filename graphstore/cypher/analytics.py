@@ -219,6 +219,25 @@ VALIDATION_ISSUE_PARTS = _parts(
     "       count(DISTINCT r) AS runs"
 )
 
+# The same parts pooled over the owners (`owner` null) for a read of every run: a window read
+# of every run wants the figures of the ranges its rollups do not cover (its partial edge days,
+# today), not one row per owner, which the rollup job needs (it keeps a rollup per owner) and
+# which multiplied the rows an auditor's window read aggregated and fetched (ingredients: 1,056
+# rows for 138 at 100,000 runs, 330 ms for 180). The owned variant is the owned part as is.
+_POOLED_KEYS = f"{_DAY} AS day, null AS owner"
+
+
+def _pooled(variants: dict[str, str]) -> dict[str, str]:
+    every = variants[ALL]
+    if every.count(_KEYS) != 1:
+        raise ValueError("a part statement returns its day and owner keys exactly once")
+    return {ALL: every.replace(_KEYS, _POOLED_KEYS), OWNED: variants[OWNED]}
+
+
+POOLED_PARTS = {name: _pooled(variants) for name, variants in PARTS.items()}
+POOLED_VALIDATION_TOTAL_PARTS = _pooled(VALIDATION_TOTAL_PARTS)
+POOLED_VALIDATION_ISSUE_PARTS = _pooled(VALIDATION_ISSUE_PARTS)
+
 # The earliest start of a committed run (in index order: one index entry read, or a few).
 FIRST_RUN_STARTED = (
     "MATCH (r:OrchestrationRun)\n"

@@ -61,7 +61,12 @@ def window_reads(owner: str) -> dict[str, tuple[str, dict[str, Any]]]:
               "ownerId": owner, "kind": "errors"}
     parts = {**{f"PARTS[{section}]": variants for section, variants in analytics.PARTS.items()},
              "VALIDATION_TOTAL_PARTS": analytics.VALIDATION_TOTAL_PARTS,
-             "VALIDATION_ISSUE_PARTS": analytics.VALIDATION_ISSUE_PARTS}
+             "VALIDATION_ISSUE_PARTS": analytics.VALIDATION_ISSUE_PARTS,
+             # pooled over owners: a window read of every run (graphstore/analytics.py)
+             **{f"POOLED_PARTS[{section}]": variants
+                for section, variants in analytics.POOLED_PARTS.items()},
+             "POOLED_VALIDATION_TOTAL_PARTS": analytics.POOLED_VALIDATION_TOTAL_PARTS,
+             "POOLED_VALIDATION_ISSUE_PARTS": analytics.POOLED_VALIDATION_ISSUE_PARTS}
     for name, variants in parts.items():
         for scope in (ALL, OWNED):
             out[f"{name}.{scope}"] = (variants[scope], ranges)
@@ -99,6 +104,10 @@ def admin_pages() -> dict[str, tuple[str, dict[str, Any]]]:
         "admin recipe <- runs (scan)": (runs.scan, {"key": recipe, "limit": 51}),
         "admin recipe <- runs (scan, after)": (
             runs.scan_after, {"key": recipe, "limit": 51, "after": [ANCHOR, "scale-0000000"]}),
+        # a label's node list, first and a later page (read in its index's order)
+        "admin run list": (admin.LISTING["OrchestrationRun"], {"skip": 0, "limit": 50}),
+        "admin run list, page 2": (admin.LISTING["OrchestrationRun"], {"skip": 50, "limit": 50}),
+        "admin invocation list": (admin.LISTING["AgentInvocation"], {"skip": 0, "limit": 50}),
     }
 
 

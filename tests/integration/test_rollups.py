@@ -404,3 +404,42 @@ def test_owner_sync_makes_the_rollups_stale(mixed: datetime, owners: list[Any]) 
                                       endpoint="agents", now=now) is None
     rollups.rollups_refresh(now=now)
     assert _agree(window, scope, now=now) >= DAYS_BACK - 1
+
+
+def _merged(section: str, parts: list[Any]) -> Any:
+    """The merge of `parts`, in an order of its own: durations sorted, rows sorted by their
+    non-float values (a float sum differs by the order of its additions only)."""
+    def norm(value: Any, key: str = "") -> Any:
+        if key == "durations":
+            return sorted(v for run in rollup.sorted_runs(value) for v in run)
+        if isinstance(value, dict):
+            return {k: norm(v, k) for k, v in value.items()}
+        if isinstance(value, list):
+            rows = [norm(v) for v in value]
+            return sorted(rows, key=lambda r: repr([x for x in r if not isinstance(x, float)])
+                          if isinstance(r, list) else repr(r))
+        return value
+
+    return norm(rollup.merge(section, parts))
+
+
+def test_pooled_parts_are_the_owner_parts_merged(mixed: datetime, owners: list[Any]) -> None:
+    """A window read of every run reads the ranges its rollups do not cover pooled over the
+    owners (POOLED_PARTS: one part per day, owner None); each day's pooled part is the day's
+    per-owner parts (what the rollup job reads) merged, in every section."""
+    now = mixed
+    common: dict[str, Any] = {
+        "driver": get_driver(), "database": database(), "scope": RunScope.every_run(),
+        "ranges": [(now - timedelta(days=DAYS_BACK + 1), now + timedelta(hours=1))],
+        "sections": rollup.SECTIONS}
+    per_owner = analytics.read_parts(**common)
+    pooled = analytics.read_parts(**common, pooled=True)
+    assert {owner for _, owner in pooled} == {None}
+    assert len({owner for _, owner in per_owner}) == len(owners) + 1  # and runs of no owner
+    days = {day for day, _ in per_owner}
+    assert {day for day, _ in pooled} == days and len(days) >= DAYS_BACK
+    for day in days:
+        for section in rollup.SECTIONS:
+            owned = [p[section] for (d, _), p in per_owner.items() if d == day and section in p]
+            one = [pooled[(day, None)][section]] if section in pooled[(day, None)] else []
+            _same(_merged(section, one), _merged(section, owned), f"{day} {section}")

@@ -947,6 +947,9 @@ def test_staff_see_their_own_runs_in_the_admin_and_the_graph_needs_the_permissio
     staff.force_login(sam)
     ledger = staff.get("/admin/orchestration/runrecord/").content.decode()
     assert "run-sam-own-1" in ledger and "run-ada-own-1" not in ledger
+    # the search (an id subquery over every row's columns) stays within the runs they may see
+    searched = staff.get("/admin/orchestration/runrecord/?q=own-1").content.decode()
+    assert "run-sam-own-1" in searched and "run-ada-own-1" not in searched
     hidden = RunRecord.objects.get(run_id="run-ada-own-1")
     response = staff.get(f"/admin/orchestration/runrecord/{hidden.pk}/change/")
     assert response.status_code == 302 and response["Location"] == "/admin/"
