@@ -29,7 +29,7 @@ def drop(apps, schema_editor):  # type: ignore[no-untyped-def]
 class Migration(migrations.Migration):
 
     dependencies = [
-        ("orchestration", "0009_analytics_rollups"),
+        ("orchestration", "0010_runrecord_full_started_idx"),
     ]
 
     operations = [migrations.RunPython(create, drop)]
