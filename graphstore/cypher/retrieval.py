@@ -107,12 +107,10 @@ def _similar_runs_bounded(scope_filter: str) -> str:
             f"  {match}\n"
             f"  RETURN r, {{field: '{field}', text: {text}, score: score}} AS m\n")
 
-    def heavy(field: str, match: str, text: str) -> str:
-        return (
-            f"  {match}\n"
-            "  WITH node, [x IN heavy WHERE x.node = node | x.score] AS scores\n"
-            "  WHERE size(scores) > 0\n"
-            f"  RETURN {{field: '{field}', text: {text}, score: scores[0]}} AS m\n")
+    def heavy(match: str) -> str:
+        return ("    UNWIND runs AS x WITH x.r AS r\n"
+                f"    {match}\n"
+                "    RETURN node, r, null AS score, null AS field\n")
 
     return (
         f"{FULLTEXT_FRESH}\n"
@@ -170,22 +168,33 @@ def _similar_runs_bounded(scope_filter: str) -> str:
         "}\n"
         "WITH r, m, heavy\n"
         f"WHERE {_keep(scope_filter)}\n"
-        # heavy is the same list on every row: taken once per run, never a grouping key
+        # heavy is the same list on every row: taken once, never a grouping key
         "WITH r, collect(m) AS found, collect(heavy)[0] AS heavy\n"
-        "CALL (r, found, heavy) {\n"
-        "  UNWIND found AS m\n"
-        "  RETURN m\n"
+        "WITH collect({r: r, found: found}) AS runs, collect(heavy)[0] AS heavy\n"
+        "CALL (runs, heavy) {\n"
+        "  UNWIND runs AS x UNWIND x.found AS m\n"
+        "  RETURN x.r AS r, m\n"
         "  UNION ALL\n"
-        + heavy("request", "MATCH (node:UserRequest)-[:TRIGGERED]->(r)",
-                "node.userRequest")
-        + "  UNION ALL\n"
-        + heavy("recipe", "MATCH (r)-[:USED_RECIPE]->(node:RecipeVersion)",
-                "node.name")
-        + "  UNION ALL\n"
-        + heavy("ingredient", "MATCH (r)-[:USED_RECIPE]->(:RecipeVersion)"
-                "-[h:HAS_INGREDIENT]->(node:Ingredient)\n  WHERE h.name = node.name",
-                "node.name")
-        + "}\n"
+        # a candidate's own request, recipe and ingredients met with the heavy hits by
+        # grouping on the node (a hash join): no hit list scanned per row
+        "  CALL (runs, heavy) {\n"
+        "    UNWIND heavy AS x\n"
+        "    RETURN x.node AS node, null AS r, x.score AS score, x.field AS field\n"
+        "    UNION ALL\n"
+        + heavy("MATCH (node:UserRequest)-[:TRIGGERED]->(r)")
+        + "    UNION ALL\n"
+        + heavy("MATCH (r)-[:USED_RECIPE]->(node:RecipeVersion)")
+        + "    UNION ALL\n"
+        + heavy("MATCH (r)-[:USED_RECIPE]->(:RecipeVersion)"
+                "-[h:HAS_INGREDIENT]->(node:Ingredient)\n    WHERE h.name = node.name")
+        + "  }\n"
+        "  WITH node, collect(r) AS reached, collect(score) AS scores,\n"
+        "       collect(field) AS fields\n"
+        "  WHERE size(scores) > 0\n"
+        "  UNWIND reached AS r\n"
+        "  RETURN r, {field: fields[0], text: CASE fields[0] WHEN 'request' THEN\n"
+        "         node.userRequest ELSE node.name END, score: scores[0]} AS m\n"
+        "}\n"
         "WITH r, m.field AS field, m.text AS text, m.score AS score\n"
         "ORDER BY score DESC, field, text\n"
         + _RANKED
