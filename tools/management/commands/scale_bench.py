@@ -1,8 +1,11 @@
 """manage.py scale_bench [--samples N] [--writes W] [--out DIR] [--state PATH] [--store DIR]
-[--analytics-only]: measure reads, pages, analytics, the write, retention and blob GC at the
+[--analytics-only | --retrieval-only]: measure reads, pages, analytics, the write, retention and blob GC at the
 graph's present size (tools/scale_bench.py); adds the size to reports/scale.json, rewrites
 scale.md and scale.svg. `--analytics-only`: the floors and the analytics windows alone (the
-daily rollups brought up to date first; nothing else written), to DIR/scale-analytics.json."""
+daily rollups brought up to date first; nothing else written), to DIR/scale-analytics.json.
+`--retrieval-only`: the floors, run detail and the reads that rank similar runs (run page, runs
+like this one, context, similar ?q=), printed only: nothing written to the graph or reports
+(the logins, as in every mode, write their session rows to the ledger database)."""
 
 import json
 from argparse import ArgumentParser
@@ -30,13 +33,18 @@ class Command(BaseCommand):
         parser.add_argument("--analytics-only", action="store_true",
                             help="only the floors and the analytics windows (no write, no "
                                  "retention pass); JSON to DIR/scale-analytics.json")
+        parser.add_argument("--retrieval-only", action="store_true",
+                            help="only the floors, run detail, run page, runs like this one, "
+                                 "context and similar ?q= (printed; nothing written to the graph)")
 
     def handle(self, *args: object, samples: int, writes: int, out: Path, state: Path,
                store: Path | None, retention_runs: int, analytics_only: bool,
-               **options: object) -> None:
+               retrieval_only: bool, **options: object) -> None:
         figures = measure(state=state, samples=samples, writes=writes, store_dir=store,
                           retention_runs=retention_runs, analytics_only=analytics_only,
-                          log=self.stdout.write)
+                          retrieval_only=retrieval_only, log=self.stdout.write)
+        if retrieval_only:
+            return
         if analytics_only:
             out.mkdir(parents=True, exist_ok=True)
             (out / "scale-analytics.json").write_text(json.dumps(figures, indent=2) + "\n")
