@@ -253,8 +253,10 @@ def test_context_prompt_is_cited_and_within_budget(seeded, api, max_chars):
 
 
 def test_the_run_page_shows_similar_runs(seeded, client, django_user_model):
-    """The run page's "Similar runs" section lists the hits with reasons, batch, cost, status
-    and the identical runs folded."""
+    """The run page's "Similar runs" section is fetched by the page once shown: the page holds
+    its place and its address (and a link to it without JavaScript), the address answers the
+    section, which lists the hits with reasons, batch, cost, status and the identical runs
+    folded."""
     from orchestration.models import RunRecord
 
     user = make_auditor(django_user_model.objects.create_user(
@@ -271,7 +273,14 @@ def test_the_run_page_shows_similar_runs(seeded, client, django_user_model):
     response = client.get("/runs/q-vinaigrette/")
     assert response.status_code == 200
     page = response.content.decode()
+    assert 'id="similar-runs" data-similar-url="/runs/q-vinaigrette/similar/"' in page
+    assert '<a href="/runs/q-vinaigrette/similar/">Show similar runs</a>' in page
+    assert "same-b" not in page  # the page does not wait for the ranking
+    block = client.get("/runs/q-vinaigrette/similar/")
+    assert block.status_code == 200
+    page = block.content.decode()
     assert 'id="similar-runs"' in page
+    assert "data-similar-url" not in page
     assert "same-b" in page and "+1 identical run" in page
     assert "Olive oil -&gt; Sunflower oil" in page or "Olive oil -> Sunflower oil" in page
     assert "Shared ingredient" in page
