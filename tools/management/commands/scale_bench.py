@@ -1,8 +1,9 @@
 """manage.py scale_bench [--samples N] [--writes W] [--out DIR] [--state PATH] [--store DIR]
-[--analytics-only | --retrieval-only]: measure reads, pages, analytics, the write, retention and blob GC at the
-graph's present size (tools/scale_bench.py); adds the size to reports/scale.json, rewrites
-scale.md and scale.svg. `--analytics-only`: the floors and the analytics windows alone (the
-daily rollups brought up to date first; nothing else written), to DIR/scale-analytics.json.
+[--analytics-only | --retrieval-only]: measure reads, pages, analytics, the write, retention
+and blob GC at the graph's present size (tools/scale_bench.py); adds the size to
+reports/scale.json, rewrites scale.md and scale.svg. `--analytics-only`: the floors and the
+analytics windows alone (the daily rollups brought up to date first; nothing else written), to
+DIR/scale-analytics.json.
 `--retrieval-only`: the floors, run detail and the reads that rank similar runs (run page, runs
 like this one, context, similar ?q=), printed only: nothing written to the graph or reports
 (the logins, as in every mode, write their session rows to the ledger database)."""
