@@ -110,9 +110,10 @@ def _similar_runs_bounded(scope_filter: str) -> str:
             f"  {match}\n"
             f"  RETURN r, {{field: '{field}', text: {text}, score: score}} AS m\n")
 
-    def heavy(match: str) -> str:
+    def heavy(match: str, where: str = "") -> str:
         return ("    UNWIND runs AS x WITH x.r AS r\n"
                 f"    {match}\n"
+                f"    WHERE node IN heavyNodes{where}\n"
                 "    RETURN node, r, null AS score, null AS field\n")
 
     return (
@@ -174,13 +175,15 @@ def _similar_runs_bounded(scope_filter: str) -> str:
         # heavy is the same list on every row: taken once, never a grouping key
         "WITH r, collect(m) AS found, collect(heavy)[0] AS heavy\n"
         "WITH collect({r: r, found: found}) AS runs, collect(heavy)[0] AS heavy\n"
-        "CALL (runs, heavy) {\n"
+        # (a node IN a list that is the same on every row is a set lookup in Neo4j)
+        "WITH runs, heavy, [x IN heavy | x.node] AS heavyNodes\n"
+        "CALL (runs, heavy, heavyNodes) {\n"
         "  UNWIND runs AS x UNWIND x.found AS m\n"
         "  RETURN x.r AS r, m\n"
         "  UNION ALL\n"
         # a candidate's own request, recipe and ingredients met with the heavy hits by
         # grouping on the node (a hash join): no hit list scanned per row
-        "  CALL (runs, heavy) {\n"
+        "  CALL (runs, heavy, heavyNodes) {\n"
         "    UNWIND heavy AS x\n"
         "    RETURN x.node AS node, null AS r, x.score AS score, x.field AS field\n"
         "    UNION ALL\n"
@@ -189,7 +192,7 @@ def _similar_runs_bounded(scope_filter: str) -> str:
         + heavy("MATCH (r)-[:USED_RECIPE]->(node:RecipeVersion)")
         + "    UNION ALL\n"
         + heavy("MATCH (r)-[:USED_RECIPE]->(:RecipeVersion)"
-                "-[h:HAS_INGREDIENT]->(node:Ingredient)\n    WHERE h.name = node.name")
+                "-[h:HAS_INGREDIENT]->(node:Ingredient)", " AND h.name = node.name")
         + "  }\n"
         "  WITH node, collect(r) AS reached, collect(score) AS scores,\n"
         "       collect(field) AS fields\n"
