@@ -57,6 +57,7 @@ from .cypher.retrieval import (
     REQUEST_INDEX,
     RUN_CARDS,
     RUN_CONTEXT,
+    RUN_IDENTITIES,
     RUNS_WITHOUT_EMBEDDING,
     SET_RUN_EMBEDDINGS,
     SIMILAR_RUNS,
@@ -440,13 +441,18 @@ def _assemble(rankings: dict[str, list[tuple[str, float]]], *, limit: int, drive
     fused = fuse({s: [run for run, _ in ranked] for s, ranked in rankings.items()},
                  weights=weights, k=k)
     scores = {s: dict(ranked) for s, ranked in rankings.items()}
-    cards = run_cards([f.key for f in fused], driver=driver, database=database)
-    fused = [f for f in fused if f.key in cards]
-    groups = collapse([(f.key, identity_key(cards[f.key].recipe_checksum, cards[f.key].batch,
-                                            cards[f.key].unit, f.key)) for f in fused])
+    # identities of every fused hit (to fold identical runs), whole cards of the kept ones only
+    identities = {rec["runId"]: (rec["recipeChecksum"], rec["batch"], rec["unit"])
+                  for rec in _run(driver, RUN_IDENTITIES, database,
+                                  runIds=[f.key for f in fused])} if fused else {}
+    fused = [f for f in fused if f.key in identities]
+    groups = collapse([(f.key, identity_key(*identities[f.key], f.key)) for f in fused])[:limit]
+    cards = run_cards([run_id for run_id, _ in groups], driver=driver, database=database)
     by_key = {f.key: f for f in fused}
     hits = []
-    for run_id, identical in groups[:limit]:
+    for run_id, identical in groups:
+        if run_id not in cards:  # gone between the two reads
+            continue
         f, card = by_key[run_id], cards[run_id]
         extra = (extras or {}).get(run_id, {})
         hits.append(RunHit(

@@ -438,6 +438,17 @@ RUN_CARDS = (
     "       r.embedding IS NOT NULL AS embedded"
 )
 
+# What collapsing identical runs needs of each fused hit (similarity.identity_key): read for
+# every hit first, the whole card (RUN_CARDS, with the recipe's lines) only for the hits kept.
+RUN_IDENTITIES = (
+    "UNWIND $runIds AS id\n"
+    "MATCH (r:OrchestrationRun {runId: id})\n"
+    "OPTIONAL MATCH (r)-[:USED_RECIPE]->(rv:RecipeVersion)\n"
+    "OPTIONAL MATCH (r)-[:PRODUCED_CALCULATION]->(c:CalculationResult)\n"
+    "RETURN r.runId AS runId, rv.checksum AS recipeChecksum, c.targetBatchSize AS batch,\n"
+    "       c.targetUnit AS unit"
+)
+
 # What a free-text query may name (graphstore/similarity.py Vocabulary).
 # One owner's vocabulary comes from their own recipes (the names their runs give), so that a
 # search never learns what another owner named an ingredient.
