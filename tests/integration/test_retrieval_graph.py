@@ -286,6 +286,25 @@ def test_the_run_page_shows_similar_runs(seeded, client, django_user_model):
     assert "Shared ingredient" in page
 
 
+def test_the_similar_runs_of_a_run_not_stored_yet_say_so(seeded, client, django_user_model):
+    """A run that is not in the graph yet: its page holds no address to fetch (it says the
+    similar runs come once the run is stored), and the address itself says the same."""
+    from orchestration.models import RunRecord
+
+    user = django_user_model.objects.create_user("pim", password="a-long-test-password-42")
+    wire = seed_runs()[0].to_wire()
+    RunRecord.objects.create(run_id="q-pending", status="running", submitted_by=user,
+                             request_text=wire["request"]["userRequest"],
+                             request=wire["request"])
+    client.force_login(user)
+    page = client.get("/runs/q-pending/").content.decode()
+    assert "data-similar-url" not in page
+    assert "Similar runs appear once the run is stored." in page
+    block = client.get("/runs/q-pending/similar/")
+    assert block.status_code == 200
+    assert "Similar runs appear once the run is stored." in block.content.decode()
+
+
 def _embedding_of(driver: Any, run_id: str) -> tuple[Any, Any]:
     records, _, _ = driver.execute_query(
         "MATCH (r:OrchestrationRun {runId: $id}) RETURN r.embedding AS e, r.embeddingModel AS m",
