@@ -5,7 +5,7 @@ contract. I/O. The result's checksum equals the checksum of the normalized origi
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -61,6 +61,13 @@ def load_runs(run_ids: Sequence[str], *, driver: Driver, database: str, blob_sto
     a page reads one run with `load_run`."""
     with driver.session(database=database, default_access_mode=READ_ACCESS) as session:
         records = session.execute_read(lambda tx: list(tx.run(LOAD_RUNS, runIds=list(run_ids))))
+    return decode_runs(records, blob_store=blob_store, condensed_only=condensed_only)
+
+
+def decode_runs(records: Iterable[Any], *, blob_store: BlobStore,
+                condensed_only: bool = False) -> dict[str, RunResult | ReplayError]:
+    """Rows of LOAD_RUNS (read by `load_runs`, or by retention in its condensing transaction)
+    as `load_runs` returns them: runId -> RunResult or ReplayError."""
     runs: dict[str, RunResult | ReplayError] = {}
     for rec in records:
         run_id = rec["run"].get("runId")

@@ -60,9 +60,13 @@ Batches, idempotency, blobs
 Candidates are the committed runs whose `startedAt` (native datetime; the run's
 metadata.timestamp) is before the cutoff and which are not condensed yet (or retain something
 that lost its holder), taken in (startedAt, runId) order with a cursor, `batch_size` runs per
-explicit write transaction. Each transaction plans (what the batch holds), applies (deletes and
-marks), deletes orphaned RecipeVersions and records the condensed counts. A second pass finds
-no candidates and changes nothing; a pass interrupted between batches resumes where it stopped.
+explicit write transaction (the cursor bounds the startedAt index seek: a batch does not walk
+the runs before it again). Each transaction plans (what the batch holds), applies (deletes and
+marks), deletes orphaned RecipeVersions and records the condensed counts; with an `on_batch`
+callback it also reads the batch's runs back as replay would (cypher.read.LOAD_RUNS_DECODED)
+and hands them over after the commit (the ledger's condensed copies, without a second read). A
+second pass finds no candidates and changes nothing; a pass interrupted between batches resumes
+where it stopped.
 
 Blobs are content-addressed, so another GraphSnapshot may reference the same one. The blob
 references (blobUri, blobSha256) are collected in the transaction; only after the last batch
@@ -83,15 +87,17 @@ from typing import Any
 
 from neo4j import Driver, ManagedTransaction
 
+from contracts import RunResult
 from contracts.stages import STAGE_TABLE
 
 from .blobstore import BlobStore
-from .cypher.read import VERIFY_PARAMS
+from .cypher.read import LOAD_RUNS_DECODED, VERIFY_PARAMS
 from .cypher.retention import (
     ACTIVE,
     APPLY,
     BLOB_USERS,
     CANDIDATES,
+    FLOOR,
     LINK_FORMULATION,
     PLAN,
     RECIPE_GC,
@@ -99,7 +105,8 @@ from .cypher.retention import (
     SET_COUNTS,
     SET_FORMULATION_STATUS,
 )
-from .errors import FormulationNotFound, InvalidBatchSize, RunNotFound
+from .errors import FormulationNotFound, InvalidBatchSize, ReplayError, RunNotFound
+from .replay import decode_runs
 
 logger = logging.getLogger(__name__)
 
@@ -232,12 +239,11 @@ def _decide(rec: Any) -> RunPlan:
 
 def _candidates(driver: Driver, database: str, cutoff: datetime,
                 batch_size: int) -> Iterable[list[str]]:
-    after: tuple[Any, str] | None = None
+    after: tuple[Any, str] = (FLOOR, "")
     while True:
         records, _, _ = driver.execute_query(
-            CANDIDATES, cutoff=cutoff, afterStartedAt=after[0] if after else None,
-            afterRunId=after[1] if after else "", limit=batch_size, active=ACTIVE,
-            database_=database)
+            CANDIDATES, cutoff=cutoff, afterStartedAt=after[0], afterRunId=after[1],
+            limit=batch_size, active=ACTIVE, database_=database)
         if not records:
             return
         after = (records[-1]["startedAt"], records[-1]["runId"])
@@ -251,9 +257,17 @@ class _BatchOutcome:
     nodes_deleted: int
     relationships_deleted: int
     properties_changed: int
+    condensed: list[Any]  # LOAD_RUNS rows of the condensed runs (read_back), else empty
 
 
-def _condense_batch(tx: ManagedTransaction, run_ids: list[str], now: datetime) -> _BatchOutcome:
+# What a pass hands, after each batch committed, to its `on_batch` callback: the batch's plans
+# and its runs as they read back now (runId -> the condensed RunResult, or the ReplayError that
+# reading it back met), read in the condensing transaction (graphstore.replay.decode_runs).
+BatchCallback = Callable[[list[RunPlan], dict[str, RunResult | ReplayError]], None]
+
+
+def _condense_batch(tx: ManagedTransaction, run_ids: list[str], now: datetime,
+                    read_back: bool = False) -> _BatchOutcome:
     plans = [_decide(rec) for rec in tx.run(PLAN, runIds=run_ids, active=ACTIVE)]
     rows = [{"runId": p.run_id, "keepCalculation": p.keep_calculation,
              "keepRecipe": p.keep_recipe, "removed": list(p.removed_total),
@@ -265,20 +279,27 @@ def _condense_batch(tx: ManagedTransaction, run_ids: list[str], now: datetime) -
     gc_counters = gc.consume().counters
     # what the graph holds for each run now, counted as verify_run counts: one statement
     tx.run(SET_COUNTS, VERIFY_PARAMS, runIds=[p.run_id for p in plans]).consume()
+    # the condensed runs as replay reads them (load_runs' statement, less what decode skips),
+    # in this transaction: what the ledger keeps, without reading them back afterwards
+    condensed = (list(tx.run(LOAD_RUNS_DECODED, runIds=[p.run_id for p in plans])) if read_back
+                 else [])
     return _BatchOutcome(
         plans=plans, recipes_deleted=deleted,
         nodes_deleted=applied.nodes_deleted + gc_counters.nodes_deleted,
         relationships_deleted=applied.relationships_deleted + gc_counters.relationships_deleted,
-        properties_changed=applied.properties_set)  # set or removed
+        properties_changed=applied.properties_set,  # set or removed
+        condensed=condensed)
 
 
 def condense_runs(*, driver: Driver, database: str, blob_store: BlobStore, cutoff: datetime,
-                  now: datetime, batch_size: int = 100, dry_run: bool = False,
+                  now: datetime, batch_size: int = 500, dry_run: bool = False,
                   blob_grace_s: float = 3600.0,
-                  clock: Callable[[], float] | None = None) -> CondenseReport:
+                  clock: Callable[[], float] | None = None,
+                  on_batch: BatchCallback | None = None) -> CondenseReport:
     """Condense every committed run started before `cutoff` (see the module docstring).
     `dry_run` reads the same plan and changes nothing. `clock` (epoch seconds) measures the
-    blobs' grace period; it defaults to `now`."""
+    blobs' grace period; it defaults to `now`. `on_batch` (not called on a dry run) gets each
+    batch's plans and condensed runs right after the batch committed (BatchCallback)."""
     if batch_size < 1:
         raise InvalidBatchSize(batch_size)
     report = CondenseReport(cutoff=cutoff, dry_run=dry_run)
@@ -290,7 +311,10 @@ def condense_runs(*, driver: Driver, database: str, blob_store: BlobStore, cutof
             report.runs += [_decide(rec) for rec in records]
             continue
         with driver.session(database=database) as session:
-            outcome = session.execute_write(_condense_batch, run_ids, now)
+            outcome = session.execute_write(_condense_batch, run_ids, now, on_batch is not None)
+        if on_batch is not None:
+            on_batch(outcome.plans, decode_runs(outcome.condensed, blob_store=blob_store,
+                                                condensed_only=True))
         report.runs += outcome.plans
         report.recipes_deleted += outcome.recipes_deleted
         report.nodes_deleted += outcome.nodes_deleted

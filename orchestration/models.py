@@ -7,6 +7,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 
 from contracts import STAGE_ORDER
 
@@ -116,7 +117,12 @@ class RunRecord(models.Model):
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["status", "created_at"]),
                    # a user's own runs, newest first (orchestration/selectors.py, runs_visible)
-                   models.Index(fields=["submitted_by", "created_at"])]
+                   models.Index(fields=["submitted_by", "created_at"]),
+                   # the rows retention's ledger side looks for: not condensed yet, started
+                   # before the cutoff (orchestration/services/retention.py, _ledger_rows);
+                   # without it each pass reads the whole table
+                   models.Index(fields=["started_at"], condition=Q(condensed_at__isnull=True),
+                                name="runrecord_full_started_idx")]
         permissions = [("view_all_runs", "Can see every user's runs (not only their own)")]
         verbose_name = "run"
 

@@ -46,6 +46,7 @@ from .scale_mix import PREFIX, build, plan
 TARGET_READ_MS = 150.0
 TARGET_ANALYTICS_MS = 500.0
 TARGET_RETENTION_RPS = 500.0
+RETENTION_BATCH = 500  # runs per condensing transaction (the condense_runs default)
 ANALYTICS = ("agents", "budget-breaches", "ingredients", "costs", "validation-errors")
 API = "/api/orchestration"
 # the run page's "Similar runs", which the page fetches once shown (orchestration/web/views.py)
@@ -262,26 +263,11 @@ def measure(*, state: Path, samples: int, writes: int, store_dir: Path | None,
     log(f"  write: p50 {rows[-1]['p50']} ms, p95 {rows[-1]['p95']} ms; warm-up (every shape "
         f"planned once) max {max(warm_ms):.0f} ms")
 
-    # retention over the `retention_runs` oldest full runs (and at least those older than
-    # MEASURE_DAYS), whatever the size; blob gc
-    oldest = (RunRecord.objects.filter(condensed_at__isnull=True, persisted_at__isnull=False,
-                                       run_id__startswith=PREFIX)
-              .order_by("started_at").values_list("started_at", flat=True)
-              [retention_runs - 1:retention_runs].first())
-    cutoff = anchor - timedelta(days=MEASURE_DAYS)
-    if oldest is not None:
-        cutoff = max(cutoff, oldest + timedelta(seconds=1))
-    cutoff_days = (anchor - cutoff).total_seconds() / 86400
-    t = time.perf_counter()
-    outcome = runs_condense(now=anchor, days=cutoff_days, batch_size=100)  # type: ignore[arg-type]
-    seconds = time.perf_counter() - t
-    condensed_runs = len(outcome.graph.runs)
+    # retention over the `retention_runs` oldest full runs, whatever the size; blob gc
+    retention = retention_pass(anchor, runs=retention_runs)
     t = time.perf_counter()
     gc_line = blobs_collect(grace_s=3600)
     gc_s = time.perf_counter() - t
-    retention = {"runs": condensed_runs, "seconds": round(seconds, 2),
-                 "runsPerSecond": round(condensed_runs / seconds, 1) if seconds else None,
-                 "cutoffDays": round(cutoff_days, 2)}
     log(f"  retention: {retention}; blob gc {gc_s:.2f} s ({gc_line})")
 
     hot = hot_statements(anchor, run.run_id, user.pk)
@@ -297,6 +283,60 @@ def measure(*, state: Path, samples: int, writes: int, store_dir: Path | None,
         "fullRuns": RunRecord.objects.filter(Q(condensed_at__isnull=True)).count(),
     }
     return figures
+
+
+def retention_pass(anchor: datetime, *, runs: int,
+                   batch_size: int = RETENTION_BATCH) -> dict[str, Any]:
+    """A timed retention pass (`runs_condense`, graph and ledger, as `condense_runs` runs it)
+    over the `runs` oldest full runs of the mix (and at least those older than MEASURE_DAYS):
+    runs condensed per second. It condenses them: each pass takes the next oldest."""
+    oldest = (RunRecord.objects.filter(condensed_at__isnull=True, persisted_at__isnull=False,
+                                       run_id__startswith=PREFIX)
+              .order_by("started_at").values_list("started_at", flat=True)
+              [runs - 1:runs].first())
+    cutoff = anchor - timedelta(days=MEASURE_DAYS)
+    if oldest is not None:
+        cutoff = max(cutoff, oldest + timedelta(seconds=1))
+    cutoff_days = (anchor - cutoff).total_seconds() / 86400
+    neo4j_cpu, python_cpu = neo4j_cpu_s(), time.process_time()
+    t = time.perf_counter()
+    outcome = runs_condense(now=anchor, days=cutoff_days,  # type: ignore[arg-type]
+                            batch_size=batch_size)
+    seconds = time.perf_counter() - t
+    neo4j_cpu, python_cpu = neo4j_cpu_s() - neo4j_cpu, time.process_time() - python_cpu
+    condensed = len(outcome.graph.runs)
+    return {"runs": condensed, "ledgerRows": len(outcome.ledger), "batchSize": batch_size,
+            "seconds": round(seconds, 2),
+            "runsPerSecond": round(condensed / seconds, 1) if seconds else None,
+            # CPU the pass used (Neo4j's process, this one): what it costs whatever else runs
+            "cpuMsPerRun": {"neo4j": round(1000 * neo4j_cpu / condensed, 2),
+                            "python": round(1000 * python_cpu / condensed, 2)}
+            if condensed else None,
+            "cutoffDays": round(cutoff_days, 2)}
+
+
+def neo4j_cpu_s() -> float:
+    """The Neo4j server process's CPU time so far (JMX), in seconds."""
+    rec = get_driver().execute_query(
+        'CALL dbms.queryJmx("java.lang:type=OperatingSystem") YIELD attributes '
+        "RETURN attributes", database_=database()).records[0]["attributes"]
+    return float(rec["ProcessCpuTime"]["value"]) / 1e9
+
+
+def retention_only(*, state: Path, runs: int, batch_size: int, passes: int,
+                   log: Callable[[str], None]) -> list[dict[str, Any]]:
+    """`scale_bench --retention-only`: `passes` timed retention passes of `runs` runs each, one
+    after the other, nothing else measured or written."""
+    anchor = load_anchor(state, now=datetime.now(UTC))
+    out = []
+    for i in range(passes):
+        figures = retention_pass(anchor, runs=runs, batch_size=batch_size)
+        log(f"retention pass {i + 1}/{passes}: {figures['runs']} runs condensed "
+            f"({figures['ledgerRows']} ledger rows) in {figures['seconds']} s = "
+            f"{figures['runsPerSecond']} runs/s (batches of {batch_size}; target >= "
+            f"{TARGET_RETENTION_RPS:.0f}); CPU per run, ms: {figures['cpuMsPerRun']}")
+        out.append(figures)
+    return out
 
 
 def analytics_rows(add: Callable[..., Any], *, client: Client, admin_client: Client, day1: str,

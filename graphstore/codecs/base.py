@@ -55,6 +55,15 @@ class Codec:
 
     name: ClassVar[str]  # the label or relationship type
     props: ClassVar[tuple[Prop, ...]]
+    # (name, wire key, empty, json) of the properties encode_carried sets, computed once per
+    # codec from `props`: the writer's mapping runs it for every node of every run.
+    _carried: ClassVar[tuple[tuple[str, str, Any, bool], ...]] = ()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "props" in cls.__dict__:
+            cls._carried = tuple((p.name, p.wire, p.empty, p.json) for p in cls.props
+                                 if p.wire is not None and p.set_by == CONTENT)
 
     @classmethod
     def names(cls, *, set_by: str | None = None) -> tuple[str, ...]:
@@ -75,13 +84,9 @@ class Codec:
     @classmethod
     def encode_carried(cls, part: Mapping[str, Any]) -> dict[str, Any]:
         """The properties that carry a wire key, from the wire dict `part`."""
-        out: dict[str, Any] = {}
-        for p in cls.props:
-            if p.wire is None or p.set_by != CONTENT:
-                continue
-            value = part.get(p.wire, p.empty)
-            out[p.name] = canonical_json(value) if p.json else value
-        return out
+        get = part.get
+        return {name: canonical_json(get(wire, empty)) if is_json else get(wire, empty)
+                for name, wire, empty, is_json in cls._carried}
 
     @classmethod
     def decode_carried(cls, props: Mapping[str, Any]) -> dict[str, Any]:

@@ -39,15 +39,14 @@ class AgentInvocationCodec(Codec):
 
     @classmethod
     def encode(cls, entry: Mapping[str, Any], *, run_id: str) -> dict[str, Any]:
-        transcript = entry.get("transcript")
-        return {
-            "runId": run_id,
-            **cls.encode_carried(entry),
-            "budgetBreached": bool(entry.get("budgetBreaches")),
-            **({"transcriptPrompt": transcript["prompt"],
-                "transcriptResponse": transcript["response"],
-                "transcriptRedacted": transcript["redacted"]} if transcript else {}),
-        }
+        out = cls.encode_carried(entry)
+        out["runId"] = run_id
+        out["budgetBreached"] = bool(entry.get("budgetBreaches"))
+        if transcript := entry.get("transcript"):
+            out["transcriptPrompt"] = transcript["prompt"]
+            out["transcriptResponse"] = transcript["response"]
+            out["transcriptRedacted"] = transcript["redacted"]
+        return out
 
     @classmethod
     def decode(cls, props: Mapping[str, Any], *, condensed: bool = False) -> dict[str, Any]:

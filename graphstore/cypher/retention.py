@@ -8,11 +8,13 @@ from the codecs (`Codec.details()`): the properties are named once, in graphstor
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import UTC, datetime
 
 from ..codecs import AgentInvocationCodec, GraphSnapshotCodec, ValidationReportCodec
 from .read import VERIFY_COUNTS, VERIFY_NODES, VERIFY_RELATIONSHIPS
 
 ACTIVE = "active"  # the Formulation.status that holds recipes and calculations (passed as $active)
+FLOOR = datetime(1, 1, 1, tzinfo=UTC)  # CANDIDATES' $afterStartedAt before the first batch
 
 
 def _props(var: str, names: Iterable[str]) -> str:
@@ -31,11 +33,14 @@ _RECIPE_HELD = "EXISTS { MATCH (f:Formulation)-[:USES_RECIPE]->(rv) WHERE f.stat
 
 # Runs to condense, oldest first, after the cursor (startedAt, runId). A condensed run comes
 # back only when it retains a calculation or recipe link that no active formulation holds now.
+# The cursor bounds the index seek from below ($afterStartedAt: the last batch's, or
+# retention.FLOOR for the first), so a batch reads the startedAt index from where the last one
+# stopped, not from the oldest run again.
 CANDIDATES = (
     "MATCH (r:OrchestrationRun)\n"
-    "WHERE r.startedAt < $cutoff AND r.commitChecksum IS NOT NULL\n"
-    "  AND ($afterStartedAt IS NULL OR r.startedAt > $afterStartedAt\n"
-    "       OR (r.startedAt = $afterStartedAt AND r.runId > $afterRunId))\n"
+    "WHERE r.startedAt >= $afterStartedAt AND r.startedAt < $cutoff\n"
+    "  AND r.commitChecksum IS NOT NULL\n"
+    "  AND (r.startedAt > $afterStartedAt OR r.runId > $afterRunId)\n"
     "  AND (r.condensed IS NULL OR (r.condensedRetains = true AND (\n"
     "       EXISTS { MATCH (r)-[:PRODUCED_CALCULATION]->(c:CalculationResult)\n"
     f"                WHERE NOT {_CALC_HELD} }}\n"

@@ -3,12 +3,14 @@ and in the ledger; and collect the blobs no run references.
 
 The period is the admin's RetentionSettings (full_retention_days, default 30). The graph side is
 graphstore/retention.py (what is kept and removed, the Formulation link, batches, blobs: see its
-docstring). After it, the ledger follows: each ledger row of a run that Neo4j holds condensed gets
-the condensed RunResult as read back from Neo4j in `result` (so the removed artifacts' payloads
-are gone from the Django database too) and `condensed_at`. The ledger pass is driven by the
-ledger itself (rows not condensed yet, started before the cutoff), so a row missed by an
-interrupted pass is caught by the next one. Both passes are idempotent: a second run changes
-nothing.
+docstring). The ledger follows: each ledger row of a run that Neo4j holds condensed gets the
+condensed RunResult as read back from Neo4j in `result` (so the removed artifacts' payloads are
+gone from the Django database too) and `condensed_at`. Batch by batch, right after each
+condensing transaction committed, from the runs that transaction read back (no second read);
+then a catch-up driven by the ledger itself (rows not condensed yet, started before the cutoff,
+through the partial index runrecord_full_started_idx), which reads those runs from Neo4j, so a
+row missed by an interrupted pass is caught by the next one. Both sides are idempotent: a
+second run changes nothing.
 
 Called by `manage.py condense_runs [--dry-run]` and by the Celery beat job
 `orchestration.condense_runs` (`runs_condense_scheduled`: nothing while `condense_enabled` is
@@ -19,19 +21,21 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import connections, transaction
-from django.db.models import Case, Q, Value, When
+from django.db.models import Case, Q, QuerySet, Value, When
 from django.db.models.functions import Cast
 from django.utils import timezone
 
+from contracts import RunResult
 from graphstore.blob_gc import collect_garbage
 from graphstore.connection import database, get_blob_store, get_driver
 from graphstore.errors import ReplayError
-from graphstore.retention import CondenseReport, condense_runs
+from graphstore.retention import CondenseReport, RunPlan, condense_runs
 from orchestration.models import RetentionSettings, RunRecord
 from orchestration.selectors import SYSTEM, runs_replay_condensed
 
@@ -65,66 +69,112 @@ class RetentionOutcome:
 
 
 def runs_condense(*, now: datetime | None = None, days: int | None = None,
-                  dry_run: bool = False, batch_size: int = 100) -> RetentionOutcome:
+                  dry_run: bool = False, batch_size: int = 500) -> RetentionOutcome:
     """Condense, in Neo4j and then in the ledger, every run started more than `days` (default:
     the retention settings) before `now`. `dry_run` changes nothing and says what would be
     done."""
     now = now or timezone.now()
     days = RetentionSettings.load().full_retention_days if days is None else days
     cutoff = now - timedelta(days=days)
+    followed: list[str] = []
+
+    def ledger_follows(plans: list[RunPlan], runs: dict[str, RunResult | ReplayError]) -> None:
+        # the rows of a batch just condensed in Neo4j, from the runs as the condensing
+        # transaction read them back (no second read)
+        batch = list(_ledger_rows(cutoff).filter(run_id__in=[p.run_id for p in plans])
+                     .order_by("pk").values_list("pk", "run_id"))
+        followed.extend(_ledger_batch(batch, runs, dry_run=False, condensing=set()))
+
     report = condense_runs(driver=get_driver(), database=database(),
                            blob_store=get_blob_store(), cutoff=cutoff, now=now,
-                           batch_size=batch_size, dry_run=dry_run)
+                           batch_size=batch_size, dry_run=dry_run,
+                           on_batch=None if dry_run else ledger_follows)
     outcome = RetentionOutcome(days, cutoff, dry_run, report)
     if not dry_run:  # the condensed runs' days changed: their analytics rollups are stale
         runs_changed(started=[datetime.fromisoformat(p.started_at) for p in report.runs])
-    outcome.ledger = _ledger_condense(cutoff=cutoff, dry_run=dry_run, batch_size=batch_size,
-                                      condensing={p.run_id for p in report.runs})
+    outcome.ledger = followed + _ledger_condense(
+        cutoff=cutoff, dry_run=dry_run, batch_size=batch_size,
+        condensing={p.run_id for p in report.runs})
     logger.info("retention pass", extra={"event": "retention", "dryRun": dry_run,
                                          **outcome.as_dict(), "runIds": None})
     return outcome
+
+
+def _ledger_rows(cutoff: datetime) -> QuerySet[RunRecord]:
+    """The ledger rows the ledger side condenses: not condensed yet, persisted, started before
+    the cutoff (and LEDGER_MARGIN)."""
+    horizon = cutoff + LEDGER_MARGIN
+    return RunRecord.objects.filter(
+        condensed_at__isnull=True, persisted_at__isnull=False, result__isnull=False,
+    ).filter(Q(started_at__lt=horizon) | Q(started_at__isnull=True, created_at__lt=horizon))
+
+
+def _ledger_pages(cutoff: datetime, batch_size: int) -> Iterator[list[tuple[int, str]]]:
+    """`_ledger_rows` as pages of (pk, runId), read through the index of the rows not condensed
+    yet (runrecord_full_started_idx, on started_at): the rows that started, in (started_at, pk)
+    order, then those without a start, in pk order. Each page is a seek from the last one: a
+    pass reads what it condenses, not the table."""
+    horizon = cutoff + LEDGER_MARGIN
+    rows = RunRecord.objects.filter(condensed_at__isnull=True, persisted_at__isnull=False,
+                                    result__isnull=False)
+    started = rows.filter(started_at__lt=horizon).order_by("started_at", "pk")
+    page = started
+    while batch := list(page.values_list("pk", "run_id", "started_at")[:batch_size]):
+        yield [(pk, run_id) for pk, run_id, _ in batch]
+        last_pk, _, last_started = batch[-1]
+        page = started.filter(Q(started_at__gt=last_started)
+                              | Q(started_at=last_started, pk__gt=last_pk))
+    unstarted = rows.filter(started_at__isnull=True, created_at__lt=horizon).order_by("pk")
+    last = 0
+    while batch2 := list(unstarted.filter(pk__gt=last).values_list("pk", "run_id")
+                         [:batch_size]):
+        yield batch2
+        last = batch2[-1][0]
 
 
 def _ledger_condense(*, cutoff: datetime, dry_run: bool, batch_size: int,
                      condensing: set[str]) -> list[str]:
     """The ledger rows (not condensed yet, started before the cutoff) of runs that Neo4j holds
     condensed get the condensed RunResult and `condensed_at`: per batch of rows, one read of
-    the batch's runs from Neo4j and one UPDATE (a row condensed meanwhile is left alone)."""
-    horizon = cutoff + LEDGER_MARGIN
-    rows = RunRecord.objects.filter(
-        condensed_at__isnull=True, persisted_at__isnull=False, result__isnull=False,
-    ).filter(Q(started_at__lt=horizon) | Q(started_at__isnull=True, created_at__lt=horizon))
+    the batch's runs from Neo4j and one UPDATE (a row condensed meanwhile is left alone).
+    After a real pass, the rows of the runs it condensed were done batch by batch already
+    (`runs_condense`, from the condensing transactions' read-back): this catches the rest (a
+    row missed by an interrupted pass)."""
     done: list[str] = []
-    last = 0
-    while True:
-        batch = list(rows.filter(pk__gt=last).order_by("pk").values_list("pk", "run_id")
-                     [:batch_size])
-        if not batch:
-            return done
-        last = batch[-1][0]
+    for batch in _ledger_pages(cutoff, batch_size):
         # A dry run counts the rows of the runs the graph pass would condense without reading
         # them (Neo4j does not hold them condensed yet).
         to_read = [run_id for _, run_id in batch if not (dry_run and run_id in condensing)]
         runs = runs_replay_condensed(viewer=SYSTEM, run_ids=to_read)
-        updates: list[tuple[int, dict[str, Any], datetime]] = []
-        for pk, run_id in batch:
-            if dry_run and run_id in condensing:
-                done.append(run_id)
-                continue
-            run = runs.get(run_id)
-            if run is None:
-                continue  # not in Neo4j (pending or refused write), or not condensed there
-            if isinstance(run, ReplayError):
-                logger.error("retention: run %s cannot be read back, its ledger row is left "
-                             "as it is: %s", run_id, run)
-                continue
-            condensed = run.metadata.condensed
-            if condensed is None:
-                continue
-            updates.append((pk, run.to_wire(), condensed.condensed_at))
+        done += _ledger_batch(batch, runs, dry_run=dry_run, condensing=condensing)
+    return done
+
+
+def _ledger_batch(batch: list[tuple[int, str]], runs: dict[str, RunResult | ReplayError], *,
+                  dry_run: bool, condensing: set[str]) -> list[str]:
+    """Rows (pk, runId) given their runs as Neo4j holds them condensed: one UPDATE (none on a
+    dry run); the runIds of the rows condensed (or, on a dry run, to be)."""
+    done: list[str] = []
+    updates: list[tuple[int, dict[str, Any], datetime]] = []
+    for pk, run_id in batch:
+        if dry_run and run_id in condensing:
             done.append(run_id)
-        if updates and not dry_run:
-            _ledger_rows_condense(updates)
+            continue
+        run = runs.get(run_id)
+        if run is None:
+            continue  # not in Neo4j (pending or refused write), or not condensed there
+        if isinstance(run, ReplayError):
+            logger.error("retention: run %s cannot be read back, its ledger row is left "
+                         "as it is: %s", run_id, run)
+            continue
+        condensed = run.metadata.condensed
+        if condensed is None:
+            continue
+        updates.append((pk, run.to_wire(), condensed.condensed_at))
+        done.append(run_id)
+    if updates and not dry_run:
+        _ledger_rows_condense(updates)
+    return done
 
 
 # Rows per UPDATE statement (two CASE branches and a pk per row: well within SQLite's and

@@ -74,7 +74,8 @@ def other_reads(owner: str) -> dict[str, tuple[str, dict[str, Any]]]:
     full-text retrieval, the blob references)."""
     return {
         "CANDIDATES": (retention.CANDIDATES, {
-            "cutoff": ANCHOR - timedelta(days=40), "afterStartedAt": None, "afterRunId": None,
+            "cutoff": ANCHOR - timedelta(days=40), "afterStartedAt": retention.FLOOR,
+            "afterRunId": "",
             "limit": 100, "active": retention.ACTIVE}),
         **{f"SIMILAR_RUNS.{scope}": (retrieval.SIMILAR_RUNS[scope], {
             "query": "lemon vinaigrette", "candidates": 50, "limit": 10, "wRequest": 1.0,

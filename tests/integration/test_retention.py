@@ -20,7 +20,7 @@ from rest_framework.test import APIClient
 from contracts import RunResult
 from contracts.stages import STAGE_NAMES
 from graphstore.blobstore import LocalBlobStore
-from graphstore.replay import load_run, verify_run
+from graphstore.replay import load_run, load_runs, verify_run
 from graphstore.retention import condense_runs, formulation_link, formulation_status_set
 from graphstore.writer import RunWriter
 from orchestration import services, tasks
@@ -395,3 +395,64 @@ def test_the_ledger_follows_in_one_update_per_batch(graph, transactional_db, dja
     rows = {r.run_id: (r.result, r.condensed_at) for r in RunRecord.objects.all()}
     assert services.runs_condense(now=now, batch_size=5).ledger == []
     assert {r.run_id: (r.result, r.condensed_at) for r in RunRecord.objects.all()} == rows
+
+
+def test_the_condensing_transaction_reads_back_what_replay_reads(graph, blob_store):
+    """Each batch's runs as its condensing transaction reads them back (handed to `on_batch`:
+    what the ledger keeps) are exactly the runs replay reads from Neo4j afterwards, for runs of
+    every shape (failures at each stage, recipes and calculations an active formulation
+    holds, recipes shared); a dry run hands nothing."""
+    ids = _many_old_runs(graph, blob_store)
+
+    def refuse(plans: Any, runs: Any) -> None:
+        raise AssertionError("a dry run condenses nothing")
+
+    _condense(graph, blob_store, batch_size=10, dry_run=True, on_batch=refuse)
+    seen: dict[str, Any] = {}
+
+    def on_batch(plans: list[Any], runs: dict[str, Any]) -> None:
+        assert sorted(runs) == sorted(p.run_id for p in plans)
+        seen.update(runs)
+
+    report = _condense(graph, blob_store, batch_size=10, on_batch=on_batch)
+    assert report.batches == 3 and sorted(seen) == ids
+    assert all(isinstance(run, RunResult) for run in seen.values()), seen
+    replayed = load_runs(ids, driver=graph, database=_db(), blob_store=blob_store)
+    assert {k: v.to_wire() for k, v in seen.items()} == \
+        {k: v.to_wire() for k, v in replayed.items()}
+    held = seen["run-many-05"]
+    assert held.calculation is not None and held.recipe is not None  # kept for a formulation
+
+
+def test_the_ledger_catches_up_rows_an_interrupted_pass_left(graph, transactional_db,
+                                                             django_user_model):
+    """A pass whose graph side committed but whose ledger side did not run (interrupted) leaves
+    ledger rows in full; the next pass condenses nothing more in Neo4j and catches those rows
+    up from Neo4j's copies, exactly as the batch-by-batch path writes them (the run as replay
+    reads it back)."""
+    from graphstore.connection import get_blob_store, get_driver
+
+    owner = django_user_model.objects.create_user("late", password="a-long-password-42")
+    now = timezone.now()
+    ids = []
+    for i in range(7):
+        run = make_run(240 + i, now=now - timedelta(days=40, minutes=i),
+                       run_id=f"run-ledger-late-{i}",
+                       failed_agent="QAValidator" if i == 3 else None)
+        services.run_result_ingest(user=owner, run=run)
+        ids.append(run.run_id)
+    services.run_result_ingest(user=owner, run=make_run(250, now=now, run_id="run-late-now"))
+    graph_only = condense_runs(driver=get_driver(), database=_db(), blob_store=get_blob_store(),
+                               cutoff=now - timedelta(days=30), now=now, batch_size=3)
+    assert sorted(p.run_id for p in graph_only.runs) == sorted(ids)
+    assert not RunRecord.objects.filter(condensed_at__isnull=False).exists()
+
+    outcome = services.runs_condense(now=now, batch_size=3)
+    assert outcome.graph.runs == [] and sorted(outcome.ledger) == sorted(ids)
+    for row in RunRecord.objects.filter(run_id__in=ids):
+        run = load_run(row.run_id, driver=get_driver(), database=_db(),
+                       blob_store=get_blob_store())
+        assert row.result == run.to_wire()
+        assert run.metadata.condensed is not None
+        assert row.condensed_at == run.metadata.condensed.condensed_at
+    assert RunRecord.objects.get(run_id="run-late-now").condensed_at is None

@@ -22,8 +22,8 @@ class Command(BaseCommand):
                             help="print what would be condensed; change nothing")
         parser.add_argument("--days", type=int, default=None,
                             help="full-retention days (default: the retention settings)")
-        parser.add_argument("--batch-size", type=int, default=100,
-                            help="runs per write transaction (default 100)")
+        parser.add_argument("--batch-size", type=int, default=500,
+                            help="runs per write transaction (default 500)")
         parser.add_argument("--json", action="store_true", dest="as_json",
                             help="print a JSON summary")
 
