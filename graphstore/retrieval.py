@@ -57,6 +57,7 @@ from .cypher.retrieval import (
     REQUEST_INDEX,
     RUN_CARDS,
     RUN_CONTEXT,
+    RUN_IDENTITIES,
     RUNS_WITHOUT_EMBEDDING,
     SET_RUN_EMBEDDINGS,
     SIMILAR_RUNS,
@@ -440,13 +441,18 @@ def _assemble(rankings: dict[str, list[tuple[str, float]]], *, limit: int, drive
     fused = fuse({s: [run for run, _ in ranked] for s, ranked in rankings.items()},
                  weights=weights, k=k)
     scores = {s: dict(ranked) for s, ranked in rankings.items()}
-    cards = run_cards([f.key for f in fused], driver=driver, database=database)
-    fused = [f for f in fused if f.key in cards]
-    groups = collapse([(f.key, identity_key(cards[f.key].recipe_checksum, cards[f.key].batch,
-                                            cards[f.key].unit, f.key)) for f in fused])
+    # identities of every fused hit (to fold identical runs), whole cards of the kept ones only
+    identities = {rec["runId"]: (rec["recipeChecksum"], rec["batch"], rec["unit"])
+                  for rec in _run(driver, RUN_IDENTITIES, database,
+                                  runIds=[f.key for f in fused])} if fused else {}
+    fused = [f for f in fused if f.key in identities]
+    groups = collapse([(f.key, identity_key(*identities[f.key], f.key)) for f in fused])[:limit]
+    cards = run_cards([run_id for run_id, _ in groups], driver=driver, database=database)
     by_key = {f.key: f for f in fused}
     hits = []
-    for run_id, identical in groups[:limit]:
+    for run_id, identical in groups:
+        if run_id not in cards:  # gone between the two reads
+            continue
         f, card = by_key[run_id], cards[run_id]
         extra = (extras or {}).get(run_id, {})
         hits.append(RunHit(
@@ -472,6 +478,14 @@ def runs_like(run_id: str, *, scope: RunScope, driver: Driver, database: str,
     query = run_cards([run_id], driver=driver, database=database).get(run_id)
     if query is None:
         raise RunNotFound(run_id)
+    return _runs_like(query, scope=scope, driver=driver, database=database, limit=limit,
+                      signals=signals, candidates=candidates, fanout=fanout)
+
+
+def _runs_like(query: RunCard, *, scope: RunScope, driver: Driver, database: str, limit: int,
+               signals: tuple[str, ...], candidates: int, fanout: int) -> list[RunHit]:
+    """runs_like for the run whose card is `query` (read already)."""
+    run_id = query.run_id
     pool = limit * POOL_FACTOR
     words = " ".join(x for x in (query.request, query.recipe) if x)
     reads: dict[str, Callable[[], Any]] = {
@@ -561,12 +575,19 @@ def cited_context(run_id: str, *, scope: RunScope, driver: Driver, database: str
                   fanout: int = FULLTEXT_FANOUT) -> dict[str, Any]:
     """run_context's dict plus `prompt`: the run and its `neighbours` nearest runs (runs_like)
     as cited fact lines within `max_chars` (graphstore/prompt.py). RunNotFound as run_context."""
-    context = run_context(run_id, driver=driver, database=database)
-    card = run_cards([run_id], driver=driver, database=database).get(run_id)
+    # The run's subgraph is read while its neighbours are ranked (one card read serves both);
+    # a run that is not committed is RunNotFound whatever the ranking met.
+    context_read = _SIGNAL_POOL.submit(run_context, run_id, driver=driver, database=database)
+    try:
+        card = run_cards([run_id], driver=driver, database=database).get(run_id)
+        hits = _runs_like(card, scope=scope, driver=driver, database=database,
+                          limit=neighbours, signals=SIGNALS, candidates=candidates,
+                          fanout=fanout) if neighbours and card and card.lines else []
+    except Exception:
+        context_read.result()
+        raise
+    context = context_read.result()
     facts = run_facts(context, recipe_key=card.recipe_checksum if card else None)
-    hits = runs_like(run_id, scope=scope, driver=driver, database=database,
-                     limit=neighbours, candidates=candidates, fanout=fanout
-                     ) if neighbours and card and card.lines else []
     for hit in hits:
         reasons = hit.reasons
         facts += neighbour_facts(

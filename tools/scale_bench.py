@@ -49,6 +49,8 @@ TARGET_RETENTION_RPS = 500.0
 RETENTION_BATCH = 500  # runs per condensing transaction (the condense_runs default)
 ANALYTICS = ("agents", "budget-breaches", "ingredients", "costs", "validation-errors")
 API = "/api/orchestration"
+# the run page's "Similar runs", which the page fetches once shown (orchestration/web/views.py)
+SIMILAR_BLOCK = "run page: its similar runs (web, fetched by the page)"
 WRITE_WARMUP = 50  # untimed writes first: every shape of run the mix has (see measure)
 
 
@@ -129,10 +131,12 @@ def page_cache(statements: Sequence[tuple[str, dict[str, Any]]]) -> dict[str, An
 
 def measure(*, state: Path, samples: int, writes: int, store_dir: Path | None,
             log: Callable[[str], None], retention_runs: int = 300,
-            analytics_only: bool = False) -> dict[str, Any]:
+            analytics_only: bool = False, retrieval_only: bool = False) -> dict[str, Any]:
     """Everything (the report's figures at this size), or with `analytics_only` the floors and
-    the analytics windows alone (after bringing the daily rollups up to date): reads only,
-    nothing condensed or written to the graph."""
+    the analytics windows alone (after bringing the daily rollups up to date), or with
+    `retrieval_only` the floors and the reads that rank similar runs (run page, runs like this
+    one, context, similar ?q=) beside run detail: reads only, nothing condensed or written to
+    the graph (nor reports, with retrieval_only)."""
     anchor = load_anchor(state, now=datetime.now(UTC))
     owners()
     size = RunRecord.objects.filter(run_id__startswith=PREFIX).count()
@@ -180,6 +184,17 @@ def measure(*, state: Path, samples: int, writes: int, store_dir: Path | None,
         log(f"  {name}: p50 {rows[-1]['p50']} ms, p95 {rows[-1]['p95']} ms")
         return response
 
+    if retrieval_only:
+        add("run detail (API)", "read", f"{API}/runs/{run.run_id}")
+        add("run page (web)", "page", f"/runs/{run.run_id}/")
+        add(SIMILAR_BLOCK, "page", f"/runs/{run.run_id}/similar/")
+        add("runs like this one (API, 5)", "read", f"{API}/runs/{run.run_id}/similar?limit=5")
+        add("context", "read", f"{API}/runs/{run.run_id}/context")
+        add("similar runs ?q=lemon vinaigrette", "read",
+            f"{API}/runs/similar?q=lemon+vinaigrette")
+        return {"size": size, "measuredAt": datetime.now(UTC).isoformat(timespec="seconds"),
+                "rows": rows}
+
     if analytics_only:
         rollups = analytics_rows(add, client=client, admin_client=admin_client, day1=day1,
                                  day30=day30, until=until, log=log)
@@ -205,6 +220,7 @@ def measure(*, state: Path, samples: int, writes: int, store_dir: Path | None,
     if condensed is not None:
         add("run detail, condensed (API)", "read", f"{API}/runs/{condensed.run_id}")
     add("run page (web)", "page", f"/runs/{run.run_id}/")
+    add(SIMILAR_BLOCK, "page", f"/runs/{run.run_id}/similar/")
     add("run status", "read", f"{API}/runs/{run.run_id}/status")
     add("replay read (API detail of a replay)", "read", f"{API}/runs/{replay.run_id}")
     # both sides of a diff must be the caller's (a replay's original here belongs to another)

@@ -17,6 +17,7 @@ urlpatterns = [
     path("runs/<str:run_id>/stages/<str:agent>/<str:part>.json", views.run_stage_json,
          name="run-stage-json"),
     path("runs/<str:run_id>/status.json", views.run_status_json, name="run-status-json"),
+    path("runs/<str:run_id>/similar/", views.run_similar_block, name="run-similar-block"),
     # A login page for every user (the admin's login only lets staff in).
     path("login/", auth_views.LoginView.as_view(template_name="registration/login.html",
                                                 next_page="run-request-form"), name="login"),

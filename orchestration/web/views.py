@@ -142,8 +142,28 @@ def run_detail(request: HttpRequest, run_id: str) -> HttpResponse:
         record, copy.run if copy else None, budgets=settings.CAP01_BUDGETS,
         selected=request.GET.get("stage", ""), products=PRODUCT_KEYWORDS))
     context["admin_graph"] = _admin_graph_links(request, record.run_id)
-    context["similar"] = _similar_runs(request, record.run_id, committed=copy is not None)
+    # "Similar runs" is loaded by the page once shown (run_similar_block): the page does not wait
+    # for the ranking, which reads much more of the graph than the page itself.
+    context["similar"] = ({"url": reverse("run-similar-block", args=[record.run_id])}
+                          if copy is not None else
+                          {"hits": [], "note": "Similar runs appear once the run is stored."})
     return render(request, "orchestration/run_detail.html", context)
+
+
+@login_required
+@require_GET
+@never_cache
+def run_similar_block(request: HttpRequest, run_id: str) -> HttpResponse:
+    """The run page's "Similar runs" section alone (templates/orchestration/_similar_runs.html),
+    which the page fetches after it is shown and puts in place of its placeholder (without
+    JavaScript, a link on the page opens it). A run the user may not see is a 404, as its
+    page."""
+    try:
+        selectors.run_get(viewer=request.user, run_id=run_id)
+    except RunNotFound as exc:
+        raise Http404(str(exc)) from exc
+    return render(request, "orchestration/_similar_runs.html",
+                  {"similar": _similar_runs(request, run_id, committed=True)})
 
 
 def _admin_graph_links(request: HttpRequest, run_id: str) -> dict[str, str] | None:

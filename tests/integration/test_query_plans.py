@@ -36,6 +36,7 @@ def point_reads(owner: str) -> dict[str, tuple[str, dict[str, Any]]]:
         "LOAD_RUN": (read.LOAD_RUN, {"runId": PROBE}),
         "VERIFY_RUN": (read.VERIFY_RUN_WITH_CONDENSATION, {"runId": PROBE, **read.VERIFY_PARAMS}),
         "RUN_CONTEXT": (retrieval.RUN_CONTEXT, {"runId": PROBE}),
+        "RUN_IDENTITIES": (retrieval.RUN_IDENTITIES, {"runIds": [PROBE]}),
         "IS_REFERENCED": (blob_gc.IS_REFERENCED, {"sha": "0" * 64}),
         "admin run -> invocations": (
             admin.RELATED[("OrchestrationRun", "HAS_AGENT_INVOCATION", "out")].expand,

@@ -253,8 +253,10 @@ def test_context_prompt_is_cited_and_within_budget(seeded, api, max_chars):
 
 
 def test_the_run_page_shows_similar_runs(seeded, client, django_user_model):
-    """The run page's "Similar runs" section lists the hits with reasons, batch, cost, status
-    and the identical runs folded."""
+    """The run page's "Similar runs" section is fetched by the page once shown: the page holds
+    its place and its address (and a link to it without JavaScript), the address answers the
+    section, which lists the hits with reasons, batch, cost, status and the identical runs
+    folded."""
     from orchestration.models import RunRecord
 
     user = make_auditor(django_user_model.objects.create_user(
@@ -271,10 +273,36 @@ def test_the_run_page_shows_similar_runs(seeded, client, django_user_model):
     response = client.get("/runs/q-vinaigrette/")
     assert response.status_code == 200
     page = response.content.decode()
+    assert 'id="similar-runs" data-similar-url="/runs/q-vinaigrette/similar/"' in page
+    assert '<a href="/runs/q-vinaigrette/similar/">Show similar runs</a>' in page
+    assert "same-b" not in page  # the page does not wait for the ranking
+    block = client.get("/runs/q-vinaigrette/similar/")
+    assert block.status_code == 200
+    page = block.content.decode()
     assert 'id="similar-runs"' in page
+    assert "data-similar-url" not in page
     assert "same-b" in page and "+1 identical run" in page
     assert "Olive oil -&gt; Sunflower oil" in page or "Olive oil -> Sunflower oil" in page
     assert "Shared ingredient" in page
+
+
+def test_the_similar_runs_of_a_run_not_stored_yet_say_so(seeded, client, django_user_model):
+    """A run that is not in the graph yet: its page holds no address to fetch (it says the
+    similar runs come once the run is stored), and the address itself says the same."""
+    from orchestration.models import RunRecord
+
+    user = django_user_model.objects.create_user("pim", password="a-long-test-password-42")
+    wire = seed_runs()[0].to_wire()
+    RunRecord.objects.create(run_id="q-pending", status="running", submitted_by=user,
+                             request_text=wire["request"]["userRequest"],
+                             request=wire["request"])
+    client.force_login(user)
+    page = client.get("/runs/q-pending/").content.decode()
+    assert "data-similar-url" not in page
+    assert "Similar runs appear once the run is stored." in page
+    block = client.get("/runs/q-pending/similar/")
+    assert block.status_code == 200
+    assert "Similar runs appear once the run is stored." in block.content.decode()
 
 
 def _embedding_of(driver: Any, run_id: str) -> tuple[Any, Any]:

@@ -627,6 +627,7 @@ def test_the_walk_covers_every_run_surface():
     """The walk reaches each run surface of the web and the API with a run-id parameter."""
     walked = {url for url in _walk_urls() if MARK in url}
     assert {f"/runs/{MARK}/", f"/runs/{MARK}/status.json", f"/runs/{MARK}/replay/",
+            f"/runs/{MARK}/similar/",
             f"/api/orchestration/runs/{MARK}", f"/api/orchestration/runs/{MARK}/status",
             f"/api/orchestration/runs/{MARK}/diff", f"/api/orchestration/runs/{MARK}/context",
             f"/api/orchestration/runs/{MARK}/replay"} <= walked

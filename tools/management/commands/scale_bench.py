@@ -1,11 +1,14 @@
 """manage.py scale_bench [--samples N] [--writes W] [--out DIR] [--state PATH] [--store DIR]
-[--analytics-only | --retention-only [--passes P]]: measure reads, pages, analytics, the write,
-retention and blob GC at the graph's present size (tools/scale_bench.py); adds the size to
-reports/scale.json, rewrites scale.md and scale.svg. `--analytics-only`: the floors and the
-analytics windows alone (the daily rollups brought up to date first; nothing else written), to
-DIR/scale-analytics.json. `--retention-only`: P timed retention passes of --retention-runs runs
-each (they condense those runs, graph and ledger), runs per second printed; nothing written to
-the report."""
+[--analytics-only | --retention-only [--passes P] | --retrieval-only]: measure reads, pages,
+analytics, the write, retention and blob GC at the graph's present size (tools/scale_bench.py);
+adds the size to reports/scale.json, rewrites scale.md and scale.svg. `--analytics-only`: the
+floors and the analytics windows alone (the daily rollups brought up to date first; nothing else
+written), to DIR/scale-analytics.json. `--retention-only`: P timed retention passes of
+--retention-runs runs each (they condense those runs, graph and ledger), runs per second
+printed; nothing written to the report. `--retrieval-only`: the floors, run detail and the
+reads that rank similar runs (run page, its similar runs, runs like this one, context, similar
+?q=), printed only: nothing written to the graph or reports (the logins, as in every mode,
+write their session rows to the ledger database)."""
 
 import json
 from argparse import ArgumentParser
@@ -41,11 +44,14 @@ class Command(BaseCommand):
                             help="--retention-only: passes, one after the other")
         parser.add_argument("--retention-batch", type=int, default=RETENTION_BATCH,
                             help="--retention-only: runs per condensing transaction")
+        parser.add_argument("--retrieval-only", action="store_true",
+                            help="only the floors, run detail, run page, runs like this one, "
+                                 "context and similar ?q= (printed; nothing written to the graph)")
 
     def handle(self, *args: object, samples: int, writes: int, out: Path, state: Path,
                store: Path | None, retention_runs: int, analytics_only: bool,
                retention_only: bool, passes: int, retention_batch: int,
-               **options: object) -> None:
+               retrieval_only: bool, **options: object) -> None:
         if retention_only:
             if retention_runs < 1 or passes < 1 or retention_batch < 1:
                 raise CommandError("--retention-runs, --passes and --retention-batch must be at "
@@ -55,7 +61,9 @@ class Command(BaseCommand):
             return
         figures = measure(state=state, samples=samples, writes=writes, store_dir=store,
                           retention_runs=retention_runs, analytics_only=analytics_only,
-                          log=self.stdout.write)
+                          retrieval_only=retrieval_only, log=self.stdout.write)
+        if retrieval_only:
+            return
         if analytics_only:
             out.mkdir(parents=True, exist_ok=True)
             (out / "scale-analytics.json").write_text(json.dumps(figures, indent=2) + "\n")
