@@ -232,7 +232,7 @@ class _LedgerChangeList(ChangeList):
         if not isinstance(rows, _LedgerQuerySet) or rows.hierarchy is None:
             super().get_results(request)
             return
-        ids = list(rows.values_list("pk", flat=True))
+        ids = selectors.ledger_pks(rows)
         paginator = Paginator(ids, self.list_per_page)
         result_count = paginator.count
         can_show_all = result_count <= self.list_max_show_all
@@ -343,7 +343,7 @@ class RunRecordAdmin(admin.ModelAdmin):
         """Django's search (every word, in any of search_fields, case-insensitive substring),
         asked as `(id + 0) IN (the ids whose columns match)`. The subquery reads the three
         searched columns from the covering index orchestration_runrecord_search (migration
-        0010; ~10 MB at 100,000 rows) instead of the ~8 KB rows (the whole file). The `+ 0`
+        0011; ~10 MB at 100,000 rows) instead of the ~8 KB rows (the whole file). The `+ 0`
         keeps SQLite from looking each matching id up in the table: it walks the page's order
         (the created_at index) and checks each id against the set, stopping at 50 rows, so a
         word found in a few runs costs what one found in thousands does."""
