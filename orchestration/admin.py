@@ -232,7 +232,7 @@ class _LedgerChangeList(ChangeList):
         if not isinstance(rows, _LedgerQuerySet) or rows.hierarchy is None:
             super().get_results(request)
             return
-        ids = selectors.ledger_pks(rows)
+        ids = list(rows.values_list("pk", flat=True))
         paginator = Paginator(ids, self.list_per_page)
         result_count = paginator.count
         can_show_all = result_count <= self.list_max_show_all

@@ -33,7 +33,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import PermissionDenied
-from django.db import DatabaseError, connections
+from django.db import DatabaseError
 from django.db.models import F, Q, QuerySet, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -112,17 +112,6 @@ def run_visible(*, viewer: Viewer, run_id: str) -> bool:
 
 
 # --- the ledger --------------------------------------------------------------------------------
-
-
-def ledger_pks(rows: QuerySet[RunRecord]) -> list[int]:
-    """The primary keys `rows` selects, in its order, read straight from the database cursor:
-    the admin's searched changelist counts and pages by them (8,000 ids at 100,000 rows), and
-    Django's values_list iterator costs ~4 us a row on top of the database's own work."""
-    query = rows.values_list("pk", flat=True).query
-    sql, params = query.sql_with_params()
-    with connections[rows.db].cursor() as cursor:
-        cursor.execute(sql, params)
-        return [pk for (pk,) in cursor.fetchall()]
 
 
 def run_list(*, viewer: Viewer, status: str | None = None, since: datetime | None = None,

@@ -12,7 +12,6 @@ from django.test import Client
 
 from graphstore import admin as graph_admin
 from graphstore.connection import get_writer
-from orchestration import selectors
 from orchestration.models import RetentionSettings, RunRecord, RunSource, RunStatus
 from tests.conftest import NOW
 from tools.synthetic import make_run
@@ -545,14 +544,3 @@ def test_graph_browser_list_cells_are_the_node_properties(staff: Client, graph: 
     started = browse.columns.index("startedAt")
     assert rows["run-admin-cells"][started] == run.metadata.timestamp.astimezone(UTC).isoformat(
         sep=" ", timespec="seconds")
-
-
-def test_ledger_pks_are_the_querysets_primary_keys_in_its_order(ledger: Any) -> None:
-    """The searched changelist counts and pages by `selectors.ledger_pks`: the same keys, in the
-    same order, as Django's own iteration of the queryset, filter and ordering included."""
-    rows = RunRecord.objects.filter(run_id__startswith="run-admin").order_by("-created_at", "pk")
-    assert len(rows) >= 3
-    assert selectors.ledger_pks(rows) == list(rows.values_list("pk", flat=True))
-    backwards = rows.reverse()
-    assert selectors.ledger_pks(backwards) == list(backwards.values_list("pk", flat=True))
-    assert selectors.ledger_pks(rows.filter(run_id="no-such-run")) == []
