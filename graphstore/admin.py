@@ -69,7 +69,6 @@ from neo4j.exceptions import ServiceUnavailable, SessionExpired
 from neomodel import NodeSet, StructuredNode, db
 
 from .codecs import NODE_CODECS
-from .codecs.base import DATETIME
 from .cypher.admin import (
     DEGREES,
     LABEL_COUNT,
@@ -79,6 +78,7 @@ from .cypher.admin import (
     RELATED,
     order_properties,
     ordering,
+    temporal_columns,
 )
 from .cypher.admin import sections as cypher_sections
 from .nodes import NODE_CLASSES
@@ -187,16 +187,10 @@ class _NodePages:
         statement = LISTING_SEARCH[label] if self._search else LISTING[label]
         results, _ = db.cypher_query(statement, {"q": self._search, "skip": start,
                                                  "limit": max(0, stop - start)})
-        temporal = _temporal_columns(label)
+        temporal = temporal_columns(label)
         return [{"key": key, "cells": [_millis(v) if i in temporal else v
                                        for i, v in enumerate(cells)]}
                 for key, cells in results]
-
-
-def _temporal_columns(label: str) -> frozenset[int]:
-    """The positions of the datetime columns among `label`'s list columns (read as epoch ms)."""
-    props = {p.name: p for p in NODE_CODECS[label].props}
-    return frozenset(i for i, c in enumerate(BROWSE[label].columns) if props[c].type == DATETIME)
 
 
 def _millis(value: Any) -> datetime | None:

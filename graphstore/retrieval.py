@@ -583,10 +583,8 @@ def cited_context(run_id: str, *, scope: RunScope, driver: Driver, database: str
         hits = _runs_like(card, scope=scope, driver=driver, database=database,
                           limit=neighbours, signals=SIGNALS, candidates=candidates,
                           fanout=fanout) if neighbours and card and card.lines else []
-    except Exception:
-        context_read.result()
-        raise
-    context = context_read.result()
+    finally:  # the context read's RunNotFound wins over what the ranking met
+        context = context_read.result()
     facts = run_facts(context, recipe_key=card.recipe_checksum if card else None)
     for hit in hits:
         reasons = hit.reasons

@@ -83,10 +83,15 @@ class Codec:
 
     @classmethod
     def encode_carried(cls, part: Mapping[str, Any]) -> dict[str, Any]:
-        """The properties that carry a wire key, from the wire dict `part`."""
+        """The properties that carry a wire key, from the wire dict `part`; none is null (Neo4j
+        stores no nulls: an absent key without an `empty` value is left out)."""
         get = part.get
-        return {name: canonical_json(get(wire, empty)) if is_json else get(wire, empty)
-                for name, wire, empty, is_json in cls._carried}
+        out: dict[str, Any] = {}
+        for name, wire, empty, is_json in cls._carried:  # a loop: a large run makes ~500 of these
+            value = get(wire, empty)
+            if value is not None:
+                out[name] = canonical_json(value) if is_json else value
+        return out
 
     @classmethod
     def decode_carried(cls, props: Mapping[str, Any]) -> dict[str, Any]:

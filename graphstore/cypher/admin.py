@@ -172,6 +172,13 @@ def columns(label: str) -> tuple[str, ...]:
     return NODE_CODECS[label].columns()
 
 
+def temporal_columns(label: str) -> frozenset[int]:
+    """The positions of the datetime columns among `label`'s list columns (`columns`): LISTING
+    reads them as epoch milliseconds, and the node list makes them datetimes again."""
+    props = {p.name: p for p in NODE_CODECS[label].props}
+    return frozenset(i for i, c in enumerate(columns(label)) if props[c].type == DATETIME)
+
+
 def listing(label: str, *, search: bool) -> str:
     """A page of `label`'s nodes for the node list: $skip rows, then $limit, in the label's
     order, as the merge key (`key`) and the list columns (`cells`, in `columns(label)`'s order);
@@ -183,9 +190,9 @@ def listing(label: str, *, search: bool) -> str:
     ordering properties are required IS NOT NULL (every node has them), which lets Neo4j read
     the page in the order of the index that holds them (ORDER_INDEX, named by a hint) instead of
     sorting."""
-    props = {p.name: p for p in NODE_CODECS[label].props}
-    cells = ", ".join(f"m.{c}.epochMillis" if props[c].type == DATETIME else f"m.{c}"
-                      for c in columns(label))
+    temporal = temporal_columns(label)
+    cells = ", ".join(f"m.{c}.epochMillis" if i in temporal else f"m.{c}"
+                      for i, c in enumerate(columns(label)))
     present = " AND ".join(f"m.{p} IS NOT NULL" for p in order_properties(label))
     key = LABEL_BY_NAME[label].key
     where = f"{present} AND toLower(m.{key}) CONTAINS toLower($q)" if search else present
