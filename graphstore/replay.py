@@ -66,8 +66,7 @@ def load_runs(run_ids: Sequence[str], *, driver: Driver, database: str, blob_sto
 
 def decode_runs(records: Iterable[Any], *, blob_store: BlobStore,
                 condensed_only: bool = False) -> dict[str, RunResult | ReplayError]:
-    """Rows of LOAD_RUNS (read by `load_runs`, or by retention in its condensing transaction)
-    as `load_runs` returns them: runId -> RunResult or ReplayError."""
+    """Rows of LOAD_RUNS as `load_runs` returns them: runId -> RunResult or ReplayError."""
     runs: dict[str, RunResult | ReplayError] = {}
     for rec in records:
         run_id = rec["run"].get("runId")

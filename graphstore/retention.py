@@ -62,11 +62,10 @@ metadata.timestamp) is before the cutoff and which are not condensed yet (or ret
 that lost its holder), taken in (startedAt, runId) order with a cursor, `batch_size` runs per
 explicit write transaction (the cursor bounds the startedAt index seek: a batch does not walk
 the runs before it again). Each transaction plans (what the batch holds), applies (deletes and
-marks), deletes orphaned RecipeVersions and records the condensed counts; with an `on_batch`
-callback it also reads the batch's runs back as replay would (cypher.read.LOAD_RUNS_DECODED)
-and hands them over after the commit (the ledger's condensed copies, without a second read). A
-second pass finds no candidates and changes nothing; a pass interrupted between batches resumes
-where it stopped.
+marks), deletes orphaned RecipeVersions and records the condensed counts; an `on_batch`
+callback gets the batch's plans after the commit (the ledger derives its condensed copies from
+them and its full copies: nothing is read back from Neo4j). A second pass finds no candidates
+and changes nothing; a pass interrupted between batches resumes where it stopped.
 
 Blobs are content-addressed, so another GraphSnapshot may reference the same one. The blob
 references (blobUri, blobSha256) are collected in the transaction; only after the last batch
@@ -87,11 +86,10 @@ from typing import Any
 
 from neo4j import Driver, ManagedTransaction
 
-from contracts import RunResult
 from contracts.stages import STAGE_TABLE
 
 from .blobstore import BlobStore
-from .cypher.read import LOAD_RUNS_DECODED, VERIFY_PARAMS
+from .cypher.read import VERIFY_PARAMS
 from .cypher.retention import (
     ACTIVE,
     APPLY,
@@ -105,8 +103,7 @@ from .cypher.retention import (
     SET_COUNTS,
     SET_FORMULATION_STATUS,
 )
-from .errors import FormulationNotFound, InvalidBatchSize, ReplayError, RunNotFound
-from .replay import decode_runs
+from .errors import FormulationNotFound, InvalidBatchSize, RunNotFound
 
 logger = logging.getLogger(__name__)
 
@@ -129,6 +126,8 @@ class RunPlan:
     recipe: str | None  # RecipeVersion checksum the run links now
     blob_uri: str | None
     blob_sha256: str | None
+    checksum: str | None = None  # the run's (OrchestrationRun.checksum: of its normalized wire)
+    condensed_before: bool = False  # condensed by an earlier pass (revisited: it retains)
 
     @property
     def retains(self) -> bool:
@@ -234,7 +233,8 @@ def _decide(rec: Any) -> RunPlan:
         removed=tuple(a for a in ARTIFACT_ORDER if a in now_removed),
         removed_total=tuple(a for a in ARTIFACT_ORDER if a in total),
         keep_calculation=keep_calculation, keep_recipe=keep_recipe, recipe=rec["recipe"],
-        blob_uri=rec["blobUri"], blob_sha256=rec["blobSha256"])
+        blob_uri=rec["blobUri"], blob_sha256=rec["blobSha256"], checksum=rec["checksum"],
+        condensed_before=bool(rec["condensedBefore"]))
 
 
 def _candidates(driver: Driver, database: str, cutoff: datetime,
@@ -257,17 +257,16 @@ class _BatchOutcome:
     nodes_deleted: int
     relationships_deleted: int
     properties_changed: int
-    condensed: list[Any]  # LOAD_RUNS rows of the condensed runs (read_back), else empty
 
 
-# What a pass hands, after each batch committed, to its `on_batch` callback: the batch's plans
-# and its runs as they read back now (runId -> the condensed RunResult, or the ReplayError that
-# reading it back met), read in the condensing transaction (graphstore.replay.decode_runs).
-BatchCallback = Callable[[list[RunPlan], dict[str, RunResult | ReplayError]], None]
+# What a pass hands, after each batch committed, to its `on_batch` callback: the batch's plans.
+# A plan of a run condensed for the first time (not `condensed_before`) says all a condensed copy
+# needs besides the full run: what was removed (`removed`) and when (the pass's `now`); see
+# OrchestrationRunCodec.condense_wire.
+BatchCallback = Callable[[list[RunPlan]], None]
 
 
-def _condense_batch(tx: ManagedTransaction, run_ids: list[str], now: datetime,
-                    read_back: bool = False) -> _BatchOutcome:
+def _condense_batch(tx: ManagedTransaction, run_ids: list[str], now: datetime) -> _BatchOutcome:
     plans = [_decide(rec) for rec in tx.run(PLAN, runIds=run_ids, active=ACTIVE)]
     rows = [{"runId": p.run_id, "keepCalculation": p.keep_calculation,
              "keepRecipe": p.keep_recipe, "removed": list(p.removed_total),
@@ -279,16 +278,11 @@ def _condense_batch(tx: ManagedTransaction, run_ids: list[str], now: datetime,
     gc_counters = gc.consume().counters
     # what the graph holds for each run now, counted as verify_run counts: one statement
     tx.run(SET_COUNTS, VERIFY_PARAMS, runIds=[p.run_id for p in plans]).consume()
-    # the condensed runs as replay reads them (load_runs' statement, less what decode skips),
-    # in this transaction: what the ledger keeps, without reading them back afterwards
-    condensed = (list(tx.run(LOAD_RUNS_DECODED, runIds=[p.run_id for p in plans])) if read_back
-                 else [])
     return _BatchOutcome(
         plans=plans, recipes_deleted=deleted,
         nodes_deleted=applied.nodes_deleted + gc_counters.nodes_deleted,
         relationships_deleted=applied.relationships_deleted + gc_counters.relationships_deleted,
-        properties_changed=applied.properties_set,  # set or removed
-        condensed=condensed)
+        properties_changed=applied.properties_set)  # set or removed
 
 
 def condense_runs(*, driver: Driver, database: str, blob_store: BlobStore, cutoff: datetime,
@@ -311,10 +305,9 @@ def condense_runs(*, driver: Driver, database: str, blob_store: BlobStore, cutof
             report.runs += [_decide(rec) for rec in records]
             continue
         with driver.session(database=database) as session:
-            outcome = session.execute_write(_condense_batch, run_ids, now, on_batch is not None)
+            outcome = session.execute_write(_condense_batch, run_ids, now)
         if on_batch is not None:
-            on_batch(outcome.plans, decode_runs(outcome.condensed, blob_store=blob_store,
-                                                condensed_only=True))
+            on_batch(outcome.plans)
         report.runs += outcome.plans
         report.recipes_deleted += outcome.recipes_deleted
         report.nodes_deleted += outcome.nodes_deleted

@@ -62,6 +62,7 @@ PLAN = (
     "OPTIONAL MATCH (r)-[:PRODUCED_CALCULATION]->(c:CalculationResult)\n"
     "OPTIONAL MATCH (r)-[:USED_RECIPE]->(rv:RecipeVersion)\n"
     "RETURN r.runId AS runId, r.startedAt AS startedAt, r.status AS status,\n"
+    "       r.checksum AS checksum, r.condensed IS NOT NULL AS condensedBefore,\n"
     "       coalesce(r.condensedRemoved, []) AS removedBefore,\n"
     "       ui IS NOT NULL AS hasUi,\n"
     f"       g IS NOT NULL AND ({_any_present('g', GraphSnapshotCodec.details())})"

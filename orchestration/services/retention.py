@@ -4,12 +4,16 @@ and in the ledger; and collect the blobs no run references.
 The period is the admin's RetentionSettings (full_retention_days, default 30). The graph side is
 graphstore/retention.py (what is kept and removed, the Formulation link, batches, blobs: see its
 docstring). The ledger follows: each ledger row of a run that Neo4j holds condensed gets the
-condensed RunResult as read back from Neo4j in `result` (so the removed artifacts' payloads are
-gone from the Django database too) and `condensed_at`. Batch by batch, right after each
-condensing transaction committed, from the runs that transaction read back (no second read);
-then a catch-up driven by the ledger itself (rows not condensed yet, started before the cutoff,
-through the partial index runrecord_full_started_idx), which reads those runs from Neo4j, so a
-row missed by an interrupted pass is caught by the next one. Both sides are idempotent: a
+condensed RunResult, exactly as replay reads the run back from Neo4j, in `result` (so the removed
+artifacts' payloads are gone from the Django database too) and `condensed_at`. Batch by batch,
+right after each condensing transaction committed, derived without reading Neo4j: the row's
+full copy (its `result`, the normalized run the writer wrote: the row's checksum is the run
+node's) less what the batch's plan says was removed, with metadata.condensed
+(OrchestrationRunCodec.condense_wire; a row whose checksum differs, or whose run was condensed
+by an earlier pass, is left to the catch-up). Then a catch-up driven by the ledger itself (rows
+not condensed yet, started before the cutoff, through the partial index
+runrecord_full_started_idx), which reads those runs from Neo4j, so a row missed by an
+interrupted pass is caught by the next one. Both sides are idempotent: a
 second run changes nothing.
 
 Called by `manage.py condense_runs [--dry-run]` and by the Celery beat job
@@ -30,9 +34,11 @@ from django.db import connections, transaction
 from django.db.models import Case, Q, QuerySet, Value, When
 from django.db.models.functions import Cast
 from django.utils import timezone
+from pydantic import ValidationError
 
-from contracts import RunResult
+from contracts import ALREADY_VALIDATED, RunResult
 from graphstore.blob_gc import collect_garbage
+from graphstore.codecs import OrchestrationRunCodec
 from graphstore.connection import database, get_blob_store, get_driver
 from graphstore.errors import ReplayError
 from graphstore.retention import CondenseReport, RunPlan, condense_runs
@@ -78,12 +84,9 @@ def runs_condense(*, now: datetime | None = None, days: int | None = None,
     cutoff = now - timedelta(days=days)
     followed: list[str] = []
 
-    def ledger_follows(plans: list[RunPlan], runs: dict[str, RunResult | ReplayError]) -> None:
-        # the rows of a batch just condensed in Neo4j, from the runs as the condensing
-        # transaction read them back (no second read)
-        batch = list(_ledger_rows(cutoff).filter(run_id__in=[p.run_id for p in plans])
-                     .order_by("pk").values_list("pk", "run_id"))
-        followed.extend(_ledger_batch(batch, runs, dry_run=False, condensing=set()))
+    def ledger_follows(plans: list[RunPlan]) -> None:
+        # the rows of a batch just condensed in Neo4j, derived from their full copies
+        followed.extend(_ledger_follow(plans, cutoff=cutoff, condensed_at=now))
 
     report = condense_runs(driver=get_driver(), database=database(),
                            blob_store=get_blob_store(), cutoff=cutoff, now=now,
@@ -147,6 +150,37 @@ def _ledger_condense(*, cutoff: datetime, dry_run: bool, batch_size: int,
         to_read = [run_id for _, run_id in batch if not (dry_run and run_id in condensing)]
         runs = runs_replay_condensed(viewer=SYSTEM, run_ids=to_read)
         done += _ledger_batch(batch, runs, dry_run=dry_run, condensing=condensing)
+    return done
+
+
+def _ledger_follow(plans: list[RunPlan], *, cutoff: datetime,
+                   condensed_at: datetime) -> list[str]:
+    """The ledger rows of a batch of runs just condensed for the first time, condensed from
+    their own full copies (one read of the rows, one UPDATE): the runIds of the rows condensed.
+    A row is derived only when its checksum is the run node's (the row holds what the graph
+    was written from) and its copy reads back into the contract; any other row stays for the
+    catch-up, which reads its run from Neo4j."""
+    first = {p.run_id: p for p in plans if not p.condensed_before and p.checksum}
+    rows = (_ledger_rows(cutoff).filter(run_id__in=list(first)).order_by("pk")
+            .values_list("pk", "run_id", "checksum", "result"))
+    done: list[str] = []
+    updates: list[tuple[int, dict[str, Any], datetime]] = []
+    for pk, run_id, checksum, result in rows:
+        plan = first[run_id]
+        if checksum != plan.checksum or not isinstance(result, dict):
+            continue
+        try:
+            run = RunResult.model_validate(OrchestrationRunCodec.condense_wire(
+                result, removed=plan.removed_total, condensed_at=condensed_at),
+                context=ALREADY_VALIDATED)
+        except (ValidationError, KeyError, TypeError) as exc:
+            logger.warning("retention: the ledger row of run %s is condensed from Neo4j's "
+                           "copy (its own does not condense: %s)", run_id, exc)
+            continue
+        updates.append((pk, run.to_wire(), condensed_at))
+        done.append(run_id)
+    if updates:
+        _ledger_rows_condense(updates)
     return done
 
 
