@@ -20,7 +20,7 @@ from rest_framework.test import APIClient
 from contracts import RunResult
 from contracts.stages import STAGE_NAMES
 from graphstore.blobstore import LocalBlobStore
-from graphstore.replay import load_run, load_runs, verify_run
+from graphstore.replay import load_run, verify_run
 from graphstore.retention import condense_runs, formulation_link, formulation_status_set
 from graphstore.writer import RunWriter
 from orchestration import services, tasks
@@ -397,31 +397,88 @@ def test_the_ledger_follows_in_one_update_per_batch(graph, transactional_db, dja
     assert {r.run_id: (r.result, r.condensed_at) for r in RunRecord.objects.all()} == rows
 
 
-def test_the_condensing_transaction_reads_back_what_replay_reads(graph, blob_store):
-    """Each batch's runs as its condensing transaction reads them back (handed to `on_batch`:
-    what the ledger keeps) are exactly the runs replay reads from Neo4j afterwards, for runs of
-    every shape (failures at each stage, recipes and calculations an active formulation
-    holds, recipes shared); a dry run hands nothing."""
+def test_on_batch_gets_each_batchs_plans_after_it_committed(graph, blob_store):
+    """`on_batch` gets each batch's plans, the batch committed (a new session sees its runs
+    condensed), each plan carrying the run's checksum and whether an earlier pass condensed it;
+    a dry run hands nothing."""
     ids = _many_old_runs(graph, blob_store)
 
-    def refuse(plans: Any, runs: Any) -> None:
+    def refuse(plans: Any) -> None:
         raise AssertionError("a dry run condenses nothing")
 
     _condense(graph, blob_store, batch_size=10, dry_run=True, on_batch=refuse)
-    seen: dict[str, Any] = {}
+    seen: list[Any] = []
 
-    def on_batch(plans: list[Any], runs: dict[str, Any]) -> None:
-        assert sorted(runs) == sorted(p.run_id for p in plans)
-        seen.update(runs)
+    def on_batch(plans: list[Any]) -> None:
+        records, _, _ = graph.execute_query(
+            "UNWIND $ids AS id MATCH (r:OrchestrationRun {runId: id}) "
+            "RETURN r.runId AS runId, r.condensed AS condensed, r.checksum AS checksum",
+            ids=[p.run_id for p in plans], database_=_db())
+        assert all(r["condensed"] for r in records) and len(records) == len(plans)
+        assert {r["runId"]: r["checksum"] for r in records} == \
+            {p.run_id: p.checksum for p in plans}
+        seen.extend(plans)
 
     report = _condense(graph, blob_store, batch_size=10, on_batch=on_batch)
-    assert report.batches == 3 and sorted(seen) == ids
-    assert all(isinstance(run, RunResult) for run in seen.values()), seen
-    replayed = load_runs(ids, driver=graph, database=_db(), blob_store=blob_store)
-    assert {k: v.to_wire() for k, v in seen.items()} == \
-        {k: v.to_wire() for k, v in replayed.items()}
-    held = seen["run-many-05"]
+    assert report.batches == 3 and sorted(p.run_id for p in seen) == ids
+    assert not any(p.condensed_before for p in seen)
+    # retiring run-many-05's formulation: the next pass revisits it, condensed before
+    formulation_status_set(driver=graph, database=_db(), formulation_id="f-run-many-05",
+                           status="retired", now=NOW)
+    seen.clear()
+    _condense(graph, blob_store, batch_size=10, on_batch=on_batch)
+    assert [(p.run_id, p.condensed_before) for p in seen] == [("run-many-05", True)]
+
+
+def test_the_ledger_copies_are_derived_exactly_as_replay_reads_the_runs(
+        graph, transactional_db, django_user_model, monkeypatch):
+    """The ledger rows of the runs a pass condenses get their condensed copies from their own
+    full copies and the batch's plans, without reading the runs from Neo4j: for runs of every
+    shape (typical, a large one whose graph is in a blob, failures at each stage, recipe and
+    calculation held by an active formulation, recipes shared with a recent run) each row is
+    exactly the run as replay reads it back. A row whose checksum is not the run node's is
+    left to the catch-up, which reads its run from Neo4j."""
+    from graphstore.connection import get_blob_store, get_driver
+    from orchestration.services import retention as service
+
+    owner = django_user_model.objects.create_user("derive", password="a-long-password-42")
+    now = timezone.now()
+    stages = [None, *STAGE_NAMES[:4]]
+    ids = []
+    for i in range(12):
+        run = make_run(300 + i, now=now - timedelta(days=40, minutes=i),
+                       run_id=f"run-derive-{i:02d}", failed_agent=stages[i % len(stages)],
+                       cypher_padding=PADDING if i == 5 else 0)
+        services.run_result_ingest(user=owner, run=run)
+        ids.append(run.run_id)
+    services.run_result_ingest(user=owner, run=make_run(300, now=now, run_id="run-derive-now"))
+    formulation_link(driver=get_driver(), database=_db(), formulation_id="f-derive",
+                     run_id="run-derive-10", now=now)
+    RunRecord.objects.filter(run_id="run-derive-07").update(checksum="0" * 64)
+    read: list[str] = []
+    replay_condensed = service.runs_replay_condensed
+
+    def reading(**kwargs: Any) -> Any:
+        read.extend(kwargs["run_ids"])
+        return replay_condensed(**kwargs)
+
+    monkeypatch.setattr(service, "runs_replay_condensed", reading)
+    outcome = services.runs_condense(now=now, batch_size=5)
+    assert sorted(outcome.ledger) == ids
+    assert "run-derive-07" in read  # caught up from Neo4j
+    assert set(read).isdisjoint(set(ids) - {"run-derive-07"}), read  # derived, not read
+    for row in RunRecord.objects.filter(run_id__in=ids):
+        run = load_run(row.run_id, driver=get_driver(), database=_db(),
+                       blob_store=get_blob_store())
+        assert run.metadata.condensed is not None
+        assert row.result == run.to_wire(), row.run_id
+        assert row.condensed_at == run.metadata.condensed.condensed_at
+    held = RunResult.model_validate(RunRecord.objects.get(run_id="run-derive-10").result)
     assert held.calculation is not None and held.recipe is not None  # kept for a formulation
+    large = RunResult.model_validate(RunRecord.objects.get(run_id="run-derive-05").result)
+    assert large.graph is None and large.metadata.condensed is not None
+    assert large.metadata.condensed.graph is not None
+    assert RunRecord.objects.get(run_id="run-derive-now").condensed_at is None
 
 
 def test_the_ledger_catches_up_rows_an_interrupted_pass_left(graph, transactional_db,
