@@ -360,10 +360,9 @@ def test_one_batch_spanning_many_runs_condenses_as_one_run_at_a_time(graph, blob
 
 
 def test_the_ledger_follows_in_one_update_per_batch(graph, transactional_db, django_user_model):
-    """The ledger side reads a batch of runs from Neo4j at once and writes their rows in one
-    UPDATE per batch: each condensed row holds exactly the run as read back from Neo4j (what
-    the row-by-row pass wrote), a recent run's row is left alone, and a second pass changes
-    nothing."""
+    """The ledger side writes a batch's rows with one UPDATE statement executed for each row
+    (one executemany per batch): each condensed row holds exactly the run as read back from
+    Neo4j, a recent run's row is left alone, and a second pass changes nothing."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -381,8 +380,9 @@ def test_the_ledger_follows_in_one_update_per_batch(graph, transactional_db, dja
         outcome = services.runs_condense(now=now, batch_size=5)
     assert sorted(outcome.ledger) == [f"run-ledger-many-{i:02d}" for i in range(12)]
     updates = [q["sql"] for q in captured.captured_queries
-               if q["sql"].startswith('UPDATE "orchestration_runrecord"')]
-    assert len(updates) == 3, updates  # 12 rows in batches of 5
+               if 'UPDATE "orchestration_runrecord" SET "result"' in q["sql"]]
+    # 12 rows in batches of 5: one statement executed for each row of a batch
+    assert [u.split(" times: ")[0] for u in updates] == ["5", "5", "2"], updates
 
     for row in RunRecord.objects.filter(run_id__startswith="run-ledger-many-"):
         run = load_run(row.run_id, driver=get_driver(), database=_db(),

@@ -33,7 +33,8 @@ def test_removed_artifacts_and_transcripts_are_gone_and_the_summary_counts_the_w
     assert out["metadata"] == full["metadata"]
     graph, validation = full["graph"], full["validation"]
     assert condensed == {
-        "condensedAt": AT.isoformat(), "removed": ["calculation", "graph", "validation", "uiConfig"],
+        "condensedAt": AT.isoformat(),
+        "removed": ["calculation", "graph", "validation", "uiConfig"],
         "graph": {"nodeCount": len(graph["nodes"]), "edgeCount": len(graph["edges"]),
                   "cypherCommandCount": len(graph["cypherCommands"])},
         "validation": {"valid": validation["valid"], "canProceed": validation["canProceed"],
