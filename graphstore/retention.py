@@ -60,12 +60,17 @@ Batches, idempotency, blobs
 Candidates are the committed runs whose `startedAt` (native datetime; the run's
 metadata.timestamp) is before the cutoff and which are not condensed yet (or retain something
 that lost its holder), taken in (startedAt, runId) order with a cursor, `batch_size` runs per
-explicit write transaction (the cursor bounds the startedAt index seek: a batch does not walk
-the runs before it again). Each transaction plans (what the batch holds), applies (deletes and
-marks), deletes orphaned RecipeVersions and records the condensed counts; an `on_batch`
-callback gets the batch's plans after the commit (the ledger derives its condensed copies from
-them and its full copies: nothing is read back from Neo4j). A second pass finds no candidates
-and changes nothing; a pass interrupted between batches resumes where it stopped.
+explicit write transaction. They are sought by `retentionStartedAt`, the run's startedAt that
+only the runs retention has work on carry (range index orchestration_run_retention): the
+writer sets it with the commit marker, a condensation removes it unless the run retains
+something. So a pass never walks the runs condensed before (tens of thousands after a year),
+and the cursor bounds the seek: a batch does not walk the runs before it again either. A graph
+written before the property existed gets it from `manage.py upgrade_graph`
+(graphstore.migrate.set_retention_started). Each transaction plans (what the batch holds),
+applies (deletes and marks), deletes orphaned RecipeVersions and records the condensed counts;
+an `on_batch` callback gets the batch's plans after the commit (the ledger derives its condensed
+copies from them and its full copies: nothing is read back from Neo4j). A second pass finds no
+candidates and changes nothing; a pass interrupted between batches resumes where it stopped.
 
 Blobs are content-addressed, so another GraphSnapshot may reference the same one. The blob
 references (blobUri, blobSha256) are collected in the transaction; only after the last batch
@@ -244,10 +249,11 @@ def _candidates(driver: Driver, database: str, cutoff: datetime,
         records, _, _ = driver.execute_query(
             CANDIDATES, cutoff=cutoff, afterStartedAt=after[0], afterRunId=after[1],
             limit=batch_size, active=ACTIVE, database_=database)
-        if not records:
+        run_ids: list[str] = records[0]["runIds"]
+        if not run_ids:
             return
-        after = (records[-1]["startedAt"], records[-1]["runId"])
-        yield [r["runId"] for r in records]
+        after = (records[0]["startedAt"], run_ids[-1])
+        yield run_ids
 
 
 @dataclass

@@ -58,6 +58,11 @@ class OrchestrationRunCodec(Codec):
         # absent for a run nobody owns. Reads over many runs filter on it (graphstore/scope.py,
         # range index orchestration_run_owner_started); it is not part of the run's content.
         Prop("ownerId", STR, WRITER),
+        # The run's startedAt while retention has work on it: set with the commit marker (a full
+        # run), removed by the condensation that leaves it nothing held (graphstore/retention.py;
+        # range index orchestration_run_retention: a pass seeks the runs it may condense and
+        # never walks those it condensed).
+        Prop("retentionStartedAt", DATETIME, WRITER),
         # Set when retention condenses the run (graphstore/retention.py).
         Prop("condensed", BOOL, RETENTION),
         Prop("condensedAt", DATETIME, RETENTION),
