@@ -513,3 +513,51 @@ def test_the_ledger_catches_up_rows_an_interrupted_pass_left(graph, transactiona
         assert run.metadata.condensed is not None
         assert row.condensed_at == run.metadata.condensed.condensed_at
     assert RunRecord.objects.get(run_id="run-late-now").condensed_at is None
+
+
+def _retention_started(driver: Any) -> dict[str, Any]:
+    records, _, _ = driver.execute_query(
+        "MATCH (r:OrchestrationRun) RETURN r.runId AS runId, r.retentionStartedAt AS at, "
+        "r.startedAt AS started", database_=_db())
+    return {r["runId"]: (r["at"], r["started"]) for r in records}
+
+
+def test_candidates_are_the_runs_carrying_retention_started(graph, blob_store, scenario):
+    """The writer gives every run `retentionStartedAt` (its startedAt); a condensation removes
+    it unless the run retains something (old-held keeps it and is revisited once its holder is
+    retired, then loses it); a pass finds only runs that carry it: one whose property is
+    removed is not condensed."""
+    before = _retention_started(graph)
+    assert all(at == started and at is not None for at, started in before.values())
+    graph.execute_query("MATCH (r:OrchestrationRun {runId: 'run-old-retired'}) "
+                        "REMOVE r.retentionStartedAt", database_=_db())
+    report = _condense(graph, blob_store)
+    assert sorted(p.run_id for p in report.runs) == [
+        "run-old-blob", "run-old-failed", "run-old-held", "run-old-shared"]
+    after = _retention_started(graph)
+    assert {k for k, (at, _) in after.items() if at is not None} == {
+        "run-old-held", "run-new-shared"}
+    formulation_status_set(driver=graph, database=_db(), formulation_id="f-held",
+                           status="retired", now=NOW)
+    assert [p.run_id for p in _condense(graph, blob_store).runs] == ["run-old-held"]
+    assert _retention_started(graph)["run-old-held"][0] is None
+
+
+def test_upgrade_sets_retention_started_as_the_writer_and_retention_leave_it(
+        graph, blob_store, scenario):
+    """`set_retention_started` (manage.py upgrade_graph) makes `retentionStartedAt` on a graph
+    written without it, or condensed by a version that did not keep it, exactly what the
+    writer and retention leave: full runs and condensed runs that retain something carry their
+    startedAt, others nothing; page by page; a second run changes nothing."""
+    from graphstore.migrate import set_retention_started
+
+    _condense(graph, blob_store)
+    expected = _retention_started(graph)
+    assert expected["run-old-held"][0] is not None and expected["run-old-blob"][0] is None
+    graph.execute_query("MATCH (r:OrchestrationRun) REMOVE r.retentionStartedAt",
+                        database_=_db())
+    graph.execute_query("MATCH (r:OrchestrationRun {runId: 'run-old-blob'}) "
+                        "SET r.retentionStartedAt = r.startedAt", database_=_db())
+    assert set_retention_started(driver=graph, database=_db(), batch_size=2) == 3
+    assert _retention_started(graph) == expected
+    assert set_retention_started(driver=graph, database=_db()) == 0
