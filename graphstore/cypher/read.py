@@ -94,6 +94,11 @@ LOAD_RUN = _load("MATCH (r:OrchestrationRun {runId: $runId})")
 # properties replay decodes and no others (_decoded): rows that decode to the same runs.
 LOAD_RUNS = _load("UNWIND $runIds AS runId\nMATCH (r:OrchestrationRun {runId: runId})",
                   _decoded)
+# LOAD_RUNS of the condensed runs only (retention's catch-up wants no other): a full run's
+# payload is not read at all.
+LOAD_CONDENSED_RUNS = _load("UNWIND $runIds AS runId\n"
+                            "MATCH (r:OrchestrationRun {runId: runId}) WHERE r.condensed = true",
+                            _decoded)
 
 # VERIFY_RUN and the condensation's counts (graphstore/retention.py), in one round trip: what
 # `verify_run` reads.
