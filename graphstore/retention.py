@@ -84,7 +84,9 @@ behind by an interrupted pass is unreferenced, so the blob collector deletes it 
 from __future__ import annotations
 
 import logging
+import queue
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -272,8 +274,11 @@ class _BatchOutcome:
 BatchCallback = Callable[[list[RunPlan]], None]
 
 
-def _condense_batch(tx: ManagedTransaction, run_ids: list[str], now: datetime) -> _BatchOutcome:
+def _condense_batch(tx: ManagedTransaction, run_ids: list[str], now: datetime,
+                    planned: Callable[[list[RunPlan]], None] | None = None) -> _BatchOutcome:
     plans = [_decide(rec) for rec in tx.run(PLAN, runIds=run_ids, active=ACTIVE)]
+    if planned is not None:
+        planned(plans)
     rows = [{"runId": p.run_id, "keepCalculation": p.keep_calculation,
              "keepRecipe": p.keep_recipe, "removed": list(p.removed_total),
              "retains": p.retains} for p in plans]
@@ -295,11 +300,16 @@ def condense_runs(*, driver: Driver, database: str, blob_store: BlobStore, cutof
                   now: datetime, batch_size: int = 500, dry_run: bool = False,
                   blob_grace_s: float = 3600.0,
                   clock: Callable[[], float] | None = None,
-                  on_batch: BatchCallback | None = None) -> CondenseReport:
+                  on_batch: BatchCallback | None = None,
+                  on_plans: BatchCallback | None = None) -> CondenseReport:
     """Condense every committed run started before `cutoff` (see the module docstring).
     `dry_run` reads the same plan and changes nothing. `clock` (epoch seconds) measures the
     blobs' grace period; it defaults to `now`. `on_batch` (not called on a dry run) gets each
-    batch's plans and condensed runs right after the batch committed (BatchCallback)."""
+    batch's plans right after the batch committed (BatchCallback). `on_plans` (not on a dry run
+    either) gets each batch's plans as soon as its transaction planned them, in the calling
+    thread while the transaction applies and commits in another: the caller can prepare what
+    follows the commit meanwhile. Those plans are not final (the transaction may still fail,
+    or the driver retry it and plan again): `on_batch` gets the committed ones."""
     if batch_size < 1:
         raise InvalidBatchSize(batch_size)
     report = CondenseReport(cutoff=cutoff, dry_run=dry_run)
@@ -310,8 +320,10 @@ def condense_runs(*, driver: Driver, database: str, blob_store: BlobStore, cutof
                                                  database_=database, routing_="r")
             report.runs += [_decide(rec) for rec in records]
             continue
-        with driver.session(database=database) as session:
-            outcome = session.execute_write(_condense_batch, run_ids, now)
+        if on_plans is None:
+            outcome = _write_batch(driver, database, run_ids, now, None)
+        else:
+            outcome = _write_batch_overlapped(driver, database, run_ids, now, on_plans)
         if on_batch is not None:
             on_batch(outcome.plans)
         report.runs += outcome.plans
@@ -327,6 +339,31 @@ def condense_runs(*, driver: Driver, database: str, blob_store: BlobStore, cutof
     _blobs(driver, database, blob_store, report, grace_s=blob_grace_s,
            now_s=clock() if clock else now.timestamp())
     return report
+
+
+def _write_batch(driver: Driver, database: str, run_ids: list[str], now: datetime,
+                 planned: Callable[[list[RunPlan]], None] | None) -> _BatchOutcome:
+    with driver.session(database=database) as session:
+        return session.execute_write(_condense_batch, run_ids, now, planned)
+
+
+def _write_batch_overlapped(driver: Driver, database: str, run_ids: list[str], now: datetime,
+                            on_plans: BatchCallback) -> _BatchOutcome:
+    """The batch's transaction in a thread of its own; its first plans handed to `on_plans` in
+    this thread while the transaction goes on (condense_runs)."""
+    handed: queue.SimpleQueue[list[RunPlan]] = queue.SimpleQueue()
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="retention") as pool:
+        future = pool.submit(_write_batch, driver, database, run_ids, now, handed.put)
+        while True:
+            try:
+                plans = handed.get(timeout=0.005)
+            except queue.Empty:
+                if future.done() and handed.empty():
+                    break  # failed before planning: result() raises
+                continue
+            on_plans(plans)
+            break
+        return future.result()
 
 
 def _recipes_to_delete(driver: Driver, database: str, plans: list[RunPlan]) -> list[str]:

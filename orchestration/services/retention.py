@@ -10,10 +10,12 @@ right after each condensing transaction committed, derived without reading Neo4j
 full copy (its `result`, the normalized run the writer wrote: the row's checksum is the run
 node's) less what the batch's plan says was removed, with metadata.condensed
 (OrchestrationRunCodec.condense_wire; a row whose checksum differs, or whose run was condensed
-by an earlier pass, is left to the catch-up). Then a catch-up driven by the ledger itself (rows
-not condensed yet, started before the cutoff, through the partial index
-runrecord_full_started_idx), which reads those runs from Neo4j, so a row missed by an
-interrupted pass is caught by the next one. Both sides are idempotent: a
+by an earlier pass, is left to the catch-up). The copies are derived while Neo4j applies and
+commits the batch (condense_runs' `on_plans`: the transaction runs in a thread of its own), and
+written once it committed, when the committed plans say the same (else derived again). Then a
+catch-up driven by the ledger itself (rows not condensed yet, started before the cutoff, through
+the partial index runrecord_full_started_idx), which reads those runs from Neo4j, so a row
+missed by an interrupted pass is caught by the next one. Both sides are idempotent: a
 second run changes nothing.
 
 Called by `manage.py condense_runs [--dry-run]` and by the Celery beat job
@@ -84,14 +86,23 @@ def runs_condense(*, now: datetime | None = None, days: int | None = None,
     cutoff = now - timedelta(days=days)
     followed: list[str] = []
 
+    derived: _Derived = {}
+
+    def ledger_prepares(plans: list[RunPlan]) -> None:
+        # while Neo4j applies and commits the batch: its rows' condensed copies
+        derived.clear()
+        derived.update(_ledger_derive(plans, cutoff=cutoff, condensed_at=now))
+
     def ledger_follows(plans: list[RunPlan]) -> None:
-        # the rows of a batch just condensed in Neo4j, derived from their full copies
-        followed.extend(_ledger_follow(plans, cutoff=cutoff, condensed_at=now))
+        # the rows of a batch just condensed in Neo4j, from their full copies
+        followed.extend(_ledger_follow(plans, derived, cutoff=cutoff, condensed_at=now))
+        derived.clear()
 
     report = condense_runs(driver=get_driver(), database=database(),
                            blob_store=get_blob_store(), cutoff=cutoff, now=now,
                            batch_size=batch_size, dry_run=dry_run,
-                           on_batch=None if dry_run else ledger_follows)
+                           on_batch=None if dry_run else ledger_follows,
+                           on_plans=None if dry_run else ledger_prepares)
     outcome = RetentionOutcome(days, cutoff, dry_run, report)
     if not dry_run:  # the condensed runs' days changed: their analytics rollups are stale
         runs_changed(started=[datetime.fromisoformat(p.started_at) for p in report.runs])
@@ -153,23 +164,34 @@ def _ledger_condense(*, cutoff: datetime, dry_run: bool, batch_size: int,
     return done
 
 
-def _ledger_follow(plans: list[RunPlan], *, cutoff: datetime,
-                   condensed_at: datetime) -> list[str]:
-    """The ledger rows of a batch of runs just condensed for the first time, condensed from
-    their own full copies (one read of the rows, one UPDATE): the runIds of the rows condensed.
-    A row is derived only when its checksum is the run node's (the row holds what the graph
-    was written from) and its copy reads back into the contract; any other row stays for the
-    catch-up, which reads its run from Neo4j."""
-    first = {p.run_id: p for p in plans if not p.condensed_before and p.checksum}
+# What a plan says of a run's condensed copy: (removed, checksum) of a run condensed for the
+# first time; a derived copy is used only for a committed plan that says the same.
+_PlanKey = tuple[tuple[str, ...], str]
+_Derived = dict[str, tuple[_PlanKey, int, dict[str, Any]]]  # runId -> (key, pk, condensed wire)
+
+
+def _plan_key(plan: RunPlan) -> _PlanKey | None:
+    if plan.condensed_before or not plan.checksum:
+        return None
+    return plan.removed_total, plan.checksum
+
+
+def _ledger_derive(plans: list[RunPlan], *, cutoff: datetime,
+                   condensed_at: datetime) -> _Derived:
+    """The condensed copies of the ledger rows of runs condensed for the first time by these
+    plans, derived from the rows' own full copies (one read of the rows, no write). A row is
+    derived only when its checksum is the run node's (the row holds what the graph was written
+    from) and its copy reads back into the contract; any other row stays for the catch-up,
+    which reads its run from Neo4j."""
+    first = {p.run_id: (key, p) for p in plans if (key := _plan_key(p)) is not None}
     # `result` read as its JSON text and parsed here: a third of what the JSONField's own
     # decoding of the same rows costs
     rows = (_ledger_rows(cutoff).filter(run_id__in=list(first)).order_by("pk")
             .annotate(text=Cast("result", output_field=TextField()))
             .values_list("pk", "run_id", "checksum", "text"))
-    done: list[str] = []
-    updates: list[tuple[int, dict[str, Any], datetime]] = []
+    derived: _Derived = {}
     for pk, run_id, checksum, text in rows:
-        plan = first[run_id]
+        key, plan = first[run_id]
         if checksum != plan.checksum:
             continue
         try:
@@ -180,10 +202,27 @@ def _ledger_follow(plans: list[RunPlan], *, cutoff: datetime,
             logger.warning("retention: the ledger row of run %s is condensed from Neo4j's "
                            "copy (its own does not condense: %s)", run_id, exc)
             continue
-        updates.append((pk, run.to_wire(), condensed_at))
-        done.append(run_id)
-    if updates:
-        _ledger_rows_condense(updates)
+        derived[run_id] = (key, pk, run.to_wire())
+    return derived
+
+
+def _ledger_follow(plans: list[RunPlan], derived: _Derived, *, cutoff: datetime,
+                   condensed_at: datetime) -> list[str]:
+    """The ledger rows of a committed batch written (one UPDATE executed per row): the copies
+    `derived` while the batch's transaction committed when its committed plans say the same,
+    derived now otherwise. The runIds of the rows condensed."""
+    stale = [p for p in plans if (key := _plan_key(p)) is not None
+             and derived.get(p.run_id, (None,))[0] != key]
+    if stale:
+        derived = {**derived, **_ledger_derive(stale, cutoff=cutoff, condensed_at=condensed_at)}
+    updates: list[tuple[int, dict[str, Any], datetime]] = []
+    done: list[str] = []
+    for plan in plans:
+        key = _plan_key(plan)
+        if key is not None and (row := derived.get(plan.run_id)) is not None and row[0] == key:
+            updates.append((row[1], row[2], condensed_at))
+            done.append(plan.run_id)
+    _ledger_rows_condense(updates)
     return done
 
 
