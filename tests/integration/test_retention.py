@@ -561,3 +561,42 @@ def test_upgrade_sets_retention_started_as_the_writer_and_retention_leave_it(
     assert set_retention_started(driver=graph, database=_db(), batch_size=2) == 3
     assert _retention_started(graph) == expected
     assert set_retention_started(driver=graph, database=_db()) == 0
+
+
+def test_copies_prepared_from_plans_the_commit_did_not_keep_are_derived_again(
+        graph, transactional_db, django_user_model, monkeypatch):
+    """The ledger prepares its copies from the plans a batch's transaction hands over before it
+    commits; when the committed plans say otherwise (the driver retried the transaction, and
+    it planned again), the prepared copies are not written: each row is derived again from the
+    committed plan, and is exactly the run as replay reads it back."""
+    import dataclasses
+
+    from graphstore import retention as graph_retention
+    from graphstore.connection import get_blob_store, get_driver
+
+    owner = django_user_model.objects.create_user("retried", password="a-long-password-42")
+    now = timezone.now()
+    ids = []
+    for i in range(4):
+        run = make_run(330 + i, now=now - timedelta(days=40, minutes=i),
+                       run_id=f"run-retried-{i}")
+        services.run_result_ingest(user=owner, run=run)
+        ids.append(run.run_id)
+    overlapped = graph_retention._write_batch_overlapped
+    handed: list[Any] = []
+
+    def retried(driver: Any, database: str, run_ids: list[str], now: Any, on_plans: Any) -> Any:
+        def first_attempt(plans: list[Any]) -> None:
+            stale = [dataclasses.replace(p, removed_total=p.removed_total[1:]) for p in plans]
+            handed.extend(stale)
+            on_plans(stale)
+        return overlapped(driver, database, run_ids, now, first_attempt)
+
+    monkeypatch.setattr(graph_retention, "_write_batch_overlapped", retried)
+    outcome = services.runs_condense(now=now, batch_size=10)
+    assert sorted(outcome.ledger) == ids and len(handed) == 4
+    for row in RunRecord.objects.filter(run_id__in=ids):
+        run = load_run(row.run_id, driver=get_driver(), database=_db(),
+                       blob_store=get_blob_store())
+        assert row.result == run.to_wire(), row.run_id
+        assert len(run.metadata.condensed.removed) == 5  # what the stale plans said was 4
