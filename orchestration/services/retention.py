@@ -152,8 +152,9 @@ def _ledger_condense(*, cutoff: datetime, dry_run: bool, batch_size: int,
     condensed get the condensed RunResult and `condensed_at`: per batch of rows, one read of
     the batch's runs from Neo4j and one UPDATE (a row condensed meanwhile is left alone).
     After a real pass, the rows of the runs it condensed were done batch by batch already
-    (`runs_condense`, from the condensing transactions' read-back): this catches the rest (a
-    row missed by an interrupted pass)."""
+    (`runs_condense`, derived from their own full copies): this catches the rest (a row missed
+    by an interrupted pass, one whose checksum is not its run's, one of a run condensed
+    before)."""
     done: list[str] = []
     for batch in _ledger_pages(cutoff, batch_size):
         # A dry run counts the rows of the runs the graph pass would condense without reading
