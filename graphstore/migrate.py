@@ -6,6 +6,12 @@ JSON text by the same codec; validation analytics read only the lists. Idempoten
 `manage.py upgrade_graph` runs it. Condensed reports have no issue texts left and get no lists
 (analytics counts them as details removed, as before).
 
+`set_retention_started`: `retentionStartedAt` (the property retention's candidates are sought
+by, graphstore/retention.py) made right on runs written, or condensed, by a version that did not
+keep it: the committed runs that are full, or condensed and still retain something, carry their
+startedAt, no other run carries it. Idempotent, in pages of runs by runId; `manage.py
+upgrade_graph` runs it.
+
 `set_run_owners`: the owner id of each run node (OrchestrationRun.ownerId, see
 graphstore/scope.py) set to what the caller says, for runs written before the node carried it
 or whose owner changed; the graph store does not know users, so the caller (the orchestration
@@ -21,7 +27,12 @@ from itertools import islice
 from neo4j import Driver
 
 from .codecs import ValidationReportCodec
-from .cypher.migrate import REPORTS_WITHOUT_ISSUE_LISTS, SET_ISSUE_LISTS, SET_RUN_OWNERS
+from .cypher.migrate import (
+    REPORTS_WITHOUT_ISSUE_LISTS,
+    SET_ISSUE_LISTS,
+    SET_RETENTION_STARTED,
+    SET_RUN_OWNERS,
+)
 from .errors import InvalidBatchSize
 
 
@@ -39,6 +50,21 @@ def backfill_issue_lists(*, driver: Driver, database: str, batch_size: int = 500
             json.loads(r["errors"]), json.loads(r["warnings"]))} for r in records]
         driver.execute_query(SET_ISSUE_LISTS, rows=rows, database_=database)
         updated += len(rows)
+
+
+def set_retention_started(*, driver: Driver, database: str, batch_size: int = 5000) -> int:
+    """Make `retentionStartedAt` right on every run (see the module docstring); the number of
+    runs changed."""
+    if batch_size < 1:
+        raise InvalidBatchSize(batch_size)
+    after, changed = "", 0
+    while True:
+        records, _, _ = driver.execute_query(SET_RETENTION_STARTED, after=after,
+                                             limit=batch_size, database_=database)
+        changed += int(records[0]["changed"])
+        if records[0]["seen"] < batch_size:
+            return changed
+        after = records[0]["last"]
 
 
 def set_run_owners(owners: Iterable[tuple[str, str | None]], *, driver: Driver, database: str,

@@ -187,6 +187,8 @@ class OrchestrationRun(_Written):
     commitRelationshipCount = IntegerProperty()  # noqa: N815
     committedAt = DateTimeNeo4jFormatProperty()  # noqa: N815
     ownerId = StringProperty()  # noqa: N815  # the owner's opaque id (graphstore/scope.py)
+    # startedAt while retention has work on the run (graphstore/retention.py)
+    retentionStartedAt = DateTimeNeo4jFormatProperty(index=True)  # noqa: N815
     # Set when retention condenses the run (graphstore/retention.py).
     condensed = BooleanProperty()
     condensedAt = DateTimeNeo4jFormatProperty()  # noqa: N815

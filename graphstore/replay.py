@@ -25,7 +25,13 @@ from .codecs import (
     UserRequestCodec,
     ValidationReportCodec,
 )
-from .cypher.read import LOAD_RUN, LOAD_RUNS, VERIFY_PARAMS, VERIFY_RUN_WITH_CONDENSATION
+from .cypher.read import (
+    LOAD_CONDENSED_RUNS,
+    LOAD_RUN,
+    LOAD_RUNS,
+    VERIFY_PARAMS,
+    VERIFY_RUN_WITH_CONDENSATION,
+)
 from .errors import (
     BlobCorrupted,
     BlobNotFound,
@@ -57,17 +63,17 @@ def load_runs(run_ids: Sequence[str], *, driver: Driver, database: str, blob_sto
     each read back as `load_run` reads it: runId -> its RunResult, or the ReplayError (a
     RunBlobMissing, say) that `load_run` would raise for it. A runId with no committed run is
     absent, and so is one not condensed (graphstore/retention.py) with `condensed_only`: it is
-    not decoded at all (retention's ledger side wants the condensed ones only). For batch work;
-    a page reads one run with `load_run`."""
+    not read at all (cypher.read.LOAD_CONDENSED_RUNS; retention's ledger side wants the
+    condensed ones only). For batch work; a page reads one run with `load_run`."""
     with driver.session(database=database, default_access_mode=READ_ACCESS) as session:
-        records = session.execute_read(lambda tx: list(tx.run(LOAD_RUNS, runIds=list(run_ids))))
+        statement = LOAD_CONDENSED_RUNS if condensed_only else LOAD_RUNS
+        records = session.execute_read(lambda tx: list(tx.run(statement, runIds=list(run_ids))))
     return decode_runs(records, blob_store=blob_store, condensed_only=condensed_only)
 
 
 def decode_runs(records: Iterable[Any], *, blob_store: BlobStore,
                 condensed_only: bool = False) -> dict[str, RunResult | ReplayError]:
-    """Rows of LOAD_RUNS (read by `load_runs`, or by retention in its condensing transaction)
-    as `load_runs` returns them: runId -> RunResult or ReplayError."""
+    """Rows of LOAD_RUNS as `load_runs` returns them: runId -> RunResult or ReplayError."""
     runs: dict[str, RunResult | ReplayError] = {}
     for rec in records:
         run_id = rec["run"].get("runId")

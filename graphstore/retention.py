@@ -60,13 +60,17 @@ Batches, idempotency, blobs
 Candidates are the committed runs whose `startedAt` (native datetime; the run's
 metadata.timestamp) is before the cutoff and which are not condensed yet (or retain something
 that lost its holder), taken in (startedAt, runId) order with a cursor, `batch_size` runs per
-explicit write transaction (the cursor bounds the startedAt index seek: a batch does not walk
-the runs before it again). Each transaction plans (what the batch holds), applies (deletes and
-marks), deletes orphaned RecipeVersions and records the condensed counts; with an `on_batch`
-callback it also reads the batch's runs back as replay would (cypher.read.LOAD_RUNS_DECODED)
-and hands them over after the commit (the ledger's condensed copies, without a second read). A
-second pass finds no candidates and changes nothing; a pass interrupted between batches resumes
-where it stopped.
+explicit write transaction. They are sought by `retentionStartedAt`, the run's startedAt that
+only the runs retention has work on carry (range index orchestration_run_retention): the
+writer sets it with the commit marker, a condensation removes it unless the run retains
+something. So a pass never walks the runs condensed before (tens of thousands after a year),
+and the cursor bounds the seek: a batch does not walk the runs before it again either. A graph
+written before the property existed gets it from `manage.py upgrade_graph`
+(graphstore.migrate.set_retention_started). Each transaction plans (what the batch holds),
+applies (deletes and marks), deletes orphaned RecipeVersions and records the condensed counts;
+an `on_batch` callback gets the batch's plans after the commit (the ledger derives its condensed
+copies from them and its full copies: nothing is read back from Neo4j). A second pass finds no
+candidates and changes nothing; a pass interrupted between batches resumes where it stopped.
 
 Blobs are content-addressed, so another GraphSnapshot may reference the same one. The blob
 references (blobUri, blobSha256) are collected in the transaction; only after the last batch
@@ -80,18 +84,19 @@ behind by an interrupted pass is unreferenced, so the blob collector deletes it 
 from __future__ import annotations
 
 import logging
+import queue
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from neo4j import Driver, ManagedTransaction
 
-from contracts import RunResult
 from contracts.stages import STAGE_TABLE
 
 from .blobstore import BlobStore
-from .cypher.read import LOAD_RUNS_DECODED, VERIFY_PARAMS
+from .cypher.read import VERIFY_PARAMS
 from .cypher.retention import (
     ACTIVE,
     APPLY,
@@ -105,8 +110,7 @@ from .cypher.retention import (
     SET_COUNTS,
     SET_FORMULATION_STATUS,
 )
-from .errors import FormulationNotFound, InvalidBatchSize, ReplayError, RunNotFound
-from .replay import decode_runs
+from .errors import FormulationNotFound, InvalidBatchSize, RunNotFound
 
 logger = logging.getLogger(__name__)
 
@@ -129,6 +133,8 @@ class RunPlan:
     recipe: str | None  # RecipeVersion checksum the run links now
     blob_uri: str | None
     blob_sha256: str | None
+    checksum: str | None = None  # the run's (OrchestrationRun.checksum: of its normalized wire)
+    condensed_before: bool = False  # condensed by an earlier pass (revisited: it retains)
 
     @property
     def retains(self) -> bool:
@@ -234,7 +240,8 @@ def _decide(rec: Any) -> RunPlan:
         removed=tuple(a for a in ARTIFACT_ORDER if a in now_removed),
         removed_total=tuple(a for a in ARTIFACT_ORDER if a in total),
         keep_calculation=keep_calculation, keep_recipe=keep_recipe, recipe=rec["recipe"],
-        blob_uri=rec["blobUri"], blob_sha256=rec["blobSha256"])
+        blob_uri=rec["blobUri"], blob_sha256=rec["blobSha256"], checksum=rec["checksum"],
+        condensed_before=bool(rec["condensedBefore"]))
 
 
 def _candidates(driver: Driver, database: str, cutoff: datetime,
@@ -244,10 +251,11 @@ def _candidates(driver: Driver, database: str, cutoff: datetime,
         records, _, _ = driver.execute_query(
             CANDIDATES, cutoff=cutoff, afterStartedAt=after[0], afterRunId=after[1],
             limit=batch_size, active=ACTIVE, database_=database)
-        if not records:
+        run_ids: list[str] = records[0]["runIds"]
+        if not run_ids:
             return
-        after = (records[-1]["startedAt"], records[-1]["runId"])
-        yield [r["runId"] for r in records]
+        after = (records[0]["startedAt"], run_ids[-1])
+        yield run_ids
 
 
 @dataclass
@@ -257,18 +265,20 @@ class _BatchOutcome:
     nodes_deleted: int
     relationships_deleted: int
     properties_changed: int
-    condensed: list[Any]  # LOAD_RUNS rows of the condensed runs (read_back), else empty
 
 
-# What a pass hands, after each batch committed, to its `on_batch` callback: the batch's plans
-# and its runs as they read back now (runId -> the condensed RunResult, or the ReplayError that
-# reading it back met), read in the condensing transaction (graphstore.replay.decode_runs).
-BatchCallback = Callable[[list[RunPlan], dict[str, RunResult | ReplayError]], None]
+# What a pass hands, after each batch committed, to its `on_batch` callback: the batch's plans.
+# A plan of a run condensed for the first time (not `condensed_before`) says all a condensed copy
+# needs besides the full run: what was removed (`removed`) and when (the pass's `now`); see
+# OrchestrationRunCodec.condense_wire.
+BatchCallback = Callable[[list[RunPlan]], None]
 
 
 def _condense_batch(tx: ManagedTransaction, run_ids: list[str], now: datetime,
-                    read_back: bool = False) -> _BatchOutcome:
+                    planned: Callable[[list[RunPlan]], None] | None = None) -> _BatchOutcome:
     plans = [_decide(rec) for rec in tx.run(PLAN, runIds=run_ids, active=ACTIVE)]
+    if planned is not None:
+        planned(plans)
     rows = [{"runId": p.run_id, "keepCalculation": p.keep_calculation,
              "keepRecipe": p.keep_recipe, "removed": list(p.removed_total),
              "retains": p.retains} for p in plans]
@@ -279,27 +289,27 @@ def _condense_batch(tx: ManagedTransaction, run_ids: list[str], now: datetime,
     gc_counters = gc.consume().counters
     # what the graph holds for each run now, counted as verify_run counts: one statement
     tx.run(SET_COUNTS, VERIFY_PARAMS, runIds=[p.run_id for p in plans]).consume()
-    # the condensed runs as replay reads them (load_runs' statement, less what decode skips),
-    # in this transaction: what the ledger keeps, without reading them back afterwards
-    condensed = (list(tx.run(LOAD_RUNS_DECODED, runIds=[p.run_id for p in plans])) if read_back
-                 else [])
     return _BatchOutcome(
         plans=plans, recipes_deleted=deleted,
         nodes_deleted=applied.nodes_deleted + gc_counters.nodes_deleted,
         relationships_deleted=applied.relationships_deleted + gc_counters.relationships_deleted,
-        properties_changed=applied.properties_set,  # set or removed
-        condensed=condensed)
+        properties_changed=applied.properties_set)  # set or removed
 
 
 def condense_runs(*, driver: Driver, database: str, blob_store: BlobStore, cutoff: datetime,
                   now: datetime, batch_size: int = 500, dry_run: bool = False,
                   blob_grace_s: float = 3600.0,
                   clock: Callable[[], float] | None = None,
-                  on_batch: BatchCallback | None = None) -> CondenseReport:
+                  on_batch: BatchCallback | None = None,
+                  on_plans: BatchCallback | None = None) -> CondenseReport:
     """Condense every committed run started before `cutoff` (see the module docstring).
     `dry_run` reads the same plan and changes nothing. `clock` (epoch seconds) measures the
     blobs' grace period; it defaults to `now`. `on_batch` (not called on a dry run) gets each
-    batch's plans and condensed runs right after the batch committed (BatchCallback)."""
+    batch's plans right after the batch committed (BatchCallback). `on_plans` (not on a dry run
+    either) gets each batch's plans as soon as its transaction planned them, in the calling
+    thread while the transaction applies and commits in another: the caller can prepare what
+    follows the commit meanwhile. Those plans are not final (the transaction may still fail,
+    or the driver retry it and plan again): `on_batch` gets the committed ones."""
     if batch_size < 1:
         raise InvalidBatchSize(batch_size)
     report = CondenseReport(cutoff=cutoff, dry_run=dry_run)
@@ -310,11 +320,12 @@ def condense_runs(*, driver: Driver, database: str, blob_store: BlobStore, cutof
                                                  database_=database, routing_="r")
             report.runs += [_decide(rec) for rec in records]
             continue
-        with driver.session(database=database) as session:
-            outcome = session.execute_write(_condense_batch, run_ids, now, on_batch is not None)
+        if on_plans is None:
+            outcome = _write_batch(driver, database, run_ids, now, None)
+        else:
+            outcome = _write_batch_overlapped(driver, database, run_ids, now, on_plans)
         if on_batch is not None:
-            on_batch(outcome.plans, decode_runs(outcome.condensed, blob_store=blob_store,
-                                                condensed_only=True))
+            on_batch(outcome.plans)
         report.runs += outcome.plans
         report.recipes_deleted += outcome.recipes_deleted
         report.nodes_deleted += outcome.nodes_deleted
@@ -328,6 +339,31 @@ def condense_runs(*, driver: Driver, database: str, blob_store: BlobStore, cutof
     _blobs(driver, database, blob_store, report, grace_s=blob_grace_s,
            now_s=clock() if clock else now.timestamp())
     return report
+
+
+def _write_batch(driver: Driver, database: str, run_ids: list[str], now: datetime,
+                 planned: Callable[[list[RunPlan]], None] | None) -> _BatchOutcome:
+    with driver.session(database=database) as session:
+        return session.execute_write(_condense_batch, run_ids, now, planned)
+
+
+def _write_batch_overlapped(driver: Driver, database: str, run_ids: list[str], now: datetime,
+                            on_plans: BatchCallback) -> _BatchOutcome:
+    """The batch's transaction in a thread of its own; its first plans handed to `on_plans` in
+    this thread while the transaction goes on (condense_runs)."""
+    handed: queue.SimpleQueue[list[RunPlan]] = queue.SimpleQueue()
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="retention") as pool:
+        future = pool.submit(_write_batch, driver, database, run_ids, now, handed.put)
+        while True:
+            try:
+                plans = handed.get(timeout=0.005)
+            except queue.Empty:
+                if future.done() and handed.empty():
+                    break  # failed before planning: result() raises
+                continue
+            on_plans(plans)
+            break
+        return future.result()
 
 
 def _recipes_to_delete(driver: Driver, database: str, plans: list[RunPlan]) -> list[str]:

@@ -41,9 +41,7 @@ class GraphSnapshotCodec(Codec):
         props: dict[str, Any] = {
             **cls.encode_carried(graph),
             "checksum": checksum(graph),
-            "nodeCount": len(graph["nodes"]),
-            "edgeCount": len(graph["edges"]),
-            "cypherCommandCount": len(graph["cypherCommands"]),
+            **cls.counts(graph),
             "cypherCommandsSize": len(commands),
         }
         if len(commands) > blob_threshold:
@@ -52,6 +50,12 @@ class GraphSnapshotCodec(Codec):
             return props, commands
         props["cypherCommands"] = commands.decode("utf-8")
         return props, None
+
+    @staticmethod
+    def counts(graph: Mapping[str, Any]) -> dict[str, int]:
+        """nodeCount, edgeCount and cypherCommandCount of a wire graph."""
+        return {"nodeCount": len(graph["nodes"]), "edgeCount": len(graph["edges"]),
+                "cypherCommandCount": len(graph["cypherCommands"])}
 
     @classmethod
     def blob_uri(cls, uri: str) -> dict[str, Any]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -58,6 +58,11 @@ class OrchestrationRunCodec(Codec):
         # absent for a run nobody owns. Reads over many runs filter on it (graphstore/scope.py,
         # range index orchestration_run_owner_started); it is not part of the run's content.
         Prop("ownerId", STR, WRITER),
+        # The run's startedAt while retention has work on it: set with the commit marker (a full
+        # run), removed by the condensation that leaves it nothing held (graphstore/retention.py;
+        # range index orchestration_run_retention: a pass seeks the runs it may condense and
+        # never walks those it condensed).
+        Prop("retentionStartedAt", DATETIME, WRITER),
         # Set when retention condenses the run (graphstore/retention.py).
         Prop("condensed", BOOL, RETENTION),
         Prop("condensedAt", DATETIME, RETENTION),
@@ -108,6 +113,29 @@ class OrchestrationRunCodec(Codec):
             out["graph"] = GraphSnapshotCodec.condensed_summary(graph)
         if validation is not None and "validation" in removed:
             out["validation"] = ValidationReportCodec.condensed_summary(validation)
+        return out
+
+    @classmethod
+    def condense_wire(cls, wire: Mapping[str, Any], *, removed: Sequence[str],
+                      condensed_at: datetime) -> dict[str, Any]:
+        """A full run's wire (RunResult.to_wire(), as the writer was given it) as the run reads
+        back once a first condensation at `condensed_at` removed `removed` (wire names, stage
+        order): those artifacts absent, no transcripts, and metadata.condensed with the counts
+        and outcome `condensation` reads from the kept nodes, here counted from the wire as the
+        encoders count them (GraphSnapshotCodec, ValidationReportCodec). Retention's ledger side
+        derives its condensed copies with it (orchestration/services/retention.py)."""
+        out = {key: value for key, value in wire.items() if key not in removed}
+        condensed: dict[str, Any] = {"condensedAt": condensed_at.isoformat(),
+                                     "removed": list(removed)}
+        if (graph := wire.get("graph")) is not None and "graph" in removed:
+            condensed["graph"] = GraphSnapshotCodec.condensed_summary(
+                GraphSnapshotCodec.counts(graph))
+        if (validation := wire.get("validation")) is not None and "validation" in removed:
+            condensed["validation"] = ValidationReportCodec.condensed_summary(
+                {**validation, **ValidationReportCodec.counts(validation)})
+        out["metadata"] = {**wire["metadata"], "condensed": condensed}
+        out["agentHistory"] = [{key: value for key, value in entry.items()
+                                if key != "transcript"} for entry in wire["agentHistory"]]
         return out
 
 

@@ -42,11 +42,16 @@ class ValidationReportCodec(Codec):
     @classmethod
     def encode(cls, validation: Mapping[str, Any]) -> dict[str, Any]:
         props = {**cls.encode_carried(validation), "checksum": checksum(validation),
-                 "errorCount": len(validation["errors"]),
-                 "warningCount": len(validation["warnings"]),
-                 "criticalCount": len(validation["criticalErrors"])}
+                 **cls.counts(validation)}
         props.update(cls.issue_props(validation["errors"], validation["warnings"]))
         return props
+
+    @staticmethod
+    def counts(validation: Mapping[str, Any]) -> dict[str, int]:
+        """errorCount, warningCount and criticalCount of a wire validation report."""
+        return {"errorCount": len(validation["errors"]),
+                "warningCount": len(validation["warnings"]),
+                "criticalCount": len(validation["criticalErrors"])}
 
     @classmethod
     def issue_props(cls, errors: Sequence[Mapping[str, Any]],

@@ -30,3 +30,25 @@ SET_RUN_OWNERS = (
     "SET r.ownerId = row.ownerId\n"
     "RETURN count(r) AS changed"
 )
+
+# `retentionStartedAt` (retention's candidates seek it: graphstore/retention.py) made right on
+# runs written or condensed by a version that did not keep it, a page of runs at a time in runId
+# order after the cursor $after: a committed run that is full, or condensed and retains
+# something, carries its startedAt; any other run carries nothing. Returns the page's size, its
+# last runId (the next cursor) and how many runs changed.
+SET_RETENTION_STARTED = (
+    "MATCH (r:OrchestrationRun) WHERE r.runId > $after\n"
+    "WITH r ORDER BY r.runId LIMIT $limit\n"
+    "WITH collect(r) AS page\n"
+    "CALL (page) {\n"
+    "  UNWIND page AS r\n"
+    "  WITH r, CASE WHEN r.commitChecksum IS NOT NULL\n"
+    "               AND (r.condensed IS NULL OR r.condensedRetains = true)\n"
+    "          THEN r.startedAt END AS wanted\n"
+    "  WITH r, wanted WHERE NOT coalesce(r.retentionStartedAt = wanted,\n"
+    "                                    r.retentionStartedAt IS NULL AND wanted IS NULL)\n"
+    "  SET r.retentionStartedAt = wanted\n"
+    "  RETURN count(r) AS changed\n"
+    "}\n"
+    "RETURN size(page) AS seen, page[-1].runId AS last, changed"
+)

@@ -90,13 +90,15 @@ def _decoded(var: str, codec: type[Codec]) -> str:
 
 # Replay: the run and everything it links to, in one round trip.
 LOAD_RUN = _load("MATCH (r:OrchestrationRun {runId: $runId})")
-# The same for a batch of runs (retention's ledger side): one row per runId found.
-LOAD_RUNS = _load("UNWIND $runIds AS runId\nMATCH (r:OrchestrationRun {runId: runId})")
-# LOAD_RUNS with the properties replay decodes and no others (_decoded): rows that decode to
-# the same runs (graphstore.replay.decode_runs), read by retention in its condensing
-# transaction for the ledger's condensed copies (graphstore/retention.py).
-LOAD_RUNS_DECODED = _load("UNWIND $runIds AS runId\nMATCH (r:OrchestrationRun {runId: runId})",
-                          _decoded)
+# The same for a batch of runs (retention's ledger catch-up): one row per runId found, with the
+# properties replay decodes and no others (_decoded): rows that decode to the same runs.
+LOAD_RUNS = _load("UNWIND $runIds AS runId\nMATCH (r:OrchestrationRun {runId: runId})",
+                  _decoded)
+# LOAD_RUNS of the condensed runs only (retention's catch-up wants no other): a full run's
+# payload is not read at all.
+LOAD_CONDENSED_RUNS = _load("UNWIND $runIds AS runId\n"
+                            "MATCH (r:OrchestrationRun {runId: runId}) WHERE r.condensed = true",
+                            _decoded)
 
 # VERIFY_RUN and the condensation's counts (graphstore/retention.py), in one round trip: what
 # `verify_run` reads.

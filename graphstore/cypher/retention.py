@@ -31,16 +31,20 @@ _CALC_HELD = ("EXISTS { MATCH (f:Formulation)-[:USES_CALCULATION]->(c) "
               "WHERE f.status = $active }")
 _RECIPE_HELD = "EXISTS { MATCH (f:Formulation)-[:USES_RECIPE]->(rv) WHERE f.status = $active }"
 
-# Runs to condense, oldest first, after the cursor (startedAt, runId). A condensed run comes
-# back only when it retains a calculation or recipe link that no active formulation holds now.
-# The cursor bounds the index seek from below ($afterStartedAt: the last batch's, or
-# retention.FLOOR for the first), so a batch reads the startedAt index from where the last one
-# stopped, not from the oldest run again.
+# Runs to condense, oldest first, after the cursor (startedAt, runId), in one row. They are
+# sought in the index of `retentionStartedAt`, which only the runs retention has work on carry
+# (full runs, and condensed runs that retain something: graphstore/retention.py), so a pass
+# never walks the runs it condensed before. A condensed run comes back only when it retains a
+# calculation or recipe link that no active formulation holds now. The cursor bounds the index
+# seek from below ($afterStartedAt: the last batch's, or retention.FLOOR for the first), so a
+# batch reads the index from where the last one stopped, not from the oldest run again.
 CANDIDATES = (
     "MATCH (r:OrchestrationRun)\n"
-    "WHERE r.startedAt >= $afterStartedAt AND r.startedAt < $cutoff\n"
+    "WHERE r.retentionStartedAt >= $afterStartedAt AND r.retentionStartedAt < $cutoff\n"
     "  AND r.commitChecksum IS NOT NULL\n"
-    "  AND (r.startedAt > $afterStartedAt OR r.runId > $afterRunId)\n"
+    # the tie-break as a CASE: an OR here is planned as a union of two seeks and a full sort
+    "  AND CASE WHEN r.retentionStartedAt > $afterStartedAt THEN true\n"
+    "           ELSE r.runId > $afterRunId END\n"
     "  AND (r.condensed IS NULL OR (r.condensedRetains = true AND (\n"
     "       EXISTS { MATCH (r)-[:PRODUCED_CALCULATION]->(c:CalculationResult)\n"
     f"                WHERE NOT {_CALC_HELD} }}\n"
@@ -48,8 +52,11 @@ CANDIDATES = (
     f"                   WHERE NOT {_RECIPE_HELD}\n"
     "                   AND NOT EXISTS { MATCH (r)-[:PRODUCED_CALCULATION]->(c)\n"
     f"                                    WHERE {_CALC_HELD} }} }})))\n"
-    "RETURN r.runId AS runId, r.startedAt AS startedAt\n"
-    "ORDER BY startedAt, runId LIMIT $limit"
+    "WITH r.runId AS runId, r.retentionStartedAt AS startedAt\n"
+    "ORDER BY startedAt, runId LIMIT $limit\n"
+    # one row: the batch's runIds in order, and the last one's start (the next cursor; one
+    # DateTime to hydrate, not one per run)
+    "RETURN collect(runId) AS runIds, last(collect(startedAt)) AS startedAt"
 )
 
 # What each run of a batch holds now (read in the condensing transaction, and by a dry run).
@@ -62,6 +69,7 @@ PLAN = (
     "OPTIONAL MATCH (r)-[:PRODUCED_CALCULATION]->(c:CalculationResult)\n"
     "OPTIONAL MATCH (r)-[:USED_RECIPE]->(rv:RecipeVersion)\n"
     "RETURN r.runId AS runId, r.startedAt AS startedAt, r.status AS status,\n"
+    "       r.checksum AS checksum, r.condensed IS NOT NULL AS condensedBefore,\n"
     "       coalesce(r.condensedRemoved, []) AS removedBefore,\n"
     "       ui IS NOT NULL AS hasUi,\n"
     f"       g IS NOT NULL AND ({_any_present('g', GraphSnapshotCodec.details())})"
@@ -94,7 +102,9 @@ APPLY = (
     "                WITH u WHERE u IS NOT NULL AND NOT row.keepRecipe\n"
     "                DELETE u }\n"
     "SET r.condensed = true, r.condensedAt = coalesce(r.condensedAt, $now),\n"
-    "    r.condensedRemoved = row.removed, r.condensedRetains = row.retains"
+    "    r.condensedRemoved = row.removed, r.condensedRetains = row.retains,\n"
+    # the next passes seek it only while it retains something (CANDIDATES)
+    "    r.retentionStartedAt = CASE WHEN row.retains THEN r.startedAt END"
 )
 
 # RecipeVersions whose last user was just unlinked (no run, no active formulation uses them).

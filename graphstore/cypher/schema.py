@@ -21,6 +21,9 @@ INDEXES: tuple[str, ...] = (
     "CREATE INDEX graph_snapshot_hash IF NOT EXISTS FOR (g:GraphSnapshot) ON (g.checksum)",
     "CREATE INDEX orchestration_run_started IF NOT EXISTS "
     "FOR (o:OrchestrationRun) ON (o.startedAt)",
+    # Retention's candidates (graphstore/retention.py): the runs it may condense, by start.
+    "CREATE INDEX orchestration_run_retention IF NOT EXISTS "
+    "FOR (o:OrchestrationRun) ON (o.retentionStartedAt)",
     "CREATE INDEX orchestration_run_status IF NOT EXISTS "
     "FOR (o:OrchestrationRun) ON (o.status)",
     # Reads scoped to one owner (graphstore/scope.py): equality on the owner, range on the start.

@@ -113,6 +113,9 @@ def _blocks(*, first: bool) -> str:
             "SET r.commitChecksum = $checksum, r.commitSchemaVersion = $schemaVersion,",
             "    r.commitNodeCount = $nodeCount, r.commitRelationshipCount = $relationshipCount,",
             "    r.committedAt = coalesce(r.committedAt, $now),",
+            # A full run is one retention has work on (retentionStartedAt: graphstore/
+            # retention.py); the marker is never written on a condensed run.
+            "    r.retentionStartedAt = r.startedAt,",
             # The owner the writer was given; a write without one keeps the stored owner.
             f"    r.ownerId = coalesce({VARYING_REF}ownerId, r.ownerId),",
             # The run's embedding for the vector index (graphstore/embedding.py), if the writer

@@ -20,7 +20,7 @@ from rest_framework.test import APIClient
 from contracts import RunResult
 from contracts.stages import STAGE_NAMES
 from graphstore.blobstore import LocalBlobStore
-from graphstore.replay import load_run, load_runs, verify_run
+from graphstore.replay import load_run, verify_run
 from graphstore.retention import condense_runs, formulation_link, formulation_status_set
 from graphstore.writer import RunWriter
 from orchestration import services, tasks
@@ -360,10 +360,9 @@ def test_one_batch_spanning_many_runs_condenses_as_one_run_at_a_time(graph, blob
 
 
 def test_the_ledger_follows_in_one_update_per_batch(graph, transactional_db, django_user_model):
-    """The ledger side reads a batch of runs from Neo4j at once and writes their rows in one
-    UPDATE per batch: each condensed row holds exactly the run as read back from Neo4j (what
-    the row-by-row pass wrote), a recent run's row is left alone, and a second pass changes
-    nothing."""
+    """The ledger side writes a batch's rows with one UPDATE statement executed for each row
+    (one executemany per batch): each condensed row holds exactly the run as read back from
+    Neo4j, a recent run's row is left alone, and a second pass changes nothing."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -381,8 +380,9 @@ def test_the_ledger_follows_in_one_update_per_batch(graph, transactional_db, dja
         outcome = services.runs_condense(now=now, batch_size=5)
     assert sorted(outcome.ledger) == [f"run-ledger-many-{i:02d}" for i in range(12)]
     updates = [q["sql"] for q in captured.captured_queries
-               if q["sql"].startswith('UPDATE "orchestration_runrecord"')]
-    assert len(updates) == 3, updates  # 12 rows in batches of 5
+               if 'UPDATE "orchestration_runrecord" SET "result"' in q["sql"]]
+    # 12 rows in batches of 5: one statement executed for each row of a batch
+    assert [u.split(" times: ")[0] for u in updates] == ["5", "5", "2"], updates
 
     for row in RunRecord.objects.filter(run_id__startswith="run-ledger-many-"):
         run = load_run(row.run_id, driver=get_driver(), database=_db(),
@@ -397,31 +397,88 @@ def test_the_ledger_follows_in_one_update_per_batch(graph, transactional_db, dja
     assert {r.run_id: (r.result, r.condensed_at) for r in RunRecord.objects.all()} == rows
 
 
-def test_the_condensing_transaction_reads_back_what_replay_reads(graph, blob_store):
-    """Each batch's runs as its condensing transaction reads them back (handed to `on_batch`:
-    what the ledger keeps) are exactly the runs replay reads from Neo4j afterwards, for runs of
-    every shape (failures at each stage, recipes and calculations an active formulation
-    holds, recipes shared); a dry run hands nothing."""
+def test_on_batch_gets_each_batchs_plans_after_it_committed(graph, blob_store):
+    """`on_batch` gets each batch's plans, the batch committed (a new session sees its runs
+    condensed), each plan carrying the run's checksum and whether an earlier pass condensed it;
+    a dry run hands nothing."""
     ids = _many_old_runs(graph, blob_store)
 
-    def refuse(plans: Any, runs: Any) -> None:
+    def refuse(plans: Any) -> None:
         raise AssertionError("a dry run condenses nothing")
 
     _condense(graph, blob_store, batch_size=10, dry_run=True, on_batch=refuse)
-    seen: dict[str, Any] = {}
+    seen: list[Any] = []
 
-    def on_batch(plans: list[Any], runs: dict[str, Any]) -> None:
-        assert sorted(runs) == sorted(p.run_id for p in plans)
-        seen.update(runs)
+    def on_batch(plans: list[Any]) -> None:
+        records, _, _ = graph.execute_query(
+            "UNWIND $ids AS id MATCH (r:OrchestrationRun {runId: id}) "
+            "RETURN r.runId AS runId, r.condensed AS condensed, r.checksum AS checksum",
+            ids=[p.run_id for p in plans], database_=_db())
+        assert all(r["condensed"] for r in records) and len(records) == len(plans)
+        assert {r["runId"]: r["checksum"] for r in records} == \
+            {p.run_id: p.checksum for p in plans}
+        seen.extend(plans)
 
     report = _condense(graph, blob_store, batch_size=10, on_batch=on_batch)
-    assert report.batches == 3 and sorted(seen) == ids
-    assert all(isinstance(run, RunResult) for run in seen.values()), seen
-    replayed = load_runs(ids, driver=graph, database=_db(), blob_store=blob_store)
-    assert {k: v.to_wire() for k, v in seen.items()} == \
-        {k: v.to_wire() for k, v in replayed.items()}
-    held = seen["run-many-05"]
+    assert report.batches == 3 and sorted(p.run_id for p in seen) == ids
+    assert not any(p.condensed_before for p in seen)
+    # retiring run-many-05's formulation: the next pass revisits it, condensed before
+    formulation_status_set(driver=graph, database=_db(), formulation_id="f-run-many-05",
+                           status="retired", now=NOW)
+    seen.clear()
+    _condense(graph, blob_store, batch_size=10, on_batch=on_batch)
+    assert [(p.run_id, p.condensed_before) for p in seen] == [("run-many-05", True)]
+
+
+def test_the_ledger_copies_are_derived_exactly_as_replay_reads_the_runs(
+        graph, transactional_db, django_user_model, monkeypatch):
+    """The ledger rows of the runs a pass condenses get their condensed copies from their own
+    full copies and the batch's plans, without reading the runs from Neo4j: for runs of every
+    shape (typical, a large one whose graph is in a blob, failures at each stage, recipe and
+    calculation held by an active formulation, recipes shared with a recent run) each row is
+    exactly the run as replay reads it back. A row whose checksum is not the run node's is
+    left to the catch-up, which reads its run from Neo4j."""
+    from graphstore.connection import get_blob_store, get_driver
+    from orchestration.services import retention as service
+
+    owner = django_user_model.objects.create_user("derive", password="a-long-password-42")
+    now = timezone.now()
+    stages = [None, *STAGE_NAMES[:4]]
+    ids = []
+    for i in range(12):
+        run = make_run(300 + i, now=now - timedelta(days=40, minutes=i),
+                       run_id=f"run-derive-{i:02d}", failed_agent=stages[i % len(stages)],
+                       cypher_padding=PADDING if i == 5 else 0)
+        services.run_result_ingest(user=owner, run=run)
+        ids.append(run.run_id)
+    services.run_result_ingest(user=owner, run=make_run(300, now=now, run_id="run-derive-now"))
+    formulation_link(driver=get_driver(), database=_db(), formulation_id="f-derive",
+                     run_id="run-derive-10", now=now)
+    RunRecord.objects.filter(run_id="run-derive-07").update(checksum="0" * 64)
+    read: list[str] = []
+    replay_condensed = service.runs_replay_condensed
+
+    def reading(**kwargs: Any) -> Any:
+        read.extend(kwargs["run_ids"])
+        return replay_condensed(**kwargs)
+
+    monkeypatch.setattr(service, "runs_replay_condensed", reading)
+    outcome = services.runs_condense(now=now, batch_size=5)
+    assert sorted(outcome.ledger) == ids
+    assert "run-derive-07" in read  # caught up from Neo4j
+    assert set(read).isdisjoint(set(ids) - {"run-derive-07"}), read  # derived, not read
+    for row in RunRecord.objects.filter(run_id__in=ids):
+        run = load_run(row.run_id, driver=get_driver(), database=_db(),
+                       blob_store=get_blob_store())
+        assert run.metadata.condensed is not None
+        assert row.result == run.to_wire(), row.run_id
+        assert row.condensed_at == run.metadata.condensed.condensed_at
+    held = RunResult.model_validate(RunRecord.objects.get(run_id="run-derive-10").result)
     assert held.calculation is not None and held.recipe is not None  # kept for a formulation
+    large = RunResult.model_validate(RunRecord.objects.get(run_id="run-derive-05").result)
+    assert large.graph is None and large.metadata.condensed is not None
+    assert large.metadata.condensed.graph is not None
+    assert RunRecord.objects.get(run_id="run-derive-now").condensed_at is None
 
 
 def test_the_ledger_catches_up_rows_an_interrupted_pass_left(graph, transactional_db,
@@ -456,3 +513,90 @@ def test_the_ledger_catches_up_rows_an_interrupted_pass_left(graph, transactiona
         assert run.metadata.condensed is not None
         assert row.condensed_at == run.metadata.condensed.condensed_at
     assert RunRecord.objects.get(run_id="run-late-now").condensed_at is None
+
+
+def _retention_started(driver: Any) -> dict[str, Any]:
+    records, _, _ = driver.execute_query(
+        "MATCH (r:OrchestrationRun) RETURN r.runId AS runId, r.retentionStartedAt AS at, "
+        "r.startedAt AS started", database_=_db())
+    return {r["runId"]: (r["at"], r["started"]) for r in records}
+
+
+def test_candidates_are_the_runs_carrying_retention_started(graph, blob_store, scenario):
+    """The writer gives every run `retentionStartedAt` (its startedAt); a condensation removes
+    it unless the run retains something (old-held keeps it and is revisited once its holder is
+    retired, then loses it); a pass finds only runs that carry it: one whose property is
+    removed is not condensed."""
+    before = _retention_started(graph)
+    assert all(at == started and at is not None for at, started in before.values())
+    graph.execute_query("MATCH (r:OrchestrationRun {runId: 'run-old-retired'}) "
+                        "REMOVE r.retentionStartedAt", database_=_db())
+    report = _condense(graph, blob_store)
+    assert sorted(p.run_id for p in report.runs) == [
+        "run-old-blob", "run-old-failed", "run-old-held", "run-old-shared"]
+    after = _retention_started(graph)
+    assert {k for k, (at, _) in after.items() if at is not None} == {
+        "run-old-held", "run-new-shared"}
+    formulation_status_set(driver=graph, database=_db(), formulation_id="f-held",
+                           status="retired", now=NOW)
+    assert [p.run_id for p in _condense(graph, blob_store).runs] == ["run-old-held"]
+    assert _retention_started(graph)["run-old-held"][0] is None
+
+
+def test_upgrade_sets_retention_started_as_the_writer_and_retention_leave_it(
+        graph, blob_store, scenario):
+    """`set_retention_started` (manage.py upgrade_graph) makes `retentionStartedAt` on a graph
+    written without it, or condensed by a version that did not keep it, exactly what the
+    writer and retention leave: full runs and condensed runs that retain something carry their
+    startedAt, others nothing; page by page; a second run changes nothing."""
+    from graphstore.migrate import set_retention_started
+
+    _condense(graph, blob_store)
+    expected = _retention_started(graph)
+    assert expected["run-old-held"][0] is not None and expected["run-old-blob"][0] is None
+    graph.execute_query("MATCH (r:OrchestrationRun) REMOVE r.retentionStartedAt",
+                        database_=_db())
+    graph.execute_query("MATCH (r:OrchestrationRun {runId: 'run-old-blob'}) "
+                        "SET r.retentionStartedAt = r.startedAt", database_=_db())
+    assert set_retention_started(driver=graph, database=_db(), batch_size=2) == 3
+    assert _retention_started(graph) == expected
+    assert set_retention_started(driver=graph, database=_db()) == 0
+
+
+def test_copies_prepared_from_plans_the_commit_did_not_keep_are_derived_again(
+        graph, transactional_db, django_user_model, monkeypatch):
+    """The ledger prepares its copies from the plans a batch's transaction hands over before it
+    commits; when the committed plans say otherwise (the driver retried the transaction, and
+    it planned again), the prepared copies are not written: each row is derived again from the
+    committed plan, and is exactly the run as replay reads it back."""
+    import dataclasses
+
+    from graphstore import retention as graph_retention
+    from graphstore.connection import get_blob_store, get_driver
+
+    owner = django_user_model.objects.create_user("retried", password="a-long-password-42")
+    now = timezone.now()
+    ids = []
+    for i in range(4):
+        run = make_run(330 + i, now=now - timedelta(days=40, minutes=i),
+                       run_id=f"run-retried-{i}")
+        services.run_result_ingest(user=owner, run=run)
+        ids.append(run.run_id)
+    overlapped = graph_retention._write_batch_overlapped
+    handed: list[Any] = []
+
+    def retried(driver: Any, database: str, run_ids: list[str], now: Any, on_plans: Any) -> Any:
+        def first_attempt(plans: list[Any]) -> None:
+            stale = [dataclasses.replace(p, removed_total=p.removed_total[1:]) for p in plans]
+            handed.extend(stale)
+            on_plans(stale)
+        return overlapped(driver, database, run_ids, now, first_attempt)
+
+    monkeypatch.setattr(graph_retention, "_write_batch_overlapped", retried)
+    outcome = services.runs_condense(now=now, batch_size=10)
+    assert sorted(outcome.ledger) == ids and len(handed) == 4
+    for row in RunRecord.objects.filter(run_id__in=ids):
+        run = load_run(row.run_id, driver=get_driver(), database=_db(),
+                       blob_store=get_blob_store())
+        assert row.result == run.to_wire(), row.run_id
+        assert len(run.metadata.condensed.removed) == 5  # what the stale plans said was 4
