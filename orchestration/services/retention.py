@@ -114,13 +114,19 @@ def runs_condense(*, now: datetime | None = None, days: int | None = None,
     return outcome
 
 
+def _full_rows() -> QuerySet[RunRecord]:
+    """The ledger rows that hold a full persisted run: not condensed yet, persisted, with a
+    result."""
+    return RunRecord.objects.filter(condensed_at__isnull=True, persisted_at__isnull=False,
+                                    result__isnull=False)
+
+
 def _ledger_rows(cutoff: datetime) -> QuerySet[RunRecord]:
-    """The ledger rows the ledger side condenses: not condensed yet, persisted, started before
-    the cutoff (and LEDGER_MARGIN)."""
+    """The ledger rows the ledger side condenses: full rows started before the cutoff (and
+    LEDGER_MARGIN)."""
     horizon = cutoff + LEDGER_MARGIN
-    return RunRecord.objects.filter(
-        condensed_at__isnull=True, persisted_at__isnull=False, result__isnull=False,
-    ).filter(Q(started_at__lt=horizon) | Q(started_at__isnull=True, created_at__lt=horizon))
+    return _full_rows().filter(Q(started_at__lt=horizon)
+                               | Q(started_at__isnull=True, created_at__lt=horizon))
 
 
 def _ledger_pages(cutoff: datetime, batch_size: int) -> Iterator[list[tuple[int, str]]]:
@@ -129,8 +135,7 @@ def _ledger_pages(cutoff: datetime, batch_size: int) -> Iterator[list[tuple[int,
     order, then those without a start, in pk order. Each page is a seek from the last one: a
     pass reads what it condenses, not the table."""
     horizon = cutoff + LEDGER_MARGIN
-    rows = RunRecord.objects.filter(condensed_at__isnull=True, persisted_at__isnull=False,
-                                    result__isnull=False)
+    rows = _full_rows()
     started = rows.filter(started_at__lt=horizon).order_by("started_at", "pk")
     page = started
     while batch := list(page.values_list("pk", "run_id", "started_at")[:batch_size]):
