@@ -16,6 +16,7 @@ ops/services.sh up all
 local_env
 $PY manage.py migrate --noinput -v 0
 $PY manage.py install_graph_schema -v 0 > /dev/null
+$PY manage.py upgrade_graph -v 0 > /dev/null  # what a newer layout adds to runs written before it
 $PY manage.py sync_run_owners -v 0 > /dev/null  # runs written before run nodes carried owners
 credentials="$($PY manage.py ensure_admin)"
 ops/app.sh up

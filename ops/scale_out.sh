@@ -83,6 +83,7 @@ export DATABASE_URL
 local_env  # one secret key, envelope key and Neo4j password for every process
 "${MANAGE[@]}" migrate --noinput -v 0
 "${MANAGE[@]}" install_graph_schema -v 0 >/dev/null
+"${MANAGE[@]}" upgrade_graph -v 0 >/dev/null  # runs written before the present layout
 redis-cli -u "$CELERY_BROKER_URL" flushdb >/dev/null  # no slot, lease or task of an earlier run
 
 # The app processes: two web instances, two worker instances (each a process of its own with
