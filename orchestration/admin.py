@@ -18,8 +18,9 @@ format_html_join only.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import datetime, timedelta, tzinfo
-from typing import Any, Literal
+from typing import Any, Literal, overload
 from urllib.parse import quote
 
 from django.contrib import admin
@@ -224,21 +225,27 @@ class _LedgerChangeList(ChangeList):
 
 
     def get_results(self, request: HttpRequest) -> None:
-        """Django's, but a search scans once: the ids that match, in the page's order (the
+        """Django's, but a search is read once: the ids that match, in the page's order (the
         created_at index walked, each id checked against the matched set: no row read), give
-        the count and the page's ids; the page's rows are then read by id. Django counts, then
-        reads the page, each a scan of the matches (the whole ledger's searched columns)."""
+        the page's ids; the page's rows are then read by id. The count comes from the trigram
+        index when it can answer alone (every word 3 characters or more, no filter, a viewer
+        who sees every run: selectors.ledger_search_count) and the walk stops at the page's
+        end; otherwise the walk reads every matching id, which gives the count too. Django
+        counts, then reads the page, each a scan of the matches."""
         rows = self.queryset
         if not isinstance(rows, _LedgerQuerySet) or rows.hierarchy is None:
             super().get_results(request)
             return
-        ids = list(rows.values_list("pk", flat=True))
+        ordered = rows.values_list("pk", flat=True)
+        counted = (None if rows.hierarchy.query.where
+                   else selectors.ledger_search_count(text=self.query, using=rows.db))
+        ids: Sequence[int] = list(ordered) if counted is None else _CountedIds(ordered, counted)
         paginator = Paginator(ids, self.list_per_page)
         result_count = paginator.count
         can_show_all = result_count <= self.list_max_show_all
         multi_page = result_count > self.list_per_page
         if (self.show_all and can_show_all) or not multi_page:
-            page_ids = ids
+            page_ids = list(ordered) if counted is not None else list(ids)
         else:
             try:
                 page_ids = list(paginator.page(self.page_num).object_list)
@@ -258,6 +265,27 @@ class _LedgerChangeList(ChangeList):
         self.paginator = paginator
 
 
+class _CountedIds(Sequence[int]):
+    """The matching ids in the page's order, their number known beforehand: the paginator
+    reads only the page's slice (LIMIT/OFFSET on the walk, which stops there)."""
+
+    def __init__(self, ordered: QuerySet[RunRecord, int], count: int) -> None:
+        self._ordered, self._count = ordered, count
+
+    def count(self, value: Any = None) -> int:  # the Paginator's count() (no argument)
+        return self._count if value is None else super().count(value)
+
+    def __len__(self) -> int:
+        return self._count
+
+    @overload
+    def __getitem__(self, index: int) -> int: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[int]: ...
+    def __getitem__(self, index: int | slice) -> int | list[int]:
+        return list(self._ordered[index]) if isinstance(index, slice) else self._ordered[index]
+
+
 def _ledger_rows(rows: QuerySet[RunRecord]) -> _LedgerQuerySet:
     rows = rows.defer(*_BULKY_FIELDS)
     return _LedgerQuerySet(model=rows.model, query=rows.query.chain(), using=rows.db)
@@ -275,7 +303,7 @@ class RunRecordAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"  # by index seeks: _LedgerQuerySet.datetimes
     # The filtered count only: the "N total" beside it would count the whole ledger again.
     show_full_result_count = False
-    search_fields = ("run_id", "request_text", "product")
+    search_fields = selectors.LEDGER_SEARCH_FIELDS  # read by selectors.ledger_search
     search_help_text = "Search by runId, request text or product (substring, case-insensitive)."
     list_per_page = 50
     actions = ["export_csv"]
@@ -341,17 +369,8 @@ class RunRecordAdmin(admin.ModelAdmin):
     def get_search_results(self, request: HttpRequest, queryset: QuerySet[RunRecord],
                            search_term: str) -> tuple[QuerySet[RunRecord], bool]:
         """Django's search (every word, in any of search_fields, case-insensitive substring),
-        asked as `(id + 0) IN (the ids whose columns match)`. The subquery reads the three
-        searched columns from the covering index orchestration_runrecord_search (migration
-        0011; ~10 MB at 100,000 rows) instead of the ~8 KB rows (the whole file). The `+ 0`
-        keeps SQLite from looking each matching id up in the table: it walks the page's order
-        (the created_at index) and checks each id against the set, stopping at 50 rows, so a
-        word found in a few runs costs what one found in thousands does."""
-        if not search_term.strip():
-            return queryset, False
-        matching, _ = super().get_search_results(request, RunRecord.objects.all(), search_term)
-        return (queryset.alias(search_pk=F("pk") + 0)
-                .filter(search_pk__in=matching.order_by().values("pk")), False)
+        read from the indexes of migrations 0011 and 0012: selectors.ledger_search."""
+        return selectors.ledger_search(rows=queryset, text=search_term), False
 
     # --- who sees what: the rows the selectors let this user see ---------------------------------
 
