@@ -24,6 +24,7 @@ from typing import Any, Literal, overload
 from urllib.parse import quote
 
 from django.contrib import admin
+from django.contrib.admin import helpers
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied
@@ -35,6 +36,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.text import Truncator
+from django.utils.translation import gettext
 
 from contracts.stages import STAGE_NAMES, STAGE_ORDER
 
@@ -52,6 +54,7 @@ _BADGE = ('<span style="background:{};color:#fff;padding:1px 8px;border-radius:8
           'white-space:nowrap">{}</span>')
 _PRE = '<pre style="white-space:pre-wrap;max-height:40em;overflow:auto;margin:0">{}</pre>'
 _EMPTY = "—"
+_CHECKBOX = '<input type="checkbox" name="{}" value="{}" class="action-select" aria-label="{}">'
 # The big JSON columns; the changelist never reads them.
 _BULKY_FIELDS = ("request", "result", "stages", "write_summary", "segments")
 
@@ -378,6 +381,13 @@ class RunRecordAdmin(admin.ModelAdmin):
         return selectors.runs_visible(viewer=request.user)
 
     # --- columns and fields ---------------------------------------------------------------------
+
+    def action_checkbox(self, obj: RunRecord) -> SafeString:
+        """Django's checkbox, the same HTML, written directly instead of rendering a form
+        widget's template for every row (a tenth of a changelist page of 50 rows)."""
+        return format_html(_CHECKBOX, helpers.ACTION_CHECKBOX_NAME, obj.pk,
+                           format_html(gettext("Select this object for an action - {}"),
+                                       str(obj)))
 
     @admin.display(description="status", ordering="status")
     def status_display(self, obj: RunRecord) -> SafeString:
