@@ -29,7 +29,8 @@ from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import InvalidPage, Paginator
-from django.db.models import F, Max, Min, QuerySet
+from django.db.models import F, Lookup, Max, Min, QuerySet
+from django.db.models.expressions import Col
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
@@ -208,11 +209,31 @@ class _LedgerQuerySet(QuerySet[RunRecord]):
         periods = _periods(timezone.localtime(first, tz), timezone.localtime(last, tz), kind, tz)
         if len(periods) > _SEEK_PERIODS_MAX:
             return super().datetimes(field_name, kind, order, tzinfo)
-        rows = self._periods_source()
+        rows = _without_ranges_on(self._periods_source(), field_name)
         found = [start for start, end in periods
                  if rows.filter(**{f"{field_name}__gte": start, f"{field_name}__lt": end}
                                 ).exists()]
         return found if order == "ASC" else found[::-1]
+
+
+_RANGES = ("gt", "gte", "lt", "lte", "range")
+
+
+def _without_ranges_on(rows: QuerySet[RunRecord], field_name: str) -> QuerySet[RunRecord]:
+    """`rows` without their ranges on `field_name` (the drilled year or month, a "past 7
+    days" filter), for the periods' EXISTS: SQLite seeks the index by one lower bound, the
+    first written, so a day's EXISTS inside a drilled month walked the month from its first
+    day (the 30 days of a month at 100,000 runs: 140 ms). The answers are the same: every
+    period lies between the first and the last row of `rows`, which satisfy each range, and a
+    range is an interval, so it holds the whole period (an edge period holds that row)."""
+    rows = rows.all()
+    where = rows.query.where
+    if where.connector == "AND" and not where.negated:
+        where.children = [
+            child for child in where.children
+            if not (isinstance(child, Lookup) and child.lookup_name in _RANGES
+                    and isinstance(child.lhs, Col) and child.lhs.target.name == field_name)]
+    return rows
 
 
 class _LedgerChangeList(ChangeList):

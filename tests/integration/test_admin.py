@@ -385,6 +385,11 @@ def test_date_hierarchy_without_a_distinct_over_the_ledger(staff: Client, ledger
     assert "created_at__day=4" not in html
     assert listed(staff, "?created_at__year=2020&created_at__month=5") == {"run-admin-ok",
                                                                            "run-admin-qa"}
+    # a day's EXISTS seeks by its own range only (SQLite seeks by one lower bound: with the
+    # month's beside it, it walked the month from its first day), and keeps the other filters
+    days = [q for q in sql if q.startswith('SELECT 1 AS "a"')]
+    assert days and all(q.count('"created_at" >=') == 1 and q.count('"created_at" <') == 1
+                        for q in days), days
 
     RunRecord.objects.filter(run_id="run-admin-re").update(
         created_at=datetime(2021, 1, 2, tzinfo=UTC))
@@ -392,6 +397,16 @@ def test_date_hierarchy_without_a_distinct_over_the_ledger(staff: Client, ledger
     assert "created_at__year=2020" in html and "created_at__year=2021" in html
     assert "created_at__year=2019" not in html
     assert not [q for q in sql if "distinct" in q.lower() or "trunc" in q.lower()], sql
+
+    # a filter beside the drilled month holds: a day between two failed runs whose only run
+    # succeeded is not offered
+    for run_id, created in (("run-admin-ok", datetime(2020, 5, 20, 9, tzinfo=UTC)),
+                            ("run-admin-re", datetime(2020, 5, 25, 9, tzinfo=UTC))):
+        RunRecord.objects.filter(run_id=run_id).update(created_at=created)
+    html, _ = _changelist_sql(staff, "?created_at__year=2020&created_at__month=5"
+                                     "&status__exact=failed")
+    assert "created_at__day=17" in html and "created_at__day=25" in html
+    assert "created_at__day=20" not in html
 
 
 def test_changelist_queries_do_not_grow_with_the_rows(staff: Client, ledger: Any) -> None:
