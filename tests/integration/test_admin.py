@@ -683,6 +683,18 @@ def test_search_pages_and_counts_as_django_does(staff: Client,
     assert staff.get(f"{LEDGER}?q=vinaigrette&p=9").status_code == 302  # Django's ?e=1
 
 
+def test_action_checkbox_is_django_s(staff: Client) -> None:
+    """The changelist's checkbox, written without Django's widget template, is the HTML the
+    widget renders (escaped run ids included), and it is on the page."""
+    from django.contrib.admin import ModelAdmin, site
+
+    model_admin = site.get_model_admin(RunRecord)
+    row = RunRecord.objects.create(run_id="run-<&>\"'", request_text="x", request={})
+    mine = model_admin.action_checkbox(row)
+    assert mine == ModelAdmin.action_checkbox(model_admin, row)
+    assert "&lt;&amp;&gt;&quot;&#x27;" in mine and mine in staff.get(LEDGER).content.decode()
+
+
 def test_graph_browser_list_cells_are_the_node_properties(staff: Client, graph: Any) -> None:
     """The node list reads the key and the list columns only (LISTING): each cell is what the
     node's property shows (a datetime in UTC to the second, a number, a missing value as —)."""
