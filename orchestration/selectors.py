@@ -243,9 +243,8 @@ def ledger_search(*, rows: QuerySet[RunRecord], text: str) -> QuerySet[RunRecord
     rest = [w for w in words if w not in trigram]
     matched = rows.alias(search_pk=F("pk") + 0)
     if trigram:
-        matched = matched.filter(search_pk__in=RawSQL(
-            f"SELECT rowid FROM {LEDGER_TRIGRAMS} WHERE {LEDGER_TRIGRAMS} MATCH %s",
-            [_trigram_match(trigram)]))
+        matched = matched.filter(search_pk__in=RawSQL(  # FROM fts(q): WHERE fts MATCH q
+            f"SELECT rowid FROM {LEDGER_TRIGRAMS}(%s)", [_trigram_match(trigram)]))
     if rest:
         plain = RunRecord.objects.filter(*(
             Q.create([(f"{field}__icontains", word) for field in LEDGER_SEARCH_FIELDS],
@@ -263,8 +262,7 @@ def ledger_search_count(*, text: str, using: str = DEFAULT_DB_ALIAS) -> int | No
             or not all(_trigram_word(w) for w in words):
         return None
     with connections[using].cursor() as cursor:
-        cursor.execute(f"SELECT count(*) FROM {LEDGER_TRIGRAMS} WHERE {LEDGER_TRIGRAMS} MATCH %s",
-                       [_trigram_match(words)])
+        cursor.execute(f"SELECT count(*) FROM {LEDGER_TRIGRAMS}(%s)", [_trigram_match(words)])
         (count,) = cursor.fetchone()
     return int(count)
 

@@ -13,7 +13,7 @@ PostgreSQL: pg_trgm GIN indexes on UPPER(column::text), the expression Django's 
 compares (UPPER(x::text) LIKE UPPER('%word%')), so the planner answers the plain search from
 them. Creating the extension may need rights the database user lacks: then nothing is created
 and the search stays a scan (a warning says so; a DBA may run CREATE EXTENSION pg_trgm and
-this migration again, or create the indexes by hand: SQL below).
+this migration again).
 
 Django's model state knows none of this. A later migration that rebuilds the ledger's table on
 SQLite (Django copies it to a new table) drops the triggers: selectors.ledger_trigrams_ready
@@ -48,10 +48,19 @@ SQLITE_CREATE = [
 SQLITE_DROP = [f"DROP TRIGGER IF EXISTS {FTS}_{name}" for name in ("insert", "delete", "update")
                ] + [f"DROP TABLE IF EXISTS {FTS}"]
 
-PG_INDEXES = {f"{TABLE}_{c}_trgm": f"UPPER({c}::text)" for c in COLUMNS}
-PG_CREATE = [f"CREATE INDEX IF NOT EXISTS {name} ON {TABLE} USING gin ({expr} gin_trgm_ops)"
-             for name, expr in PG_INDEXES.items()]
-PG_DROP = [f"DROP INDEX IF EXISTS {name}" for name in PG_INDEXES]
+
+
+PG_INDEXES = {f"{TABLE}_{c}_trgm": c for c in COLUMNS}
+
+
+def _pg_create(schema_editor, name: str, column: str) -> None:  # type: ignore[no-untyped-def]
+    """gin (UPPER(column::text) gin_trgm_ops), through the backend's own CREATE INDEX template
+    (Django's GinIndex + OpClass would need django.contrib.postgres installed)."""
+    qn = schema_editor.quote_name
+    schema_editor.execute(schema_editor.sql_create_index % {
+        "name": qn(name), "table": qn(TABLE), "using": " USING gin",
+        "columns": f"UPPER({qn(column)}::text) gin_trgm_ops", "include": "", "extra": "",
+        "condition": ""})
 
 
 def _sqlite_has_trigrams(cursor) -> bool:  # type: ignore[no-untyped-def]
@@ -87,16 +96,20 @@ def create(apps, schema_editor):  # type: ignore[no-untyped-def]
             for sql in SQLITE_CREATE:
                 cursor.execute(sql)
         elif vendor == "postgresql" and _pg_has_trigrams(cursor):
-            for sql in PG_CREATE:
-                cursor.execute(sql)
+            for name, column in PG_INDEXES.items():
+                _pg_create(schema_editor, name, column)
 
 
 def drop(apps, schema_editor):  # type: ignore[no-untyped-def]
     vendor = schema_editor.connection.vendor
-    statements = SQLITE_DROP if vendor == "sqlite" else PG_DROP if vendor == "postgresql" else []
-    with schema_editor.connection.cursor() as cursor:
-        for sql in statements:
-            cursor.execute(sql)
+    if vendor == "sqlite":
+        with schema_editor.connection.cursor() as cursor:
+            for sql in SQLITE_DROP:
+                cursor.execute(sql)
+    elif vendor == "postgresql":
+        for name in PG_INDEXES:  # DROP INDEX IF EXISTS: none were made without pg_trgm
+            schema_editor.execute(schema_editor.sql_delete_index % {
+                "table": schema_editor.quote_name(TABLE), "name": schema_editor.quote_name(name)})
 
 
 class Migration(migrations.Migration):
