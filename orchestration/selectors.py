@@ -235,7 +235,12 @@ def ledger_search(*, rows: QuerySet[RunRecord], text: str) -> QuerySet[RunRecord
     words of 3 characters or more are matched in the trigram index (a few ms at 100,000 rows);
     shorter words (and every word elsewhere) by LIKE over the three columns, which SQLite
     reads from migration 0011's covering index and PostgreSQL from its pg_trgm indexes."""
-    words = search_words(text)
+    return ledger_matching(rows=rows, words=search_words(text))
+
+
+def ledger_matching(*, rows: QuerySet[RunRecord], words: Sequence[str]) -> QuerySet[RunRecord]:
+    """`rows` where every one of `words` occurs in the runId, the request text or the product
+    (case-insensitive substrings): `ledger_search` once the words are split."""
     if not words:
         return rows
     trigram = ([w for w in words if _trigram_word(w)]
@@ -274,9 +279,7 @@ def _history_queryset(*, viewer: Viewer, query: HistoryQuery) -> QuerySet[RunRec
     """The ledger rows of `query` that `viewer` may see, with the sort key annotated, in the
     query's order (the sort column, then the row id, both the same direction)."""
     runs = runs_visible(viewer=viewer).defer(*BULKY_FIELDS).select_related("submitted_by")
-    for term in query.terms:
-        runs = runs.filter(Q(run_id__icontains=term) | Q(request_text__icontains=term)
-                           | Q(product__icontains=term))
+    runs = ledger_matching(rows=runs, words=query.terms)
     if query.status:
         runs = runs.filter(status=query.status)
     if query.product:
