@@ -97,6 +97,26 @@ def test_search_and_filters_narrow_the_history(people, ledger) -> None:  # type:
     assert _ids(empty) == [] and 'data-testid="no-match"' in empty
 
 
+def test_search_reads_the_trigram_index(people, ledger) -> None:  # type: ignore[no-untyped-def]
+    """On SQLite the history's words of 3 characters or more are matched in the ledger's
+    trigram index (migration 0012, selectors.ledger_matching), never by LIKE over the table's
+    rows; a shorter word by LIKE (over migration 0011's covering index)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    if connection.vendor != "sqlite":
+        pytest.skip("the trigram table is SQLite's (PostgreSQL: pg_trgm indexes)")
+    get = _client(people["ada"]).get
+    with CaptureQueriesContext(connection) as captured:
+        assert _ids(get("/runs/?q=LEMON").content.decode()) == ["run-a2", "run-a1"]
+    sql = " ".join(q["sql"] for q in captured.captured_queries)
+    assert "orchestration_runrecord_fts('\"lemon\"')" in sql and " LIKE " not in sql, sql
+    with CaptureQueriesContext(connection) as captured:
+        assert _ids(get("/runs/?q=LEMON+50").content.decode()) == ["run-a2"]
+    sql = " ".join(q["sql"] for q in captured.captured_queries)
+    assert "orchestration_runrecord_fts('\"lemon\"')" in sql and "LIKE '%50%'" in sql, sql
+
+
 def test_columns_sort_both_ways(people, ledger) -> None:  # type: ignore[no-untyped-def]
     """Sorting by cost puts the costliest first (runs without a cost last), then reversed;
     the header says which way (aria-sort)."""
