@@ -305,35 +305,52 @@ def condense_runs(*, driver: Driver, database: str, blob_store: BlobStore, cutof
     """Condense every committed run started before `cutoff` (see the module docstring).
     `dry_run` reads the same plan and changes nothing. `clock` (epoch seconds) measures the
     blobs' grace period; it defaults to `now`. `on_batch` (not called on a dry run) gets each
-    batch's plans right after the batch committed (BatchCallback). `on_plans` (not on a dry run
-    either) gets each batch's plans as soon as its transaction planned them, in the calling
-    thread while the transaction applies and commits in another: the caller can prepare what
-    follows the commit meanwhile. Those plans are not final (the transaction may still fail,
+    batch's plans after the batch committed (BatchCallback): right after, or, with `on_plans`,
+    while the next batch's transaction runs (before that batch's `on_plans`; the last batch's
+    at the end, also when a later batch failed). `on_plans` (not on a dry run either) gets each
+    batch's plans as soon as its transaction planned them, in the calling thread while the
+    transaction applies and commits in another: the caller can prepare what follows the commit
+    meanwhile. Those plans are not final (the transaction may still fail,
     or the driver retry it and plan again): `on_batch` gets the committed ones."""
     if batch_size < 1:
         raise InvalidBatchSize(batch_size)
     report = CondenseReport(cutoff=cutoff, dry_run=dry_run)
-    for run_ids in _candidates(driver, database, cutoff, batch_size):
-        report.batches += 1
-        if dry_run:
-            records, _, _ = driver.execute_query(PLAN, runIds=run_ids, active=ACTIVE,
-                                                 database_=database, routing_="r")
-            report.runs += [_decide(rec) for rec in records]
-            continue
-        if on_plans is None:
-            outcome = _write_batch(driver, database, run_ids, now, None)
-        else:
-            outcome = _write_batch_overlapped(driver, database, run_ids, now, on_plans)
-        if on_batch is not None:
-            on_batch(outcome.plans)
-        report.runs += outcome.plans
-        report.recipes_deleted += outcome.recipes_deleted
-        report.nodes_deleted += outcome.nodes_deleted
-        report.relationships_deleted += outcome.relationships_deleted
-        report.properties_changed += outcome.properties_changed
-        logger.info("retention condensed a batch of %d runs", len(outcome.plans), extra={
-            "event": "retention", "runs": len(outcome.plans),
-            "nodesDeleted": outcome.nodes_deleted})
+    # Overlapped (`on_plans`), a batch's `on_batch` (the ledger's UPDATE) runs while the next
+    # batch's transaction does: still after its own commit, before the next batch's `on_plans`.
+    committed: list[RunPlan] | None = None
+
+    def hand_over() -> None:
+        nonlocal committed
+        if committed is not None and on_batch is not None:
+            plans, committed = committed, None
+            on_batch(plans)
+
+    try:
+        for run_ids in _candidates(driver, database, cutoff, batch_size):
+            report.batches += 1
+            if dry_run:
+                records, _, _ = driver.execute_query(PLAN, runIds=run_ids, active=ACTIVE,
+                                                     database_=database, routing_="r")
+                report.runs += [_decide(rec) for rec in records]
+                continue
+            if on_plans is None:
+                outcome = _write_batch(driver, database, run_ids, now, None)
+                if on_batch is not None:
+                    on_batch(outcome.plans)
+            else:
+                outcome = _write_batch_overlapped(driver, database, run_ids, now, on_plans,
+                                                  meanwhile=hand_over)
+                committed = outcome.plans
+            report.runs += outcome.plans
+            report.recipes_deleted += outcome.recipes_deleted
+            report.nodes_deleted += outcome.nodes_deleted
+            report.relationships_deleted += outcome.relationships_deleted
+            report.properties_changed += outcome.properties_changed
+            logger.info("retention condensed a batch of %d runs", len(outcome.plans), extra={
+                "event": "retention", "runs": len(outcome.plans),
+                "nodesDeleted": outcome.nodes_deleted})
+    finally:  # a batch that committed has its on_batch, whatever stopped the pass
+        hand_over()
     if dry_run:
         report.recipes_deleted = _recipes_to_delete(driver, database, report.runs)
     _blobs(driver, database, blob_store, report, grace_s=blob_grace_s,
@@ -348,12 +365,15 @@ def _write_batch(driver: Driver, database: str, run_ids: list[str], now: datetim
 
 
 def _write_batch_overlapped(driver: Driver, database: str, run_ids: list[str], now: datetime,
-                            on_plans: BatchCallback) -> _BatchOutcome:
-    """The batch's transaction in a thread of its own; its first plans handed to `on_plans` in
-    this thread while the transaction goes on (condense_runs)."""
+                            on_plans: BatchCallback, *,
+                            meanwhile: Callable[[], None]) -> _BatchOutcome:
+    """The batch's transaction in a thread of its own; in this thread meanwhile, `meanwhile()`
+    (the previous batch's `on_batch`), then the transaction's first plans handed to `on_plans`
+    while it goes on (condense_runs)."""
     handed: queue.SimpleQueue[list[RunPlan]] = queue.SimpleQueue()
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="retention") as pool:
         future = pool.submit(_write_batch, driver, database, run_ids, now, handed.put)
+        meanwhile()
         while True:
             try:
                 plans = handed.get(timeout=0.005)

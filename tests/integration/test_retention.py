@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -430,6 +431,67 @@ def test_on_batch_gets_each_batchs_plans_after_it_committed(graph, blob_store):
     assert [(p.run_id, p.condensed_before) for p in seen] == [("run-many-05", True)]
 
 
+def test_overlapped_on_batch_runs_during_the_next_transaction_and_after_a_failed_one(
+        graph, blob_store, monkeypatch):
+    """With `on_plans`, a batch's `on_batch` runs while the next batch's transaction does:
+    after its own commit, before the next batch's `on_plans`, so the hand-overs keep their
+    order; when a later batch's transaction fails, the batches that committed still get their
+    `on_batch`, and the failure is raised."""
+    from graphstore import retention as graph_retention
+
+    ids = _many_old_runs(graph, blob_store)
+    events: list[tuple[str, tuple[str, ...]]] = []
+
+    def on_plans(plans: list[Any]) -> None:
+        events.append(("plans", tuple(p.run_id for p in plans)))
+
+    def on_batch(plans: list[Any]) -> None:
+        events.append(("batch", tuple(p.run_id for p in plans)))
+
+    writes = graph_retention._write_batch
+    calls = {"n": 0}
+
+    def second_fails(*args: Any) -> Any:
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise RuntimeError("the second batch's transaction fails")
+        return writes(*args)
+
+    monkeypatch.setattr(graph_retention, "_write_batch", second_fails)
+    with pytest.raises(RuntimeError, match="second batch"):
+        _condense(graph, blob_store, batch_size=10, on_batch=on_batch, on_plans=on_plans)
+    # the first batch planned, then committed; its on_batch ran although the second failed
+    assert [kind for kind, _ in events] == ["plans", "batch"]
+    first = set(events[1][1])
+    assert events[0][1] == events[1][1] and len(first) == 10
+    # the rest: the first batch's on_batch waits for the second batch's transaction to have
+    # begun, which it does only if that transaction runs meanwhile
+    second_began = threading.Event()
+    waited: list[bool] = []
+
+    def beginning(*args: Any) -> Any:
+        calls["n"] += 1
+        if calls["n"] == 2:
+            second_began.set()
+        return writes(*args)
+
+    def on_batch_overlapped(plans: list[Any]) -> None:
+        if not waited:
+            waited.append(second_began.wait(10))
+        on_batch(plans)
+
+    calls["n"] = 0
+    monkeypatch.setattr(graph_retention, "_write_batch", beginning)
+    events.clear()
+    report = _condense(graph, blob_store, batch_size=10, on_batch=on_batch_overlapped,
+                       on_plans=on_plans)
+    assert waited == [True]
+    # the rest, in two batches: each planned, then handed over, in order
+    assert [kind for kind, _ in events] == ["plans", "batch", "plans", "batch"]
+    assert report.batches == 2 and events[0][1] == events[1][1] and events[2][1] == events[3][1]
+    assert {r for kind, runs in events if kind == "batch" for r in runs} == set(ids) - first
+
+
 def test_the_ledger_copies_are_derived_exactly_as_replay_reads_the_runs(
         graph, transactional_db, django_user_model, monkeypatch):
     """The ledger rows of the runs a pass condenses get their condensed copies from their own
@@ -585,12 +647,13 @@ def test_copies_prepared_from_plans_the_commit_did_not_keep_are_derived_again(
     overlapped = graph_retention._write_batch_overlapped
     handed: list[Any] = []
 
-    def retried(driver: Any, database: str, run_ids: list[str], now: Any, on_plans: Any) -> Any:
+    def retried(driver: Any, database: str, run_ids: list[str], now: Any, on_plans: Any,
+                **kwargs: Any) -> Any:
         def first_attempt(plans: list[Any]) -> None:
             stale = [dataclasses.replace(p, removed_total=p.removed_total[1:]) for p in plans]
             handed.extend(stale)
             on_plans(stale)
-        return overlapped(driver, database, run_ids, now, first_attempt)
+        return overlapped(driver, database, run_ids, now, first_attempt, **kwargs)
 
     monkeypatch.setattr(graph_retention, "_write_batch_overlapped", retried)
     outcome = services.runs_condense(now=now, batch_size=10)
