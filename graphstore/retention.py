@@ -310,8 +310,8 @@ def condense_runs(*, driver: Driver, database: str, blob_store: BlobStore, cutof
     at the end, also when a later batch failed). `on_plans` (not on a dry run either) gets each
     batch's plans as soon as its transaction planned them, in the calling thread while the
     transaction applies and commits in another: the caller can prepare what follows the commit
-    meanwhile. Those plans are not final (the transaction may still fail,
-    or the driver retry it and plan again): `on_batch` gets the committed ones."""
+    meanwhile. Those plans are not final (the transaction may still fail, or the driver retry
+    it and plan again): `on_batch` gets the committed ones."""
     if batch_size < 1:
         raise InvalidBatchSize(batch_size)
     report = CondenseReport(cutoff=cutoff, dry_run=dry_run)
@@ -370,19 +370,15 @@ def _write_batch_overlapped(driver: Driver, database: str, run_ids: list[str], n
     """The batch's transaction in a thread of its own; in this thread meanwhile, `meanwhile()`
     (the previous batch's `on_batch`), then the transaction's first plans handed to `on_plans`
     while it goes on (condense_runs)."""
-    handed: queue.SimpleQueue[list[RunPlan]] = queue.SimpleQueue()
+    # The transaction's plans, then None once it ended (so a transaction that failed before
+    # planning wakes this thread too): the first item is what there is to hand over.
+    handed: queue.SimpleQueue[list[RunPlan] | None] = queue.SimpleQueue()
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="retention") as pool:
         future = pool.submit(_write_batch, driver, database, run_ids, now, handed.put)
+        future.add_done_callback(lambda _: handed.put(None))
         meanwhile()
-        while True:
-            try:
-                plans = handed.get(timeout=0.005)
-            except queue.Empty:
-                if future.done() and handed.empty():
-                    break  # failed before planning: result() raises
-                continue
+        if (plans := handed.get()) is not None:
             on_plans(plans)
-            break
         return future.result()
 
 
